@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+#
+# Shared helpers for the scripts under hack/. Source it, do not execute it:
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+#
+# Provides:
+#   KUO_ROOT       absolute path of the repository root
+#   KUO_CACHE      cache root (override with the KUO_CACHE environment variable)
+#   log MSG...     timestamped message on stderr
+#   warn MSG...    timestamped warning on stderr
+#   die MSG...     timestamped error on stderr, then exit 1
+#   require_cmd C  die unless command C is on PATH
+#   fmt_duration S format a number of seconds as "1h02m03s" / "2m03s" / "3s"
+#   timed LABEL CMD...  run CMD, then log how long it took; returns CMD's status
+#
+# All messages go to stderr so that a script's stdout stays machine-readable.
+
+if [[ -n "${_KUO_COMMON_SH_LOADED:-}" ]]; then
+  return 0
+fi
+_KUO_COMMON_SH_LOADED=1
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KUO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+KUO_CACHE="${KUO_CACHE:-$HOME/.cache/kratos-upgrade-operator}"
+export KUO_CACHE
+
+# Name of the calling script, used as a log prefix.
+KUO_LOG_PREFIX="${KUO_LOG_PREFIX:-$(basename "${0}")}"
+
+log() {
+  printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${KUO_LOG_PREFIX}" "$*" >&2
+}
+
+warn() {
+  log "WARNING: $*"
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "${c}" >/dev/null 2>&1 || die "required command not found on PATH: ${c}"
+  done
+}
+
+fmt_duration() {
+  local s=$1
+  if ((s >= 3600)); then
+    printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60))
+  elif ((s >= 60)); then
+    printf '%dm%02ds' $((s / 60)) $((s % 60))
+  else
+    printf '%ds' "${s}"
+  fi
+}
+
+# timed LABEL CMD [ARGS...]: runs CMD in a subshell with errexit enabled (so a
+# failing step inside a function aborts that function, which `f || rc=$?` would
+# silently prevent), logs the wall-clock duration and returns CMD's status.
+# Because of the subshell, variables assigned by CMD do not reach the caller.
+timed() {
+  local label=$1
+  shift
+  local start=${SECONDS} rc=0 had_errexit=0
+  [[ $- == *e* ]] && had_errexit=1
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  rc=$?
+  ((had_errexit)) && set -e
+  if ((rc == 0)); then
+    log "${label}: done in $(fmt_duration $((SECONDS - start)))"
+  else
+    log "${label}: FAILED (exit ${rc}) after $(fmt_duration $((SECONDS - start)))"
+  fi
+  return "${rc}"
+}
