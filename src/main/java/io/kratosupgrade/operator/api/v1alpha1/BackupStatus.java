@@ -1,0 +1,34 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class BackupStatus extends StepStatus {
+
+    @JsonPropertyDescription("PersistentVolumeClaim holding the dump.")
+    private String persistentVolumeClaim;
+
+    @JsonPropertyDescription("Dump file name on the volume.")
+    private String file;
+
+    @JsonPropertyDescription("Database kind that was dumped: postgres or mysql.")
+    private String database;
+
+    @JsonPropertyDescription("Size of the dump in bytes, as reported by the backup Job.")
+    private Long bytes;
+
+    @JsonPropertyDescription("SHA-256 of the dump, as reported by the backup Job.")
+    private String sha256;
+
+    public String getPersistentVolumeClaim() { return persistentVolumeClaim; }
+    public void setPersistentVolumeClaim(String persistentVolumeClaim) { this.persistentVolumeClaim = persistentVolumeClaim; }
+    public String getFile() { return file; }
+    public void setFile(String file) { this.file = file; }
+    public String getDatabase() { return database; }
+    public void setDatabase(String database) { this.database = database; }
+    public Long getBytes() { return bytes; }
+    public void setBytes(Long bytes) { this.bytes = bytes; }
+    public String getSha256() { return sha256; }
+    public void setSha256(String sha256) { this.sha256 = sha256; }
+}

@@ -1,0 +1,83 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class KratosUpgradeSpec {
+
+    /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */
+    static final String DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    static final String DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+    /** Kratos release tags: vMAJOR.MINOR.PATCH with an optional pre-release suffix. */
+    public static final String VERSION_PATTERN = "^v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$";
+
+    @Required
+    @Size(min = 1, max = 253)
+    @Pattern(DNS_SUBDOMAIN)
+    @JsonPropertyDescription("Name of the Kratos Deployment to upgrade, in the namespace of this object.")
+    private String deploymentName;
+
+    @Size(min = 1, max = 63)
+    @Pattern(DNS_LABEL)
+    @JsonPropertyDescription("Name of the Kratos container in the Deployment's pod template. Optional when the pod has "
+            + "a single container or exactly one container named 'kratos'.")
+    private String containerName;
+
+    @Required
+    @Pattern(VERSION_PATTERN)
+    @JsonPropertyDescription("Target Kratos release, for example v1.3.1 or v25.4.0. It selects the migrate command "
+            + "(`migrate sql` before v25, `migrate sql up` from v25) and, unless image is set, the image tag.")
+    private String version;
+
+    @Size(min = 1, max = 512)
+    @Pattern("^[^\\s]+$")
+    @JsonPropertyDescription("Full image reference of the target release (for private registries or digests). "
+            + "Default: the repository of the image the Deployment runs now, tagged with version.")
+    private String image;
+
+    @Default("Rolling")
+    @JsonPropertyDescription("Rolling: migrate while the old release keeps serving, then roll the Deployment (no downtime "
+            + "when the releases are adjacent). Recreate: scale to zero, back up, migrate, start the new release with the "
+            + "original replica count (a consistent backup, with downtime).")
+    private Strategy strategy = Strategy.Rolling;
+
+    @Default("{}")
+    @JsonPropertyDescription("Database backup taken before the migration.")
+    private BackupSpec backup = new BackupSpec();
+
+    @Default("{}")
+    @JsonPropertyDescription("The migration Job.")
+    private MigrationSpec migration = new MigrationSpec();
+
+    @Default("{}")
+    @JsonPropertyDescription("The rollout of the new release.")
+    private RolloutSpec rollout = new RolloutSpec();
+
+    @Default("{}")
+    @JsonPropertyDescription("What to do when the new release does not become ready.")
+    private RollbackSpec rollback = new RollbackSpec();
+
+    public String getDeploymentName() { return deploymentName; }
+    public void setDeploymentName(String deploymentName) { this.deploymentName = deploymentName; }
+    public String getContainerName() { return containerName; }
+    public void setContainerName(String containerName) { this.containerName = containerName; }
+    public String getVersion() { return version; }
+    public void setVersion(String version) { this.version = version; }
+    public String getImage() { return image; }
+    public void setImage(String image) { this.image = image; }
+    public Strategy getStrategy() { return strategy; }
+    public void setStrategy(Strategy strategy) { this.strategy = strategy; }
+    public BackupSpec getBackup() { return backup; }
+    public void setBackup(BackupSpec backup) { this.backup = backup; }
+    public MigrationSpec getMigration() { return migration; }
+    public void setMigration(MigrationSpec migration) { this.migration = migration; }
+    public RolloutSpec getRollout() { return rollout; }
+    public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
+    public RollbackSpec getRollback() { return rollback; }
+    public void setRollback(RollbackSpec rollback) { this.rollback = rollback; }
+}

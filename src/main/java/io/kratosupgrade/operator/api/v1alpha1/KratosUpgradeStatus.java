@@ -1,0 +1,133 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything needed to resume a run lives here, written before the side effect it announces
+ * (the operator can be killed at any instant and picks up from status alone).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class KratosUpgradeStatus {
+
+    @JsonPropertyDescription("Phase of the current (or last) run.")
+    private Phase phase;
+
+    @JsonPropertyDescription("The metadata.generation this status describes.")
+    private Long observedGeneration;
+
+    @JsonPropertyDescription("Ready, Reconciling and Stalled (kstatus), and one condition per step: Preflight, "
+            + "BackedUp, Migrated, RolledOut, Verified.")
+    private List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("What is happening, or what went wrong and what to do about it.")
+    private String message;
+
+    @JsonPropertyDescription("Number of the current run; increases by one for each new target or retry.")
+    private Integer run;
+
+    @JsonPropertyDescription("The metadata.generation whose spec the current run carries out.")
+    private Long runGeneration;
+
+    @JsonPropertyDescription("Value of the kratos-upgrade.io/retry annotation the current run was started for.")
+    private String retryToken;
+
+    @JsonPropertyDescription("Release the Deployment ran when the run started.")
+    private String fromVersion;
+
+    @JsonPropertyDescription("Image the Deployment ran when the run started (what a rollback restores).")
+    private String fromImage;
+
+    @JsonPropertyDescription("Target release of the current run.")
+    private String toVersion;
+
+    @JsonPropertyDescription("Target image of the current run.")
+    private String toImage;
+
+    @JsonPropertyDescription("Kratos container the run acts on.")
+    private String containerName;
+
+    @JsonPropertyDescription("Newest release whose migrations this operator applied to the database; targets "
+            + "below it are refused as downgrades.")
+    private String databaseVersion;
+
+    @JsonPropertyDescription("RFC 3339 time the current phase began (deadlines and phase durations count from it).")
+    private String phaseStartedAt;
+
+    @JsonPropertyDescription("RFC 3339 time the current run started.")
+    private String startedAt;
+
+    @JsonPropertyDescription("RFC 3339 time the current run ended.")
+    private String finishedAt;
+
+    @JsonPropertyDescription("Machine-readable reason of the current run's failure, if any.")
+    private String failureReason;
+
+    @JsonPropertyDescription("The database backup step.")
+    private BackupStatus backup;
+
+    @JsonPropertyDescription("The migration step.")
+    private StepStatus migration;
+
+    @JsonPropertyDescription("The rollout step.")
+    private RolloutStatus rollout;
+
+    @JsonPropertyDescription("The verification step.")
+    private StepStatus verification;
+
+    @JsonPropertyDescription("The rollback, when one ran.")
+    private StepStatus rollback;
+
+    @JsonPropertyDescription("Past runs, newest first (bounded).")
+    private List<RunRecord> history = new ArrayList<>();
+
+    public Phase getPhase() { return phase; }
+    public void setPhase(Phase phase) { this.phase = phase; }
+    public Long getObservedGeneration() { return observedGeneration; }
+    public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+    public List<Condition> getConditions() { return conditions; }
+    public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
+    public String getMessage() { return message; }
+    public void setMessage(String message) { this.message = message; }
+    public Integer getRun() { return run; }
+    public void setRun(Integer run) { this.run = run; }
+    public Long getRunGeneration() { return runGeneration; }
+    public void setRunGeneration(Long runGeneration) { this.runGeneration = runGeneration; }
+    public String getRetryToken() { return retryToken; }
+    public void setRetryToken(String retryToken) { this.retryToken = retryToken; }
+    public String getFromVersion() { return fromVersion; }
+    public void setFromVersion(String fromVersion) { this.fromVersion = fromVersion; }
+    public String getFromImage() { return fromImage; }
+    public void setFromImage(String fromImage) { this.fromImage = fromImage; }
+    public String getToVersion() { return toVersion; }
+    public void setToVersion(String toVersion) { this.toVersion = toVersion; }
+    public String getToImage() { return toImage; }
+    public void setToImage(String toImage) { this.toImage = toImage; }
+    public String getContainerName() { return containerName; }
+    public void setContainerName(String containerName) { this.containerName = containerName; }
+    public String getDatabaseVersion() { return databaseVersion; }
+    public void setDatabaseVersion(String databaseVersion) { this.databaseVersion = databaseVersion; }
+    public String getPhaseStartedAt() { return phaseStartedAt; }
+    public void setPhaseStartedAt(String phaseStartedAt) { this.phaseStartedAt = phaseStartedAt; }
+    public String getStartedAt() { return startedAt; }
+    public void setStartedAt(String startedAt) { this.startedAt = startedAt; }
+    public String getFinishedAt() { return finishedAt; }
+    public void setFinishedAt(String finishedAt) { this.finishedAt = finishedAt; }
+    public String getFailureReason() { return failureReason; }
+    public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
+    public BackupStatus getBackup() { return backup; }
+    public void setBackup(BackupStatus backup) { this.backup = backup; }
+    public StepStatus getMigration() { return migration; }
+    public void setMigration(StepStatus migration) { this.migration = migration; }
+    public RolloutStatus getRollout() { return rollout; }
+    public void setRollout(RolloutStatus rollout) { this.rollout = rollout; }
+    public StepStatus getVerification() { return verification; }
+    public void setVerification(StepStatus verification) { this.verification = verification; }
+    public StepStatus getRollback() { return rollback; }
+    public void setRollback(StepStatus rollback) { this.rollback = rollback; }
+    public List<RunRecord> getHistory() { return history; }
+    public void setHistory(List<RunRecord> history) { this.history = history; }
+}

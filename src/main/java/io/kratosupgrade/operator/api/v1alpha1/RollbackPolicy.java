@@ -1,0 +1,8 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+public enum RollbackPolicy {
+    /** Leave the Deployment as the failed step left it. */
+    None,
+    /** Restore the previous image (and replica count) when the new release does not become ready in time. */
+    Image
+}

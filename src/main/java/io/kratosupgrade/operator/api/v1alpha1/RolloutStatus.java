@@ -1,0 +1,19 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class RolloutStatus extends StepStatus {
+
+    @JsonPropertyDescription("Replica count the Deployment had when the run started (Recreate restores it).")
+    private Integer originalReplicas;
+
+    @JsonPropertyDescription("RFC 3339 time the Deployment was scaled to zero (Recreate).")
+    private String scaledDownAt;
+
+    public Integer getOriginalReplicas() { return originalReplicas; }
+    public void setOriginalReplicas(Integer originalReplicas) { this.originalReplicas = originalReplicas; }
+    public String getScaledDownAt() { return scaledDownAt; }
+    public void setScaledDownAt(String scaledDownAt) { this.scaledDownAt = scaledDownAt; }
+}

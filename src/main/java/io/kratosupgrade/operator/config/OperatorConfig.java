@@ -1,0 +1,34 @@
+package io.kratosupgrade.operator.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/** Configuration under {@code kratos-upgrade.*} (application.properties or KRATOS_UPGRADE_* env vars). */
+@ConfigMapping(prefix = "kratos-upgrade")
+public interface OperatorConfig {
+
+    Backup backup();
+
+    /** How many past runs status.history keeps. */
+    @WithDefault("10")
+    int historyLimit();
+
+    /** How long after a Job's own deadline the operator gives up on it. */
+    @WithDefault("30s")
+    Duration jobDeadlineGrace();
+
+    /** How often verification looks again while old pods still serve. */
+    @WithDefault("2s")
+    Duration verifyRecheck();
+
+    interface Backup {
+        /** Image with pg_dump, pg_restore, psql and mysqldump, used when spec.backup.image is empty. */
+        @WithDefault("kratos-upgrade-db-tools:latest")
+        String image();
+    }
+
+    default OperatorSettings toSettings() {
+        return new OperatorSettings(backup().image(), historyLimit(), jobDeadlineGrace(), verifyRecheck());
+    }
+}

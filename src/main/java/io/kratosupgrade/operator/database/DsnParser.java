@@ -1,0 +1,122 @@
+package io.kratosupgrade.operator.database;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Parses the DSN forms Kratos accepts:
+ * {@code postgres://user:pw@host:5432/db?sslmode=disable&max_conns=20} and
+ * {@code mysql://user:pw@tcp(host:3306)/db?parseTime=true}. User and password may be percent-encoded;
+ * they are decoded here. Error messages describe the problem, never the DSN.
+ */
+public final class DsnParser {
+
+    private DsnParser() {
+    }
+
+    public static DatabaseKind kindOf(String dsn) throws InvalidDsnException {
+        if (dsn == null || dsn.isBlank()) {
+            throw new InvalidDsnException("the DSN is empty");
+        }
+        if (dsn.trim().equals("memory")) {
+            return DatabaseKind.MEMORY;
+        }
+        int sep = dsn.indexOf("://");
+        if (sep <= 0) {
+            throw new InvalidDsnException("the DSN has no scheme (expected e.g. postgres://...)");
+        }
+        String scheme = dsn.substring(0, sep);
+        return DatabaseKind.fromScheme(scheme)
+                .orElseThrow(() -> new InvalidDsnException("unknown DSN scheme '" + safeScheme(scheme) + "'"));
+    }
+
+    public static DatabaseTarget parse(String dsn) throws InvalidDsnException {
+        DatabaseKind kind = kindOf(dsn);
+        if (!kind.dumpable()) {
+            return new DatabaseTarget(kind, null, null, null, null, null, Map.of());
+        }
+        String rest = dsn.trim().substring(dsn.indexOf("://") + 3);
+        Map<String, String> params = new LinkedHashMap<>();
+        int q = rest.indexOf('?');
+        if (q >= 0) {
+            params = parseQuery(rest.substring(q + 1));
+            rest = rest.substring(0, q);
+        }
+        String user = null;
+        String password = null;
+        // The password may contain '@' or '/' when escaped sloppily; the host part never contains '@'.
+        int at = rest.lastIndexOf('@');
+        if (at >= 0) {
+            String userInfo = rest.substring(0, at);
+            rest = rest.substring(at + 1);
+            int colon = userInfo.indexOf(':');
+            user = decode(colon >= 0 ? userInfo.substring(0, colon) : userInfo);
+            password = colon >= 0 ? decode(userInfo.substring(colon + 1)) : null;
+        }
+        String hostPort;
+        String database;
+        if (kind == DatabaseKind.MYSQL) {
+            // Go MySQL driver form: tcp(host:port)/db, or host:port/db.
+            if (rest.startsWith("tcp(")) {
+                int close = rest.indexOf(')');
+                if (close < 0) throw new InvalidDsnException("the MySQL DSN has an unclosed tcp( address");
+                hostPort = rest.substring(4, close);
+                rest = rest.substring(close + 1);
+            } else if (rest.startsWith("unix(")) {
+                throw new InvalidDsnException("MySQL unix-socket DSNs cannot be reached from a backup Job");
+            } else {
+                int slash = rest.indexOf('/');
+                hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
+                rest = slash >= 0 ? rest.substring(slash) : "";
+            }
+            database = rest.startsWith("/") ? decode(rest.substring(1)) : null;
+        } else {
+            int slash = rest.indexOf('/');
+            hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
+            database = slash >= 0 ? decode(rest.substring(slash + 1)) : null;
+        }
+        if (hostPort.isEmpty()) {
+            throw new InvalidDsnException("the DSN names no host");
+        }
+        String host = hostPort;
+        String port = null;
+        int portSep = hostPort.lastIndexOf(':');
+        if (portSep > hostPort.lastIndexOf(']')) {
+            host = hostPort.substring(0, portSep);
+            port = hostPort.substring(portSep + 1);
+            if (!port.matches("\\d{1,5}")) {
+                throw new InvalidDsnException("the DSN port is not a number");
+            }
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        if (database == null || database.isEmpty()) {
+            throw new InvalidDsnException("the DSN names no database");
+        }
+        return new DatabaseTarget(kind, host, port, user, password, database, params);
+    }
+
+    private static Map<String, String> parseQuery(String query) {
+        Map<String, String> params = new LinkedHashMap<>();
+        for (String pair : query.split("&")) {
+            if (pair.isEmpty()) continue;
+            int eq = pair.indexOf('=');
+            String key = decode(eq >= 0 ? pair.substring(0, eq) : pair);
+            String value = eq >= 0 ? decode(pair.substring(eq + 1)) : "";
+            params.put(key, value);
+        }
+        return params;
+    }
+
+    private static String decode(String s) {
+        // URLDecoder turns '+' into a space, which DSN userinfo does not: protect literal pluses.
+        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    private static String safeScheme(String scheme) {
+        return scheme.length() > 20 || !scheme.matches("[A-Za-z0-9+.-]*") ? "?" : scheme;
+    }
+}

@@ -1,0 +1,56 @@
+package io.kratosupgrade.operator.kratos;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A Kratos release number (vMAJOR.MINOR.PATCH[-pre]), ordered the way releases are. */
+public record KratosVersion(int major, int minor, int patch, String preRelease) implements Comparable<KratosVersion> {
+
+    private static final Pattern VERSION = Pattern.compile("^v?(\\d+)\\.(\\d+)\\.(\\d+)(?:-([0-9A-Za-z.-]+))?$");
+    /** Image tags carry a flavour after the version: v1.3.1-distroless, v1.3.1-amd64. */
+    private static final Pattern TAG_PREFIX = Pattern.compile("^(v?\\d+\\.\\d+\\.\\d+)(?:-.*)?$");
+    /** v25.4.0 is the first release of the calendar-versioned line with `migrate sql up`. */
+    public static final KratosVersion FIRST_WITH_MIGRATE_SQL_UP = new KratosVersion(25, 0, 0, null);
+
+    public static KratosVersion parse(String text) {
+        Matcher m = VERSION.matcher(text == null ? "" : text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a Kratos version: '" + text + "' (expected vMAJOR.MINOR.PATCH)");
+        }
+        return new KratosVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                Integer.parseInt(m.group(3)), m.group(4));
+    }
+
+    /** The release an image tag names, ignoring flavour suffixes; empty for latest, digests and the like. */
+    public static Optional<KratosVersion> fromImageTag(String tag) {
+        if (tag == null) {
+            return Optional.empty();
+        }
+        Matcher m = TAG_PREFIX.matcher(tag);
+        return m.matches() ? Optional.of(parse(m.group(1))) : Optional.empty();
+    }
+
+    public boolean usesMigrateSqlUp() {
+        return compareTo(FIRST_WITH_MIGRATE_SQL_UP) >= 0;
+    }
+
+    @Override
+    public int compareTo(KratosVersion o) {
+        int c = Integer.compare(major, o.major);
+        if (c == 0) c = Integer.compare(minor, o.minor);
+        if (c == 0) c = Integer.compare(patch, o.patch);
+        if (c == 0) {
+            // A release sorts after its pre-releases.
+            if (preRelease == null) return o.preRelease == null ? 0 : 1;
+            if (o.preRelease == null) return -1;
+            c = preRelease.compareTo(o.preRelease);
+        }
+        return c;
+    }
+
+    @Override
+    public String toString() {
+        return "v" + major + "." + minor + "." + patch + (preRelease == null ? "" : "-" + preRelease);
+    }
+}

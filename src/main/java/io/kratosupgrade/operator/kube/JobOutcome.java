@@ -1,0 +1,97 @@
+package io.kratosupgrade.operator.kube;
+
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a step's Job has come to: finished (Complete/Failed conditions), or still running, or failing
+ * in a way that will not fix itself (a pod waiting on an image that cannot be pulled, a crash loop, a
+ * missing Secret key) and should fail the step now rather than at the deadline.
+ */
+public record JobOutcome(State state, String reason, String message, String terminationMessage) {
+
+    public enum State { RUNNING, SUCCEEDED, FAILED }
+
+    /** Waiting reasons that mean the container will not start without someone changing something. */
+    public static final Set<String> FAST_FAILURE_REASONS = Set.of(
+            "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull",
+            "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError");
+
+    public static JobOutcome of(Job job, List<Pod> pods) {
+        if (job.getStatus() != null && job.getStatus().getConditions() != null) {
+            for (JobCondition c : job.getStatus().getConditions()) {
+                if (!"True".equals(c.getStatus())) continue;
+                if ("Complete".equals(c.getType())) {
+                    return new JobOutcome(State.SUCCEEDED, "Complete", "Job completed", terminationMessage(pods));
+                }
+                if ("Failed".equals(c.getType())) {
+                    String reason = c.getReason() == null ? "Failed" : c.getReason();
+                    String detail = c.getMessage() == null ? "" : ": " + c.getMessage();
+                    return new JobOutcome(State.FAILED, reason, "Job failed (" + reason + ")" + detail + podExitSummary(pods), null);
+                }
+            }
+        }
+        if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+            return new JobOutcome(State.FAILED, "Suspended", "Job was suspended", null);
+        }
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : containerStatuses(pod)) {
+                ContainerStateWaiting waiting = cs.getState() == null ? null : cs.getState().getWaiting();
+                if (waiting != null && FAST_FAILURE_REASONS.contains(waiting.getReason())) {
+                    String detail = waiting.getMessage() == null ? "" : ": " + waiting.getMessage();
+                    return new JobOutcome(State.FAILED, waiting.getReason(),
+                            "container " + cs.getName() + " of pod " + pod.getMetadata().getName() + " is in "
+                                    + waiting.getReason() + detail, null);
+                }
+            }
+        }
+        return new JobOutcome(State.RUNNING, "Running", "Job is running", null);
+    }
+
+    public boolean finished() {
+        return state != State.RUNNING;
+    }
+
+    /** The termination message of a successful pod (the backup Job reports size and checksum there). */
+    private static String terminationMessage(List<Pod> pods) {
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : containerStatuses(pod)) {
+                ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+                if (t != null && Integer.valueOf(0).equals(t.getExitCode()) && t.getMessage() != null) {
+                    return t.getMessage();
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String podExitSummary(List<Pod> pods) {
+        List<String> parts = new ArrayList<>();
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : containerStatuses(pod)) {
+                ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+                if (t != null && t.getExitCode() != null && t.getExitCode() != 0) {
+                    parts.add("container " + cs.getName() + " exited " + t.getExitCode()
+                            + (t.getReason() == null ? "" : " (" + t.getReason() + ")"));
+                }
+            }
+        }
+        return parts.isEmpty() ? "" : "; " + String.join(", ", parts) + "; see the Job's pod logs";
+    }
+
+    private static List<ContainerStatus> containerStatuses(Pod pod) {
+        if (pod.getStatus() == null) return List.of();
+        List<ContainerStatus> all = new ArrayList<>();
+        Optional.ofNullable(pod.getStatus().getInitContainerStatuses()).ifPresent(all::addAll);
+        Optional.ofNullable(pod.getStatus().getContainerStatuses()).ifPresent(all::addAll);
+        return all;
+    }
+}

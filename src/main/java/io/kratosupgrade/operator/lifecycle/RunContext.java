@@ -1,0 +1,38 @@
+package io.kratosupgrade.operator.lifecycle;
+
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.config.OperatorSettings;
+import io.kratosupgrade.operator.observe.Observation;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Input of a phase handler: the object (its status is a working copy handlers may fill in), what was
+ * observed, the time, and the operator settings.
+ */
+public record RunContext(KratosUpgrade upgrade, Observation observed, Instant now, OperatorSettings settings) {
+
+    public KratosUpgradeSpec spec() {
+        return upgrade.getSpec();
+    }
+
+    public KratosUpgradeStatus status() {
+        return upgrade.getStatus();
+    }
+
+    public int run() {
+        return status().getRun();
+    }
+
+    public String nowText() {
+        return Times.format(now);
+    }
+
+    /** Time left until {@code timeout} has passed since {@code since}; negative once it has. */
+    public Duration remaining(String since, Duration timeout) {
+        Instant start = since == null ? now : Times.parse(since);
+        return Duration.between(now, start.plus(timeout));
+    }
+}

@@ -1,0 +1,37 @@
+package io.kratosupgrade.operator.lifecycle;
+
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a phase handler decided: stay in the phase (waiting, maybe acting), move on, or fail.
+ * Handlers never write to the cluster themselves; they return actions.
+ *
+ * @param next         the next phase, or null to stay
+ * @param failed       whether {@code next} is taken because the step failed
+ * @param reason       CamelCase reason for conditions and events
+ * @param message      what happened, for status and events (never a secret)
+ * @param actions      side effects, carried out after status is written
+ * @param requeueAfter when to look again if nothing else wakes the reconciler (deadlines), or null
+ */
+public record Step(Phase next, boolean failed, String reason, String message, List<Action> actions,
+                   Duration requeueAfter) {
+
+    public static Step stay(String message, Duration requeueAfter, Action... actions) {
+        return new Step(null, false, null, message, List.of(actions), requeueAfter);
+    }
+
+    public static Step advance(Phase next, String reason, String message, Action... actions) {
+        return new Step(next, false, reason, message, List.of(actions), null);
+    }
+
+    static Step fail(Phase next, String reason, String message, List<Action> actions) {
+        return new Step(next, true, reason, message, actions, null);
+    }
+
+    public boolean transitions() {
+        return next != null;
+    }
+}

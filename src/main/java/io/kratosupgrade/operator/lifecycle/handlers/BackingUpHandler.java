@@ -1,0 +1,127 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BackupStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.database.DatabaseTarget;
+import io.kratosupgrade.operator.database.DsnParser;
+import io.kratosupgrade.operator.database.DumpToolEnvironment;
+import io.kratosupgrade.operator.database.InvalidDsnException;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.Times;
+import io.kratosupgrade.operator.observe.DsnResolution;
+import io.kratosupgrade.operator.resources.BackupJobBuilder;
+import io.kratosupgrade.operator.resources.Containers;
+import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
+import io.kratosupgrade.operator.resources.Names;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Dumps the database to the backup volume with a Job. The connection settings reach the Job through a
+ * short-lived Secret that is deleted as soon as the Job has finished.
+ */
+public class BackingUpHandler implements PhaseHandler {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Phase phase() {
+        return Phase.BackingUp;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        BackupStatus backup = ctx.status().getBackup();
+        backup.setJobName(Names.backupJob(ctx.upgrade(), ctx.run()));
+        backup.setPersistentVolumeClaim(ctx.spec().getBackup().getPersistentVolumeClaim());
+        DatabaseKind kind = DatabaseKind.fromScheme(backup.getDatabase()).orElseThrow();
+        backup.setFile(Names.backupFile(ctx.upgrade(), ctx.run(), ctx.status().getFromVersion(), kind));
+        backup.setStartedAt(ctx.nowText());
+    }
+
+    @Override
+    public Step handle(RunContext ctx) {
+        BackupStatus backup = ctx.status().getBackup();
+        Duration timeout = Times.goDuration(ctx.spec().getBackup().getTimeout());
+        String secretName = Names.backupCredentialsSecret(ctx.upgrade(), ctx.run());
+        Optional<Job> job = JobStep.job(ctx, backup);
+        if (job.isEmpty()) {
+            return createJob(ctx, backup, timeout, secretName);
+        }
+        JobOutcome outcome = JobStep.outcome(ctx, job.get(), backup, timeout);
+        switch (outcome.state()) {
+            case SUCCEEDED -> {
+                backup.setFinishedAt(ctx.nowText());
+                readReport(outcome.terminationMessage(), backup);
+                return Step.advance(Phase.Migrating, "BackupComplete", "database dumped to " + backup.getFile()
+                        + " on PersistentVolumeClaim " + backup.getPersistentVolumeClaim()
+                        + (backup.getBytes() == null ? "" : " (" + backup.getBytes() + " bytes)"),
+                        new Action.DeleteSecret(secretName));
+            }
+            case FAILED -> {
+                backup.setFinishedAt(ctx.nowText());
+                List<Action> actions = new ArrayList<>(JobStep.stopIfRunning(job.get(), outcome));
+                actions.add(new Action.DeleteSecret(secretName));
+                return Failures.fail(ctx, "BackupFailed", "backup Job " + backup.getJobName() + " failed: "
+                        + outcome.message() + "; nothing was migrated", actions.toArray(Action[]::new));
+            }
+            default -> {
+                return Step.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + ")",
+                        JobStep.deadlineLeft(ctx, backup, timeout));
+            }
+        }
+    }
+
+    private Step createJob(RunContext ctx, BackupStatus backup, Duration timeout, String secretName) {
+        DsnResolution dsn = ctx.observed().dsn();
+        Deployment deployment = ctx.observed().deployment();
+        if (deployment == null) {
+            return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
+        }
+        if (dsn == null || dsn.result() != DsnResolution.Result.FOUND) {
+            return Failures.fail(ctx, "DsnUnreadable", "the DSN can no longer be read: "
+                    + (dsn == null ? "not observed" : dsn.problem()));
+        }
+        DatabaseTarget target;
+        try {
+            target = DsnParser.parse(dsn.value());
+        } catch (InvalidDsnException e) {
+            return Failures.fail(ctx, "InvalidDsn", "the DSN from " + dsn.source() + " is not valid: " + e.getMessage());
+        }
+        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        Container kratos = Containers.kratos(pod, ctx.status().getContainerName()).orElseThrow();
+        String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
+        Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
+                backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos));
+        return Step.stay("starting backup Job " + backup.getJobName(), JobStep.deadlineLeft(ctx, backup, timeout),
+                new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName,
+                        DumpToolEnvironment.of(target))),
+                new Action.CreateJob(job));
+    }
+
+    /** The backup script reports {"bytes":N,"sha256":"..."} as its termination message. */
+    static void readReport(String message, BackupStatus backup) {
+        if (message == null) return;
+        try {
+            JsonNode report = JSON.readTree(message);
+            if (report.hasNonNull("bytes")) backup.setBytes(report.get("bytes").asLong());
+            if (report.hasNonNull("sha256")) backup.setSha256(report.get("sha256").asText());
+        } catch (Exception ignored) {
+            // A report that cannot be read leaves size and checksum empty; the dump itself is fine.
+        }
+    }
+}

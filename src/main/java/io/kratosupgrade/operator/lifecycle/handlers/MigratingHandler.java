@@ -1,0 +1,85 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.Times;
+import io.kratosupgrade.operator.resources.Containers;
+import io.kratosupgrade.operator.resources.MigrationJobBuilder;
+import io.kratosupgrade.operator.resources.Names;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Runs the target release's migrate command in one Job built from the Deployment's own pod template. */
+public class MigratingHandler implements PhaseHandler {
+
+    @Override
+    public Phase phase() {
+        return Phase.Migrating;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        StepStatus migration = new StepStatus();
+        migration.setJobName(Names.migrationJob(ctx.upgrade(), ctx.run()));
+        migration.setStartedAt(ctx.nowText());
+        ctx.status().setMigration(migration);
+    }
+
+    @Override
+    public Step handle(RunContext ctx) {
+        StepStatus migration = ctx.status().getMigration();
+        Duration timeout = Times.goDuration(ctx.spec().getMigration().getTimeout());
+        Optional<Job> job = JobStep.job(ctx, migration);
+        if (job.isEmpty()) {
+            Deployment deployment = ctx.observed().deployment();
+            if (deployment == null) {
+                return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
+            }
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
+            if (kratos.isEmpty()) {
+                return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
+                        + " disappeared from Deployment " + ctx.spec().getDeploymentName());
+            }
+            Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
+                    pod, kratos.get(), ctx.status().getToImage(), KratosVersion.parse(ctx.status().getToVersion()), timeout));
+            return Step.stay("starting migration Job " + migration.getJobName() + " with " + ctx.status().getToImage(),
+                    JobStep.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
+        }
+        JobOutcome outcome = JobStep.outcome(ctx, job.get(), migration, timeout);
+        switch (outcome.state()) {
+            case SUCCEEDED -> {
+                migration.setFinishedAt(ctx.nowText());
+                String migratedTo = ctx.status().getToVersion();
+                String known = ctx.status().getDatabaseVersion();
+                if (known == null || KratosVersion.parse(migratedTo).compareTo(KratosVersion.parse(known)) > 0) {
+                    ctx.status().setDatabaseVersion(migratedTo);
+                }
+                return Step.advance(Phase.RollingOut, "MigrationComplete", "database migrated to " + migratedTo
+                        + " by Job " + migration.getJobName());
+            }
+            case FAILED -> {
+                migration.setFinishedAt(ctx.nowText());
+                String reason = "DeadlineExceeded".equals(outcome.reason()) ? "MigrationTimeout" : "MigrationFailed";
+                return Failures.fail(ctx, reason, "migration Job " + migration.getJobName() + " failed: " + outcome.message()
+                        + "; the Deployment still runs " + ctx.status().getFromImage(),
+                        JobStep.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
+            }
+            default -> {
+                return Step.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName() + ")",
+                        JobStep.deadlineLeft(ctx, migration, timeout));
+            }
+        }
+    }
+}

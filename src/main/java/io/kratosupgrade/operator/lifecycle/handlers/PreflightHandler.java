@@ -1,0 +1,159 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.RolloutStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.database.DsnParser;
+import io.kratosupgrade.operator.database.InvalidDsnException;
+import io.kratosupgrade.operator.kratos.ImageReference;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.observe.DsnResolution;
+import io.kratosupgrade.operator.resources.Containers;
+import io.kratosupgrade.operator.resources.Labels;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Checks everything that can be checked before touching anything, then takes the Deployment for this run.
+ * Each refusal has its own reason; the first one found is reported.
+ */
+public class PreflightHandler implements PhaseHandler {
+
+    @Override
+    public Phase phase() {
+        return Phase.Preflight;
+    }
+
+    @Override
+    public Step handle(RunContext ctx) {
+        KratosUpgrade ku = ctx.upgrade();
+        String deploymentName = ctx.spec().getDeploymentName();
+        Deployment deployment = ctx.observed().deployment();
+        if (deployment == null) {
+            return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + deploymentName + " does not exist in namespace "
+                    + ku.getMetadata().getNamespace());
+        }
+        Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), ctx.spec().getContainerName());
+        if (container.isEmpty()) {
+            return Failures.fail(ctx, "ContainerNotFound", ctx.spec().getContainerName() != null
+                    ? "Deployment " + deploymentName + " has no container named " + ctx.spec().getContainerName()
+                    : "Deployment " + deploymentName + " has several containers and none is named 'kratos': set spec.containerName");
+        }
+        Optional<String> holder = activeHolder(ctx, deployment);
+        if (holder.isPresent()) {
+            return Failures.fail(ctx, "ConcurrentUpgrade", "KratosUpgrade " + holder.get() + " is already upgrading Deployment "
+                    + deploymentName + "; only one run may act on a Deployment at a time");
+        }
+
+        String currentImage = container.get().getImage();
+        ImageReference currentRef = ImageReference.parse(currentImage);
+        Optional<KratosVersion> current = KratosVersion.fromImageTag(currentRef.tag());
+        if (current.isEmpty()) {
+            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which Kratos release image " + currentImage
+                    + " is: its tag is not a version (vX.Y.Z); deploy a versioned tag first");
+        }
+        KratosVersion target = KratosVersion.parse(ctx.spec().getVersion());
+        if (target.compareTo(current.get()) < 0) {
+            return Failures.fail(ctx, "Downgrade", "target " + target + " is older than the running " + current.get()
+                    + "; Kratos migrations only go forward, so downgrades are refused");
+        }
+        String databaseVersion = ctx.status().getDatabaseVersion();
+        if (databaseVersion != null && target.compareTo(KratosVersion.parse(databaseVersion)) < 0) {
+            return Failures.fail(ctx, "Downgrade", "the database was already migrated to " + databaseVersion
+                    + " by an earlier run; target " + target + " is older");
+        }
+
+        DsnResolution dsn = ctx.observed().dsn();
+        if (dsn.result() == DsnResolution.Result.NOT_FOUND) {
+            return Failures.fail(ctx, "DsnNotFound", dsn.problem());
+        }
+        if (dsn.result() == DsnResolution.Result.UNREADABLE) {
+            return Failures.fail(ctx, "DsnUnreadable", "the DSN cannot be read: " + dsn.problem());
+        }
+        DatabaseKind kind;
+        try {
+            kind = ctx.spec().getBackup().getPolicy() == BackupPolicy.Required
+                    ? DsnParser.parse(dsn.value()).kind() : DsnParser.kindOf(dsn.value());
+        } catch (InvalidDsnException e) {
+            return Failures.fail(ctx, "InvalidDsn", "the DSN from " + dsn.source() + " is not valid: " + e.getMessage());
+        }
+        boolean backup = ctx.spec().getBackup().getPolicy() == BackupPolicy.Required;
+        if (backup && !kind.dumpable()) {
+            return Failures.fail(ctx, "UnsupportedDatabase", "backups support PostgreSQL and MySQL, but the DSN names a "
+                    + kind.id() + " database; back it up yourself and set spec.backup.policy: Skip");
+        }
+        if (backup && !Boolean.TRUE.equals(ctx.observed().backupVolumeExists())) {
+            return Failures.fail(ctx, "BackupVolumeNotFound", "PersistentVolumeClaim "
+                    + ctx.spec().getBackup().getPersistentVolumeClaim() + " (spec.backup.persistentVolumeClaim) does not exist");
+        }
+
+        String holderName = lockHolder(deployment);
+        if (!ku.getMetadata().getName().equals(holderName)) {
+            // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
+            return Step.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
+                    new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
+        }
+
+        KratosUpgradeStatus status = ctx.status();
+        status.setContainerName(container.get().getName());
+        status.setFromImage(currentImage);
+        status.setFromVersion(current.get().toString());
+        status.setToVersion(target.toString());
+        status.setToImage(ctx.spec().getImage() != null ? ctx.spec().getImage() : currentRef.withTag(target.toString()));
+        RolloutStatus rollout = new RolloutStatus();
+        rollout.setOriginalReplicas(deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas());
+        status.setRollout(rollout);
+        if (backup) {
+            status.setBackup(new io.kratosupgrade.operator.api.v1alpha1.BackupStatus());
+            status.getBackup().setDatabase(kind.id());
+        }
+
+        String summary = "preflight passed: " + current.get() + " -> " + target + " (" + ctx.spec().getStrategy()
+                + ", " + kind.id() + " database, DSN from " + dsn.source() + ")";
+        if (ctx.spec().getStrategy() == Strategy.Recreate) {
+            return Step.advance(Phase.ScalingDown, "PreflightPassed", summary);
+        }
+        return Step.advance(backup ? Phase.BackingUp : Phase.Migrating, "PreflightPassed", summary);
+    }
+
+    /** Another KratosUpgrade that holds the Deployment and is still running. */
+    private static Optional<String> activeHolder(RunContext ctx, Deployment deployment) {
+        String self = ctx.upgrade().getMetadata().getName();
+        String holder = lockHolder(deployment);
+        if (holder != null && !holder.equals(self)) {
+            Optional<KratosUpgrade> peer = ctx.observed().peers().stream()
+                    .filter(p -> p.getMetadata().getName().equals(holder)).findFirst();
+            // A lock left by a deleted or finished object is stale and may be taken over.
+            if (peer.isPresent() && isActive(peer.get())) {
+                return Optional.of(holder);
+            }
+        }
+        return ctx.observed().peers().stream()
+                .filter(p -> !p.getMetadata().getName().equals(self))
+                .filter(PreflightHandler::isActive)
+                .filter(p -> p.getStatus().getPhase() != Phase.Pending && p.getStatus().getPhase() != Phase.Preflight)
+                .map(p -> p.getMetadata().getName())
+                .findFirst();
+    }
+
+    private static boolean isActive(KratosUpgrade ku) {
+        return ku.getStatus() != null && ku.getStatus().getPhase() != null && !ku.getStatus().getPhase().isTerminal();
+    }
+
+    static String lockHolder(Deployment deployment) {
+        Map<String, String> annotations = deployment.getMetadata().getAnnotations();
+        return annotations == null ? null : annotations.get(Labels.LOCK_ANNOTATION);
+    }
+}

@@ -1,0 +1,64 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
+import io.kratosupgrade.operator.kube.RolloutCheck;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.Times;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Puts the Deployment back the way the run found it: the previous image and the original replica count,
+ * then waits for that rollout to complete. The database is not restored: Kratos releases serve on a schema
+ * migrated by a newer release, the same situation a Rolling upgrade is in while it runs.
+ */
+public class RollingBackHandler implements PhaseHandler {
+
+    @Override
+    public Phase phase() {
+        return Phase.RollingBack;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        StepStatus rollback = new StepStatus();
+        rollback.setStartedAt(ctx.nowText());
+        ctx.status().setRollback(rollback);
+    }
+
+    @Override
+    public Step handle(RunContext ctx) {
+        Deployment deployment = ctx.observed().deployment();
+        String container = ctx.status().getContainerName();
+        if (!DeploymentRollout.hasContainer(deployment, container)) {
+            return Failures.fail(ctx, "RollbackFailed", "cannot roll back: Deployment "
+                    + ctx.spec().getDeploymentName() + " or its container " + container + " is gone");
+        }
+        Integer original = ctx.status().getRollout() == null ? null : ctx.status().getRollout().getOriginalReplicas();
+        List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, ctx.status().getFromImage(), original);
+        Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
+        Duration left = ctx.remaining(ctx.status().getRollback().getStartedAt(), timeout);
+        if (!patches.isEmpty()) {
+            return Step.stay("restoring " + ctx.status().getFromImage() + " with " + original + " replicas", left,
+                    patches.toArray(Action[]::new));
+        }
+        RolloutCheck check = RolloutCheck.of(deployment);
+        if (check.complete()) {
+            ctx.status().getRollback().setFinishedAt(ctx.nowText());
+            return Step.advance(Phase.RolledBack, ctx.status().getFailureReason(), "rolled back: Deployment "
+                    + ctx.spec().getDeploymentName() + " serves " + ctx.status().getFromImage() + " again after: "
+                    + ctx.status().getMessage());
+        }
+        if (left.isNegative() || check.failed()) {
+            return Failures.fail(ctx, "RollbackFailed", "the rollback to " + ctx.status().getFromImage()
+                    + " did not complete: " + check.message());
+        }
+        return Step.stay("rolling back to " + ctx.status().getFromVersion() + ": " + check.message(), left);
+    }
+}

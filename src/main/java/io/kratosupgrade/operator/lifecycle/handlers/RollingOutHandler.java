@@ -1,0 +1,59 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.kube.RolloutCheck;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.Times;
+import java.time.Duration;
+import java.util.List;
+
+/** Sets the new image (and, for Recreate, the original replica count) and waits for a complete rollout. */
+public class RollingOutHandler implements PhaseHandler {
+
+    @Override
+    public Phase phase() {
+        return Phase.RollingOut;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        ctx.status().getRollout().setStartedAt(ctx.nowText());
+    }
+
+    @Override
+    public Step handle(RunContext ctx) {
+        Deployment deployment = ctx.observed().deployment();
+        String container = ctx.status().getContainerName();
+        if (!DeploymentRollout.hasContainer(deployment, container)) {
+            return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName()
+                    + " or its container " + container + " disappeared during the rollout");
+        }
+        Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
+        Duration left = ctx.remaining(ctx.status().getRollout().getStartedAt(), timeout);
+        Integer replicas = ctx.spec().getStrategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
+        List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, ctx.status().getToImage(), replicas);
+        if (!patches.isEmpty()) {
+            return Step.stay("setting image " + ctx.status().getToImage() + " on Deployment " + ctx.spec().getDeploymentName(),
+                    left, patches.toArray(Action[]::new));
+        }
+        RolloutCheck check = RolloutCheck.of(deployment);
+        if (check.complete()) {
+            ctx.status().getRollout().setFinishedAt(ctx.nowText());
+            return Step.advance(Phase.Verifying, "RolloutComplete", check.message());
+        }
+        if (check.failed()) {
+            return Failures.fail(ctx, "RolloutFailed", check.message());
+        }
+        if (left.isNegative()) {
+            return Failures.fail(ctx, "RolloutTimeout", "the rollout of " + ctx.status().getToImage() + " did not complete within "
+                    + ctx.spec().getRollout().getTimeout() + ": " + check.message());
+        }
+        return Step.stay("rolling out " + ctx.status().getToVersion() + ": " + check.message(), left);
+    }
+}

@@ -1,0 +1,127 @@
+package io.kratosupgrade.operator.observe;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.resources.Containers;
+import io.kratosupgrade.operator.resources.Labels;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Reads what a decision needs. Jobs, their pods and held Deployments come from informer caches (label
+ * selected); the rest is read from the API server only in the phases that need it: the DSN's Secret and
+ * the backup PVC in Preflight, the DSN again when the backup Job is created, the Deployment's pods while
+ * verifying.
+ */
+public class ClusterObserver {
+
+    public static final String BY_DEPLOYMENT_INDEX = "byDeployment";
+
+    public Observation observe(KratosUpgrade ku, Context<KratosUpgrade> context) {
+        KubernetesClient client = context.getClient();
+        String ns = ku.getMetadata().getNamespace();
+        Phase phase = ku.getStatus() == null || ku.getStatus().getPhase() == null ? Phase.Pending : ku.getStatus().getPhase();
+
+        Deployment deployment = context.getSecondaryResource(Deployment.class)
+                .orElseGet(() -> client.apps().deployments().inNamespace(ns).withName(ku.getSpec().getDeploymentName()).get());
+        Map<String, Job> jobs = context.getSecondaryResources(Job.class).stream()
+                .collect(Collectors.toMap(j -> j.getMetadata().getName(), Function.identity(), (a, b) -> a));
+        Map<String, List<Pod>> podsByJob = context.getSecondaryResources(Pod.class).stream()
+                .filter(p -> p.getMetadata().getLabels() != null && p.getMetadata().getLabels().containsKey(Labels.JOB))
+                .collect(Collectors.groupingBy(p -> p.getMetadata().getLabels().get(Labels.JOB)));
+        List<KratosUpgrade> peers = context.getPrimaryCache()
+                .byIndex(BY_DEPLOYMENT_INDEX, deploymentKey(ns, ku.getSpec().getDeploymentName())).stream()
+                .filter(p -> !p.getMetadata().getName().equals(ku.getMetadata().getName()))
+                .toList();
+
+        Boolean backupVolumeExists = null;
+        DsnResolution dsn = null;
+        List<Pod> deploymentPods = null;
+        boolean backupJobMissing = phase == Phase.BackingUp && ku.getStatus().getBackup() != null
+                && !jobs.containsKey(ku.getStatus().getBackup().getJobName());
+        if ((phase == Phase.Preflight || backupJobMissing) && deployment != null) {
+            String containerName = phase == Phase.Preflight ? ku.getSpec().getContainerName() : ku.getStatus().getContainerName();
+            Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), containerName);
+            dsn = container.map(c -> locate(c, client, ns)).orElse(null);
+        }
+        if (phase == Phase.Preflight && ku.getSpec().getBackup().getPolicy() == BackupPolicy.Required) {
+            backupVolumeExists = client.persistentVolumeClaims().inNamespace(ns)
+                    .withName(ku.getSpec().getBackup().getPersistentVolumeClaim()).get() != null;
+        }
+        if (phase == Phase.Verifying && deployment != null) {
+            deploymentPods = client.pods().inNamespace(ns)
+                    .withLabelSelector(deployment.getSpec().getSelector()).list().getItems();
+        }
+        return new Observation(deployment, jobs, podsByJob, peers, backupVolumeExists, dsn,
+                deploymentPods == null ? List.of() : deploymentPods);
+    }
+
+    private static DsnResolution locate(Container container, KubernetesClient client, String ns) {
+        try {
+            return DsnLocator.locate(container, configData(client, ns));
+        } catch (DsnAccessDeniedException e) {
+            return DsnResolution.unreadable(e.getMessage());
+        }
+    }
+
+    public static String deploymentKey(String namespace, String deployment) {
+        return namespace + "/" + deployment;
+    }
+
+    /** Secret and ConfigMap data as strings; a Secret the operator may not read is reported, not thrown. */
+    static DsnLocator.ConfigData configData(KubernetesClient client, String ns) {
+        return new DsnLocator.ConfigData() {
+            @Override
+            public Optional<Map<String, String>> secret(String name) {
+                Secret secret = readable(() -> client.secrets().inNamespace(ns).withName(name).get(), "Secret", name);
+                if (secret == null) return Optional.empty();
+                Map<String, String> data = new HashMap<>();
+                if (secret.getData() != null) {
+                    secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+                }
+                if (secret.getStringData() != null) data.putAll(secret.getStringData());
+                return Optional.of(data);
+            }
+
+            @Override
+            public Optional<Map<String, String>> configMap(String name) {
+                ConfigMap cm = readable(() -> client.configMaps().inNamespace(ns).withName(name).get(), "ConfigMap", name);
+                return cm == null ? Optional.empty() : Optional.of(cm.getData() == null ? Map.of() : cm.getData());
+            }
+        };
+    }
+
+    private static <T> T readable(java.util.function.Supplier<T> read, String kind, String name) {
+        try {
+            return read.get();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 403) {
+                throw new DsnAccessDeniedException("the operator is not allowed to read " + kind + " " + name);
+            }
+            throw e;
+        }
+    }
+
+    /** Raised when RBAC hides the DSN; its message names the object, never its content. */
+    public static class DsnAccessDeniedException extends RuntimeException {
+        public DsnAccessDeniedException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.kratosupgrade.operator.observe;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What the cluster looks like for one KratosUpgrade, read before any decision. Some parts are read only
+ * in the phases that need them (see {@link ClusterObserver}); they are null elsewhere.
+ *
+ * @param deployment     the Kratos Deployment, or null when it does not exist
+ * @param jobs           this object's Jobs by name
+ * @param podsByJob      pods of those Jobs, by Job name
+ * @param peers          other KratosUpgrades in the namespace targeting the same Deployment
+ * @param backupVolumeExists whether the backup PVC exists (Preflight only)
+ * @param dsn            where the DSN is and its value (Preflight, and BackingUp before the Job exists)
+ * @param deploymentPods the Deployment's pods (Verifying only)
+ */
+public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
+                          List<KratosUpgrade> peers, Boolean backupVolumeExists, DsnResolution dsn,
+                          List<Pod> deploymentPods) {
+
+    public Optional<Job> job(String name) {
+        return name == null ? Optional.empty() : Optional.ofNullable(jobs.get(name));
+    }
+
+    public List<Pod> podsOf(String jobName) {
+        return podsByJob.getOrDefault(jobName, List.of());
+    }
+}

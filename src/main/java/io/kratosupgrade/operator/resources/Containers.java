@@ -1,0 +1,36 @@
+package io.kratosupgrade.operator.resources;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import java.util.List;
+import java.util.Optional;
+
+/** Picks the Kratos container of a pod spec. */
+public final class Containers {
+
+    private Containers() {
+    }
+
+    /**
+     * The named container; without a name, the only container, or the one named "kratos".
+     * Empty when none (or no single one) matches.
+     */
+    public static Optional<Container> kratos(PodSpec spec, String name) {
+        List<Container> containers = spec.getContainers() == null ? List.of() : spec.getContainers();
+        if (name != null) {
+            return containers.stream().filter(c -> name.equals(c.getName())).findFirst();
+        }
+        if (containers.size() == 1) {
+            return Optional.of(containers.get(0));
+        }
+        List<Container> named = containers.stream().filter(c -> "kratos".equals(c.getName())).toList();
+        return named.size() == 1 ? Optional.of(named.get(0)) : Optional.empty();
+    }
+
+    public static int indexOf(PodSpec spec, String name) {
+        for (int i = 0; i < spec.getContainers().size(); i++) {
+            if (spec.getContainers().get(i).getName().equals(name)) return i;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,72 @@
+package io.kratosupgrade.operator.resources;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * JSON patches for the Kratos Deployment. Each patch first tests that the container at the index is
+ * still the Kratos container, so a concurrent edit of the pod template fails the patch instead of
+ * changing the wrong container.
+ */
+public final class DeploymentPatches {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private DeploymentPatches() {
+    }
+
+    public static String setImage(int containerIndex, String containerName, String image) {
+        ArrayNode ops = JsonNodeFactory.instance.arrayNode();
+        ops.add(op("test", "/spec/template/spec/containers/" + containerIndex + "/name", containerName));
+        ops.add(op("replace", "/spec/template/spec/containers/" + containerIndex + "/image", image));
+        return write(ops);
+    }
+
+    public static String setReplicas(int replicas) {
+        ArrayNode ops = JsonNodeFactory.instance.arrayNode();
+        ObjectNode op = JsonNodeFactory.instance.objectNode();
+        op.put("op", "replace").put("path", "/spec/replicas").put("value", replicas);
+        ops.add(op);
+        return write(ops);
+    }
+
+    /**
+     * Takes the Deployment for a run: label for the informer, annotation naming the holder. The
+     * resourceVersion makes the API server refuse the patch if anyone changed the Deployment since it was read.
+     */
+    public static String lock(String resourceVersion, String holder) {
+        ObjectNode metadata = JsonNodeFactory.instance.objectNode();
+        metadata.put("resourceVersion", resourceVersion);
+        metadata.putObject("labels").put(Labels.MANAGED_DEPLOYMENT, "true");
+        metadata.putObject("annotations").put(Labels.LOCK_ANNOTATION, holder);
+        ObjectNode patch = JsonNodeFactory.instance.objectNode();
+        patch.set("metadata", metadata);
+        return write(patch);
+    }
+
+    /** Merge patch removing the lock (null deletes a key). */
+    public static String unlock() {
+        ObjectNode metadata = JsonNodeFactory.instance.objectNode();
+        metadata.putObject("labels").putNull(Labels.MANAGED_DEPLOYMENT);
+        metadata.putObject("annotations").putNull(Labels.LOCK_ANNOTATION);
+        ObjectNode patch = JsonNodeFactory.instance.objectNode();
+        patch.set("metadata", metadata);
+        return write(patch);
+    }
+
+    private static ObjectNode op(String op, String path, String value) {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("op", op).put("path", path).put("value", value);
+        return node;
+    }
+
+    private static String write(Object node) {
+        try {
+            return JSON.writeValueAsString(node);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.kratosupgrade.operator.resources;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.kratos.MigrateCommand;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The migration Job, made from the Deployment's own pod template so the migration sees exactly what the
+ * server sees: env and envFrom (the DSN), volumes and mounts (config files), service account, security
+ * contexts, image pull secrets, node selection. Changed: the target image, the migrate command, no probes
+ * or ports, restartPolicy Never and no retries (a migration is not retried blindly), and none of the
+ * template's labels, so Services never route to the migration pod.
+ */
+public final class MigrationJobBuilder {
+
+    private MigrationJobBuilder() {
+    }
+
+    public record Input(KratosUpgrade upgrade, int run, String jobName, PodSpec kratosPod, Container kratosContainer,
+                        String targetImage, KratosVersion targetVersion, Duration timeout) {
+    }
+
+    public static Job build(Input in) {
+        Container server = in.kratosContainer();
+        List<String> serverArgs = server.getArgs();
+        String binary = server.getCommand() != null && !server.getCommand().isEmpty() ? server.getCommand().get(0) : "kratos";
+        Container migrate = new ContainerBuilder()
+                .withName("migrate")
+                .withImage(in.targetImage())
+                .withImagePullPolicy(server.getImagePullPolicy())
+                .withCommand(binary)
+                .withArgs(MigrateCommand.args(in.targetVersion(), serverArgs))
+                .withEnv(server.getEnv())
+                .withEnvFrom(server.getEnvFrom())
+                .withVolumeMounts(server.getVolumeMounts())
+                .withWorkingDir(server.getWorkingDir())
+                .withResources(server.getResources())
+                .withSecurityContext(server.getSecurityContext())
+                .build();
+
+        PodSpec template = in.kratosPod();
+        return new JobBuilder()
+                .withNewMetadata()
+                    .withName(in.jobName())
+                    .withNamespace(in.upgrade().getMetadata().getNamespace())
+                    .withLabels(Labels.forJob(in.run(), "migrate", in.jobName()))
+                    .withAnnotations(Labels.upgradeAnnotation(in.upgrade()))
+                .endMetadata()
+                .withNewSpec()
+                    .withBackoffLimit(0)
+                    .withActiveDeadlineSeconds(Math.max(1, in.timeout().toSeconds()))
+                    .withNewTemplate()
+                        .withNewMetadata()
+                            .withLabels(Labels.forJob(in.run(), "migrate", in.jobName()))
+                            .withAnnotations(Labels.upgradeAnnotation(in.upgrade()))
+                        .endMetadata()
+                        .withNewSpec()
+                            .withRestartPolicy("Never")
+                            .withServiceAccountName(template.getServiceAccountName())
+                            .withAutomountServiceAccountToken(template.getAutomountServiceAccountToken())
+                            .withSecurityContext(template.getSecurityContext())
+                            .withImagePullSecrets(template.getImagePullSecrets())
+                            .withNodeSelector(template.getNodeSelector())
+                            .withTolerations(template.getTolerations())
+                            .withPriorityClassName(template.getPriorityClassName())
+                            .withHostAliases(template.getHostAliases())
+                            .withDnsPolicy(template.getDnsPolicy())
+                            .withDnsConfig(template.getDnsConfig())
+                            // Native sidecars (restartPolicy Always), e.g. a database proxy, keep working in Jobs;
+                            // other init containers (an auto-migrate initContainer!) are left out.
+                            .withInitContainers(template.getInitContainers() == null ? List.of()
+                                    : template.getInitContainers().stream()
+                                        .filter(c -> "Always".equals(c.getRestartPolicy())).toList())
+                            .withContainers(migrate)
+                            .withVolumes(template.getVolumes())
+                        .endSpec()
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+}

@@ -1,0 +1,56 @@
+package io.kratosupgrade.operator.resources;
+
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Deterministic names per run: the same run always maps to the same Job, so a restarted operator finds
+ * the Job it created instead of creating a second one.
+ */
+public final class Names {
+
+    /** Job names become a pod label value (job-name), so they must fit 63 characters. */
+    static final int MAX_JOB_NAME = 63;
+
+    private Names() {
+    }
+
+    public static String backupJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-backup", MAX_JOB_NAME);
+    }
+
+    public static String migrationJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-migrate", MAX_JOB_NAME);
+    }
+
+    public static String backupCredentialsSecret(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-backup-db", 253);
+    }
+
+    /** Unique per object (uid) and run, so a re-created object never overwrites an older dump. */
+    public static String backupFile(KratosUpgrade ku, int run, String fromVersion, DatabaseKind kind) {
+        String uid = ku.getMetadata().getUid() == null ? "local" : ku.getMetadata().getUid().substring(0, 8);
+        return ku.getMetadata().getName() + "-run" + run + "-" + fromVersion + "-" + uid + kind.fileExtension();
+    }
+
+    static String bounded(String name, int max) {
+        if (name.length() <= max) {
+            return name;
+        }
+        String hash = sha256(name).substring(0, 8);
+        String head = name.substring(0, max - hash.length() - 1).replaceAll("[-.]+$", "");
+        return head + "-" + hash;
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
