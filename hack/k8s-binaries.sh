@@ -143,7 +143,11 @@ cleanup() {
 
 new_tmp_dir() {
   mkdir -p "${TMP_ROOT}"
-  mktemp -d "${TMP_ROOT}/$1.XXXXXX"
+  local d
+  d="$(mktemp -d "${TMP_ROOT}/$1.XXXXXX")"
+  # mktemp creates 0700; the result is moved into place as is.
+  chmod 0755 "${d}"
+  printf '%s' "${d}"
 }
 
 # replace_dir SRC DST: move the fully prepared SRC to DST. The rename is atomic;
@@ -451,6 +455,9 @@ main() {
   fi
   cleanup
   trap cleanup EXIT
+  # Turn signals into a normal exit so the EXIT trap removes temporary dirs.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   if all_complete; then
     log "built by a concurrent run"
     print_summary

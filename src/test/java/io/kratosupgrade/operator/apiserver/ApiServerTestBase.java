@@ -1,0 +1,161 @@
+package io.kratosupgrade.operator.apiserver;
+
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * Each test gets its own namespace with a Kratos Deployment (2 replicas, DSN from a Secret with an
+ * escaped password and Kratos-only pool parameters, config from a ConfigMap), a backup PVC, and the fake
+ * controllers. The operator runs in this JVM for the whole class.
+ */
+abstract class ApiServerTestBase {
+
+    static final String OLD_IMAGE = "oryd/kratos:v1.1.0";
+    /** A password that needs URL escaping, and the DSN as Kratos reads it. */
+    static final String DB_PASSWORD = "s3cr#t/p@ss";
+    static final String DSN = "postgres://kratos:s3cr%23t%2Fp%40ss@db.example.internal:5432/kratos"
+            + "?sslmode=disable&max_conns=20&max_idle_conns=4&max_conn_lifetime=1h";
+    static final Duration WAIT = Duration.ofSeconds(60);
+
+    static KubernetesClient client;
+    static OperatorHarness operator;
+
+    String namespace;
+    FakeControllers controllers;
+
+    @BeforeAll
+    static void startOperator() {
+        client = TestApiServer.client();
+        operator = new OperatorHarness(client).start();
+    }
+
+    @AfterAll
+    static void stopOperator() {
+        operator.close();
+    }
+
+    @BeforeEach
+    void createNamespace() {
+        namespace = "ku-" + UUID.randomUUID().toString().substring(0, 8);
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
+        controllers = new FakeControllers(client, namespace);
+    }
+
+    @AfterEach
+    void stopControllers() {
+        controllers.close();
+    }
+
+    /** The Kratos installation a platform team would have, at {@link #OLD_IMAGE}. */
+    void installKratos() {
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                .withNewMetadata().withName("kratos-db").endMetadata()
+                .withStringData(Map.of("dsn", DSN)).build()).create();
+        client.persistentVolumeClaims().inNamespace(namespace).resource(new PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName("kratos-backups").endMetadata()
+                .withNewSpec().withAccessModes("ReadWriteOnce")
+                    .withNewResources().withRequests(Map.of("storage", new Quantity("1Gi"))).endResources()
+                .endSpec().build()).create();
+        client.apps().deployments().inNamespace(namespace).resource(kratosDeployment()).create();
+        await().atMost(WAIT).until(() -> deployment().getStatus() != null);
+    }
+
+    static Deployment kratosDeployment() {
+        return new DeploymentBuilder()
+                .withNewMetadata().withName("kratos").endMetadata()
+                .withNewSpec()
+                    .withReplicas(2)
+                    .withNewSelector().withMatchLabels(Map.of("app", "kratos")).endSelector()
+                    .withNewTemplate()
+                        .withNewMetadata().withLabels(Map.of("app", "kratos")).endMetadata()
+                        .withNewSpec()
+                            .withServiceAccountName("kratos")
+                            .addNewContainer()
+                                .withName("kratos")
+                                .withImage(OLD_IMAGE)
+                                .withArgs("serve", "all", "--config", "/etc/config/kratos.yaml")
+                                .addNewEnv().withName("DSN").withNewValueFrom()
+                                    .withNewSecretKeyRef().withName("kratos-db").withKey("dsn").endSecretKeyRef()
+                                .endValueFrom().endEnv()
+                                .addNewVolumeMount().withName("config").withMountPath("/etc/config").endVolumeMount()
+                                .withNewReadinessProbe().withNewHttpGet().withPath("/admin/health/ready")
+                                    .withNewPort(4434).endHttpGet().endReadinessProbe()
+                            .endContainer()
+                            .addNewVolume().withName("config").withNewConfigMap().withName("kratos-config").endConfigMap().endVolume()
+                        .endSpec()
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    KratosUpgrade upgrade(String name, String version, Consumer<KratosUpgradeSpec> customize) {
+        KratosUpgrade ku = new KratosUpgrade();
+        ku.getMetadata().setName(name);
+        ku.getMetadata().setNamespace(namespace);
+        KratosUpgradeSpec spec = new KratosUpgradeSpec();
+        spec.setDeploymentName("kratos");
+        spec.setVersion(version);
+        spec.getBackup().setPersistentVolumeClaim("kratos-backups");
+        customize.accept(spec);
+        ku.setSpec(spec);
+        return client.resource(ku).create();
+    }
+
+    KratosUpgrade get(String name) {
+        return client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).get();
+    }
+
+    KratosUpgrade awaitPhase(String name, Phase phase) {
+        return awaitUpgrade(name, ku -> ku.getStatus() != null && ku.getStatus().getPhase() == phase);
+    }
+
+    KratosUpgrade awaitUpgrade(String name, Predicate<KratosUpgrade> condition) {
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+            KratosUpgrade ku = get(name);
+            return ku != null && condition.test(ku);
+        });
+        return get(name);
+    }
+
+    Deployment deployment() {
+        return client.apps().deployments().inNamespace(namespace).withName("kratos").get();
+    }
+
+    String deploymentImage() {
+        return deployment().getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
+    }
+
+    List<Job> jobs() {
+        return client.batch().v1().jobs().inNamespace(namespace).list().getItems();
+    }
+
+    List<Event> events() {
+        return client.v1().events().inNamespace(namespace).list().getItems();
+    }
+
+    List<String> eventReasons() {
+        return events().stream().map(Event::getReason).toList();
+    }
+}

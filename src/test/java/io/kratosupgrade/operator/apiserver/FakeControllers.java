@@ -1,0 +1,270 @@
+package io.kratosupgrade.operator.apiserver;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentConditionBuilder;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kratosupgrade.operator.resources.Labels;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Plays the controllers kube-api-test does not run (Job controller, Deployment controller, kubelet),
+ * for one namespace, by writing the status those would write. What each Job does is set per step
+ * (backup, migrate); which images the Deployment can make ready is set per test.
+ */
+final class FakeControllers implements AutoCloseable {
+
+    enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG }
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final Map<String, JobBehavior> jobBehavior = new ConcurrentHashMap<>(Map.of(
+            "backup", JobBehavior.SUCCEED, "migrate", JobBehavior.SUCCEED));
+    private final Set<String> neverReadyImages = ConcurrentHashMap.newKeySet();
+    private final Set<String> handledJobs = ConcurrentHashMap.newKeySet();
+    /** Every Job the operator created, in order, with the Deployment's spec.replicas at that moment. */
+    final List<String> jobsCreated = new CopyOnWriteArrayList<>();
+    final Map<String, Integer> replicasWhenJobCreated = new ConcurrentHashMap<>();
+    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+
+    FakeControllers(KubernetesClient client, String namespace) {
+        this.client = client;
+        this.namespace = namespace;
+    }
+
+    FakeControllers jobs(String step, JobBehavior behavior) {
+        jobBehavior.put(step, behavior);
+        return this;
+    }
+
+    FakeControllers neverReady(String image) {
+        neverReadyImages.add(image);
+        return this;
+    }
+
+    FakeControllers start() {
+        informers.add(client.batch().v1().jobs().inNamespace(namespace).inform(new ResourceEventHandler<>() {
+            public void onAdd(Job job) { onJob(job); }
+            public void onUpdate(Job oldJob, Job job) { onJob(job); }
+            public void onDelete(Job job, boolean unknown) { }
+        }));
+        informers.add(client.apps().deployments().inNamespace(namespace).inform(new ResourceEventHandler<>() {
+            public void onAdd(Deployment d) { onDeployment(d); }
+            public void onUpdate(Deployment old, Deployment d) { onDeployment(d); }
+            public void onDelete(Deployment d, boolean unknown) { }
+        }));
+        return this;
+    }
+
+    @Override
+    public void close() {
+        informers.forEach(SharedIndexInformer::close);
+    }
+
+    // ---- Job controller + kubelet ----
+
+    private synchronized void onJob(Job job) {
+        String name = job.getMetadata().getName();
+        if (Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+            client.pods().inNamespace(namespace).withLabel("job-name", name).withGracePeriod(0).delete();
+            return;
+        }
+        if (!handledJobs.add(name)) {
+            return;
+        }
+        jobsCreated.add(name);
+        Deployment d = client.apps().deployments().inNamespace(namespace).list().getItems().stream().findFirst().orElse(null);
+        if (d != null) {
+            replicasWhenJobCreated.put(name, d.getSpec().getReplicas());
+        }
+        String step = job.getMetadata().getLabels().get(Labels.STEP);
+        JobBehavior behavior = jobBehavior.getOrDefault(step, JobBehavior.SUCCEED);
+        Pod pod = createJobPod(job);
+        String now = now();
+        JobStatus status;
+        switch (behavior) {
+            case SUCCEED -> {
+                setPodTerminated(pod, 0, "backup".equals(step) ? "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\"}" : null);
+                status = new JobStatusBuilder().withStartTime(now).withCompletionTime(now).withSucceeded(1).withActive(0)
+                        .withConditions(
+                                new JobConditionBuilder().withType("SuccessCriteriaMet").withStatus("True").withReason("CompletionsReached")
+                                        .withLastTransitionTime(now).withLastProbeTime(now).build(),
+                                new JobConditionBuilder().withType("Complete").withStatus("True").withReason("CompletionsReached")
+                                        .withLastTransitionTime(now).withLastProbeTime(now).build())
+                        .build();
+            }
+            case FAIL -> {
+                setPodTerminated(pod, 1, null);
+                status = new JobStatusBuilder().withStartTime(now).withFailed(1).withActive(0)
+                        .withConditions(
+                                new JobConditionBuilder().withType("FailureTarget").withStatus("True").withReason("BackoffLimitExceeded")
+                                        .withMessage("Job has reached the specified backoff limit").withLastTransitionTime(now).withLastProbeTime(now).build(),
+                                new JobConditionBuilder().withType("Failed").withStatus("True").withReason("BackoffLimitExceeded")
+                                        .withMessage("Job has reached the specified backoff limit").withLastTransitionTime(now).withLastProbeTime(now).build())
+                        .build();
+            }
+            case IMAGE_PULL_BACKOFF -> {
+                setPodWaiting(pod, "ImagePullBackOff", "Back-off pulling image \"" + pod.getSpec().getContainers().get(0).getImage() + "\"");
+                status = new JobStatusBuilder().withStartTime(now).withActive(1).build();
+            }
+            default -> {
+                setPodRunning(pod);
+                status = new JobStatusBuilder().withStartTime(now).withActive(1).build();
+            }
+        }
+        job.setStatus(status);
+        client.batch().v1().jobs().inNamespace(namespace).resource(job).updateStatus();
+    }
+
+    /** Finishes a Job left running (HANG) the way the Job controller would. */
+    void completeJob(String name) {
+        Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+        String now = now();
+        job.setStatus(new JobStatusBuilder(job.getStatus()).withCompletionTime(now).withSucceeded(1).withActive(0)
+                .withConditions(
+                        new JobConditionBuilder().withType("SuccessCriteriaMet").withStatus("True").withReason("CompletionsReached")
+                                .withLastTransitionTime(now).withLastProbeTime(now).build(),
+                        new JobConditionBuilder().withType("Complete").withStatus("True").withReason("CompletionsReached")
+                                .withLastTransitionTime(now).withLastProbeTime(now).build())
+                .build());
+        client.batch().v1().jobs().inNamespace(namespace).resource(job).updateStatus();
+    }
+
+    private Pod createJobPod(Job job) {
+        Map<String, String> labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("job-name", job.getMetadata().getName());
+        labels.put("batch.kubernetes.io/job-name", job.getMetadata().getName());
+        Pod pod = new PodBuilder()
+                .withNewMetadata()
+                    .withName(job.getMetadata().getName() + "-pod")
+                    .withNamespace(namespace)
+                    .withLabels(labels)
+                    .withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
+                    .addNewOwnerReference().withApiVersion("batch/v1").withKind("Job").withName(job.getMetadata().getName())
+                        .withUid(job.getMetadata().getUid()).withController(true).endOwnerReference()
+                .endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .build();
+        return client.pods().inNamespace(namespace).resource(pod).create();
+    }
+
+    private void setPodTerminated(Pod pod, int exitCode, String message) {
+        Container c = pod.getSpec().getContainers().get(0);
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(exitCode == 0 ? "Succeeded" : "Failed")
+                .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(false).withRestartCount(0)
+                        .withNewState().withNewTerminated().withExitCode(exitCode).withMessage(message)
+                        .withReason(exitCode == 0 ? "Completed" : "Error").endTerminated().endState().build())
+                .build());
+        client.pods().inNamespace(namespace).resource(pod).updateStatus();
+    }
+
+    private void setPodWaiting(Pod pod, String reason, String message) {
+        Container c = pod.getSpec().getContainers().get(0);
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(false).withRestartCount(0)
+                        .withNewState().withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState().build())
+                .build());
+        client.pods().inNamespace(namespace).resource(pod).updateStatus();
+    }
+
+    private void setPodRunning(Pod pod) {
+        Container c = pod.getSpec().getContainers().get(0);
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running")
+                .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(true).withRestartCount(0)
+                        .withNewState().withNewRunning().withStartedAt(now()).endRunning().endState().build())
+                .build());
+        client.pods().inNamespace(namespace).resource(pod).updateStatus();
+    }
+
+    // ---- Deployment controller + kubelet ----
+
+    private synchronized void onDeployment(Deployment d) {
+        long generation = d.getMetadata().getGeneration();
+        int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+        String image = d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
+        boolean ready = !neverReadyImages.contains(image);
+        if (d.getStatus() != null && d.getStatus().getObservedGeneration() != null
+                && d.getStatus().getObservedGeneration() == generation) {
+            return;
+        }
+        List<Pod> pods = client.pods().inNamespace(namespace).withLabels(d.getSpec().getSelector().getMatchLabels()).list().getItems();
+        String now = now();
+        if (ready) {
+            // Replace every pod that does not run the template, then bring the count to the desired number.
+            for (Pod p : pods) {
+                if (!image.equals(p.getSpec().getContainers().get(0).getImage())) {
+                    client.pods().inNamespace(namespace).resource(p).withGracePeriod(0).delete();
+                }
+            }
+            long current = pods.stream().filter(p -> image.equals(p.getSpec().getContainers().get(0).getImage())).count();
+            List<Pod> matching = new ArrayList<>(pods.stream().filter(p -> image.equals(p.getSpec().getContainers().get(0).getImage())).toList());
+            for (long i = current; i < desired; i++) {
+                matching.add(createReadyPod(d, image, true));
+            }
+            for (int i = desired; i < matching.size(); i++) {
+                client.pods().inNamespace(namespace).resource(matching.get(i)).withGracePeriod(0).delete();
+            }
+            d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(generation).withReplicas(desired)
+                    .withUpdatedReplicas(desired).withReadyReplicas(desired).withAvailableReplicas(desired)
+                    .withConditions(
+                            new DeploymentConditionBuilder().withType("Available").withStatus("True").withReason("MinimumReplicasAvailable")
+                                    .withLastTransitionTime(now).withLastUpdateTime(now).build(),
+                            new DeploymentConditionBuilder().withType("Progressing").withStatus("True").withReason("NewReplicaSetAvailable")
+                                    .withLastTransitionTime(now).withLastUpdateTime(now).build())
+                    .build());
+        } else {
+            // The new ReplicaSet's pod never becomes ready; the old pods keep serving (maxUnavailable 0 style).
+            createReadyPod(d, image, false);
+            long oldReady = pods.stream().filter(p -> !image.equals(p.getSpec().getContainers().get(0).getImage())).count();
+            d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(generation).withReplicas((int) oldReady + 1)
+                    .withUpdatedReplicas(1).withReadyReplicas((int) oldReady).withAvailableReplicas((int) oldReady)
+                    .withUnavailableReplicas(1)
+                    .withConditions(new DeploymentConditionBuilder().withType("Progressing").withStatus("True")
+                            .withReason("ReplicaSetUpdated").withLastTransitionTime(now).withLastUpdateTime(now).build())
+                    .build());
+        }
+        client.apps().deployments().inNamespace(namespace).resource(d).updateStatus();
+    }
+
+    private Pod createReadyPod(Deployment d, String image, boolean ready) {
+        Map<String, String> labels = new HashMap<>(d.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("pod-template-hash", Integer.toHexString(image.hashCode() & 0xfffffff));
+        Pod pod = client.pods().inNamespace(namespace).resource(new PodBuilder()
+                .withNewMetadata().withGenerateName(d.getMetadata().getName() + "-").withNamespace(namespace).withLabels(labels).endMetadata()
+                .withSpec(d.getSpec().getTemplate().getSpec())
+                .build()).create();
+        Container c = pod.getSpec().getContainers().get(0);
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running")
+                .withConditions(new PodConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False").build())
+                .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
+                        .withReady(ready).withRestartCount(0).withNewState().withNewRunning().withStartedAt(now()).endRunning().endState().build())
+                .build());
+        return client.pods().inNamespace(namespace).resource(pod).updateStatus();
+    }
+
+    private static String now() {
+        return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+}

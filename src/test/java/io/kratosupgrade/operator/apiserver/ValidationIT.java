@@ -1,0 +1,57 @@
+package io.kratosupgrade.operator.apiserver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** Invalid objects are refused by the API server itself, with a message that names the field. */
+class ValidationIT extends ApiServerTestBase {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            version without v            | {"deploymentName":"kratos","version":"1.3.1","backup":{"policy":"Skip"}}                          | spec.version
+            version with junk            | {"deploymentName":"kratos","version":"v1.3","backup":{"policy":"Skip"}}                           | spec.version
+            missing version              | {"deploymentName":"kratos","backup":{"policy":"Skip"}}                                             | spec.version
+            missing deploymentName       | {"version":"v1.3.1","backup":{"policy":"Skip"}}                                                     | spec.deploymentName
+            bad deployment name          | {"deploymentName":"Kratos_1","version":"v1.3.1","backup":{"policy":"Skip"}}                        | spec.deploymentName
+            unknown strategy             | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"policy":"Skip"}}  | spec.strategy
+            unknown backup policy        | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Sometimes"}}                     | spec.backup.policy
+            backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1"}                                                     | spec.backup.persistentVolumeClaim
+            zero migration timeout       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"0s"}} | spec.migration.timeout
+            prose migration timeout      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"15 minutes"}} | spec.migration.timeout
+            negative rollout timeout     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollout":{"timeout":"-5m"}} | spec.rollout.timeout
+            unknown rollback policy      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"Database"}} | spec.rollback.onFailure
+            """)
+    void theApiServerRefusesInvalidSpecsNamingTheField(String description, String spec, String field) {
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion("kratos-upgrade.io/v1alpha1");
+        resource.setKind("KratosUpgrade");
+        resource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("invalid").withNamespace(namespace).build());
+        resource.setAdditionalProperties(Map.of("spec", Serialization.unmarshal(spec, Map.class)));
+
+        assertThatThrownBy(() -> client.resource(resource).create())
+                .isInstanceOf(KubernetesClientException.class)
+                .satisfies(e -> {
+                    assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422);
+                    assertThat(e.getMessage()).contains(field);
+                });
+    }
+
+    @Test
+    void defaultsAreFilledInByTheApiServer() {
+        KratosUpgrade ku = upgrade("defaults", "v1.3.1", spec -> { });
+        assertThat(ku.getSpec().getStrategy().name()).isEqualTo("Rolling");
+        assertThat(ku.getSpec().getBackup().getPolicy().name()).isEqualTo("Required");
+        assertThat(ku.getSpec().getMigration().getTimeout()).isEqualTo("15m");
+        assertThat(ku.getSpec().getRollout().getTimeout()).isEqualTo("10m");
+        assertThat(ku.getSpec().getRollback().getOnFailure().name()).isEqualTo("Image");
+    }
+}
