@@ -9,8 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
-import io.kratosupgrade.operator.resources.DeploymentPatches;
-import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.resources.DeploymentLock;
 import java.net.HttpURLConnection;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -46,7 +45,7 @@ public class Actuator {
                 client.apps().deployments().inNamespace(ns).withName(a.deployment()).patch(JSON_PATCH, a.jsonPatch());
             } else if (action instanceof Action.LockDeployment a) {
                 client.apps().deployments().inNamespace(ns).withName(a.deployment())
-                        .patch(MERGE_PATCH, DeploymentPatches.lock(a.resourceVersion(), a.holder()));
+                        .patch(MERGE_PATCH, DeploymentLock.lockPatch(a.resourceVersion(), a.holder()));
             } else if (action instanceof Action.UnlockDeployment a) {
                 unlock(ns, a.deployment(), owner.getMetadata().getName());
             }
@@ -55,11 +54,10 @@ public class Actuator {
 
     private void unlock(String ns, String name, String holder) {
         Deployment current = client.apps().deployments().inNamespace(ns).withName(name).get();
-        if (current == null || current.getMetadata().getAnnotations() == null
-                || !holder.equals(current.getMetadata().getAnnotations().get(Labels.LOCK_ANNOTATION))) {
+        if (current == null || !DeploymentLock.heldBy(current, holder)) {
             return;
         }
-        client.apps().deployments().inNamespace(ns).withName(name).patch(MERGE_PATCH, DeploymentPatches.unlock());
+        client.apps().deployments().inNamespace(ns).withName(name).patch(MERGE_PATCH, DeploymentLock.unlockPatch());
     }
 
     private static Job suspend(Job job) {

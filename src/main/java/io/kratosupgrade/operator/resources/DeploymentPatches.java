@@ -32,30 +32,6 @@ public final class DeploymentPatches {
         return write(ops);
     }
 
-    /**
-     * Takes the Deployment for a run: label for the informer, annotation naming the holder. The
-     * resourceVersion makes the API server refuse the patch if anyone changed the Deployment since it was read.
-     */
-    public static String lock(String resourceVersion, String holder) {
-        ObjectNode metadata = JsonNodeFactory.instance.objectNode();
-        metadata.put("resourceVersion", resourceVersion);
-        metadata.putObject("labels").put(Labels.MANAGED_DEPLOYMENT, "true");
-        metadata.putObject("annotations").put(Labels.LOCK_ANNOTATION, holder);
-        ObjectNode patch = JsonNodeFactory.instance.objectNode();
-        patch.set("metadata", metadata);
-        return write(patch);
-    }
-
-    /** Merge patch removing the lock (null deletes a key). */
-    public static String unlock() {
-        ObjectNode metadata = JsonNodeFactory.instance.objectNode();
-        metadata.putObject("labels").putNull(Labels.MANAGED_DEPLOYMENT);
-        metadata.putObject("annotations").putNull(Labels.LOCK_ANNOTATION);
-        ObjectNode patch = JsonNodeFactory.instance.objectNode();
-        patch.set("metadata", metadata);
-        return write(patch);
-    }
-
     private static ObjectNode op(String op, String path, String value) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         node.put("op", op).put("path", path).put("value", value);

@@ -21,8 +21,8 @@ public final class Labels {
     /** Label the operator puts on a Deployment while a run holds it; the Deployment informer selects on it. */
     public static final String MANAGED_DEPLOYMENT = KratosUpgrade.GROUP + "/managed";
     public static final String MANAGED_DEPLOYMENT_SELECTOR = MANAGED_DEPLOYMENT + "=true";
-    /** Annotation on the Deployment naming the KratosUpgrade that holds it: one active run per Deployment. */
-    public static final String LOCK_ANNOTATION = KratosUpgrade.GROUP + "/locked-by";
+    /** Label on the Deployment naming the KratosUpgrade that holds it: one active run per Deployment. */
+    public static final String LOCK_LABEL = KratosUpgrade.GROUP + "/locked-by";
 
     private Labels() {
     }

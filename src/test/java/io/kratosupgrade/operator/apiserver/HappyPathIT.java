@@ -65,7 +65,7 @@ class HappyPathIT extends ApiServerTestBase {
         assertThat(eventReasons()).contains("RunAccepted", "PreflightPassed", "BackupComplete", "MigrationComplete",
                 "RolloutComplete", "Verified");
         // The Deployment is given back once the run is over.
-        assertThat(deployment().getMetadata().getAnnotations()).doesNotContainKey(Labels.LOCK_ANNOTATION);
+        assertThat(deployment().getMetadata().getLabels()).doesNotContainKeys(Labels.LOCK_LABEL, Labels.MANAGED_DEPLOYMENT);
         assertThat(operator.registry().find("kratos.upgrade.runs").tag("result", "Succeeded").counter()).isNotNull();
     }
 

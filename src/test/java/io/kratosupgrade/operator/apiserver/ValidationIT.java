@@ -24,7 +24,8 @@ class ValidationIT extends ApiServerTestBase {
             bad deployment name          | {"deploymentName":"Kratos_1","version":"v1.3.1","backup":{"policy":"Skip"}}                        | spec.deploymentName
             unknown strategy             | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"policy":"Skip"}}  | spec.strategy
             unknown backup policy        | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Sometimes"}}                     | spec.backup.policy
-            backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1"}                                                     | spec.backup.persistentVolumeClaim
+            no backup choice             | {"deploymentName":"kratos","version":"v1.3.1"}                                                     | spec.backup
+            backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1","backup":{}}                                          | spec.backup.persistentVolumeClaim
             zero migration timeout       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"0s"}} | spec.migration.timeout
             prose migration timeout      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"15 minutes"}} | spec.migration.timeout
             negative rollout timeout     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollout":{"timeout":"-5m"}} | spec.rollout.timeout

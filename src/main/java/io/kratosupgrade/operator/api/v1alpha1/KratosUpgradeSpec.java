@@ -46,8 +46,9 @@ public class KratosUpgradeSpec {
             + "original replica count (a consistent backup, with downtime).")
     private Strategy strategy = Strategy.Rolling;
 
-    @Default("{}")
-    @JsonPropertyDescription("Database backup taken before the migration.")
+    @Required
+    @JsonPropertyDescription("Database backup taken before the migration. Required: either a persistentVolumeClaim "
+            + "for the dump, or policy: Skip, stated explicitly.")
     private BackupSpec backup = new BackupSpec();
 
     @Default("{}")

@@ -20,9 +20,8 @@ import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.Step;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.Containers;
-import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.resources.DeploymentLock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -99,8 +98,7 @@ public class PreflightHandler implements PhaseHandler {
                     + ctx.spec().getBackup().getPersistentVolumeClaim() + " (spec.backup.persistentVolumeClaim) does not exist");
         }
 
-        String holderName = lockHolder(deployment);
-        if (!ku.getMetadata().getName().equals(holderName)) {
+        if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
             // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
             return Step.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
                     new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
@@ -131,13 +129,13 @@ public class PreflightHandler implements PhaseHandler {
     /** Another KratosUpgrade that holds the Deployment and is still running. */
     private static Optional<String> activeHolder(RunContext ctx, Deployment deployment) {
         String self = ctx.upgrade().getMetadata().getName();
-        String holder = lockHolder(deployment);
-        if (holder != null && !holder.equals(self)) {
+        String holder = DeploymentLock.holder(deployment);
+        if (holder != null && !DeploymentLock.heldBy(deployment, self)) {
             Optional<KratosUpgrade> peer = ctx.observed().peers().stream()
-                    .filter(p -> p.getMetadata().getName().equals(holder)).findFirst();
+                    .filter(p -> DeploymentLock.heldBy(deployment, p.getMetadata().getName())).findFirst();
             // A lock left by a deleted or finished object is stale and may be taken over.
             if (peer.isPresent() && isActive(peer.get())) {
-                return Optional.of(holder);
+                return Optional.of(peer.get().getMetadata().getName());
             }
         }
         return ctx.observed().peers().stream()
@@ -150,10 +148,5 @@ public class PreflightHandler implements PhaseHandler {
 
     private static boolean isActive(KratosUpgrade ku) {
         return ku.getStatus() != null && ku.getStatus().getPhase() != null && !ku.getStatus().getPhase().isTerminal();
-    }
-
-    static String lockHolder(Deployment deployment) {
-        Map<String, String> annotations = deployment.getMetadata().getAnnotations();
-        return annotations == null ? null : annotations.get(Labels.LOCK_ANNOTATION);
     }
 }

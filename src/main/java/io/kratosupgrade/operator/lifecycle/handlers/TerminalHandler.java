@@ -5,6 +5,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.resources.DeploymentLock;
 
 /** A finished run only gives the Deployment back, once; it then waits for a new target or a retry. */
 public class TerminalHandler implements PhaseHandler {
@@ -23,7 +24,7 @@ public class TerminalHandler implements PhaseHandler {
     @Override
     public Step handle(RunContext ctx) {
         var deployment = ctx.observed().deployment();
-        if (deployment != null && ctx.upgrade().getMetadata().getName().equals(PreflightHandler.lockHolder(deployment))) {
+        if (deployment != null && DeploymentLock.heldBy(deployment, ctx.upgrade().getMetadata().getName())) {
             return Step.stay(ctx.status().getMessage(), null, new Action.UnlockDeployment(deployment.getMetadata().getName()));
         }
         return Step.stay(ctx.status().getMessage(), null);
