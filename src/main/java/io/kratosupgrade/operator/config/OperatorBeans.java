@@ -1,5 +1,7 @@
 package io.kratosupgrade.operator.config;
 
+import io.javaoperatorsdk.operator.api.monitoring.Metrics;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.inject.Produces;
@@ -19,6 +21,16 @@ public class OperatorBeans {
     @Singleton
     UpgradeMetrics metrics(MeterRegistry registry) {
         return new UpgradeMetrics(registry);
+    }
+
+    /**
+     * JOSDK's own metrics without per-resource tags: QOSDK's default tags every meter with the object's
+     * name and namespace, which grows without bound with the number of KratosUpgrades.
+     */
+    @Produces
+    @Singleton
+    Metrics josdkMetrics(MeterRegistry registry) {
+        return MicrometerMetrics.withoutPerResourceMetrics(registry);
     }
 
     @Produces

@@ -99,7 +99,7 @@ public final class DsnParser {
         return new DatabaseTarget(kind, host, port, user, password, database, params);
     }
 
-    private static Map<String, String> parseQuery(String query) {
+    private static Map<String, String> parseQuery(String query) throws InvalidDsnException {
         Map<String, String> params = new LinkedHashMap<>();
         for (String pair : query.split("&")) {
             if (pair.isEmpty()) continue;
@@ -111,9 +111,14 @@ public final class DsnParser {
         return params;
     }
 
-    private static String decode(String s) {
-        // URLDecoder turns '+' into a space, which DSN userinfo does not: protect literal pluses.
-        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    private static String decode(String s) throws InvalidDsnException {
+        try {
+            // URLDecoder turns '+' into a space, which DSN userinfo does not: protect literal pluses.
+            return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            // The exception text quotes the characters after '%': never pass it on.
+            throw new InvalidDsnException("the DSN contains an invalid percent-escape (a literal % must be written %25)");
+        }
     }
 
     private static String safeScheme(String scheme) {

@@ -44,9 +44,29 @@ public record KratosVersion(int major, int minor, int patch, String preRelease) 
             // A release sorts after its pre-releases.
             if (preRelease == null) return o.preRelease == null ? 0 : 1;
             if (o.preRelease == null) return -1;
-            c = preRelease.compareTo(o.preRelease);
+            c = comparePreRelease(preRelease, o.preRelease);
         }
         return c;
+    }
+
+    /** SemVer 11.4: dot-separated identifiers, numeric ones compared as numbers and below alphanumeric ones. */
+    static int comparePreRelease(String a, String b) {
+        String[] x = a.split("\\.");
+        String[] y = b.split("\\.");
+        for (int i = 0; i < Math.min(x.length, y.length); i++) {
+            boolean xNum = x[i].matches("\\d+");
+            boolean yNum = y[i].matches("\\d+");
+            int c;
+            if (xNum && yNum) {
+                c = new java.math.BigInteger(x[i]).compareTo(new java.math.BigInteger(y[i]));
+            } else if (xNum != yNum) {
+                c = xNum ? -1 : 1;
+            } else {
+                c = x[i].compareTo(y[i]);
+            }
+            if (c != 0) return c;
+        }
+        return Integer.compare(x.length, y.length);
     }
 
     @Override

@@ -28,7 +28,7 @@ public final class Failures {
 
     static Phase destination(RunContext ctx) {
         Phase phase = ctx.status().getPhase();
-        Strategy strategy = ctx.spec().getStrategy();
+        Strategy strategy = ctx.strategy();
         return switch (phase) {
             case ScalingDown, BackingUp, Migrating -> strategy == Strategy.Recreate ? Phase.RollingBack : Phase.Failed;
             case RollingOut, Verifying -> ctx.spec().getRollback().getOnFailure() == RollbackPolicy.Image

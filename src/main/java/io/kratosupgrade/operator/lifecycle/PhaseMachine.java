@@ -95,7 +95,7 @@ public class PhaseMachine {
         boolean stale = generation != runGeneration;
         Duration requeue = step.requeueAfter();
         if (step.transitions() && !step.failed() && stale && !step.next().isTerminal()
-                && phase.deploymentUntouched(upgrade.getSpec().getStrategy())) {
+                && phase.deploymentUntouched(ctx.strategy())) {
             supersede(upgrade, now, events, transitions, phase);
             requeue = Duration.ZERO;
         } else if (step.transitions()) {
@@ -157,6 +157,8 @@ public class PhaseMachine {
         status.setStartedAt(nowText);
         status.setFinishedAt(null);
         status.setFailureReason(null);
+        status.setFailureMessage(null);
+        status.setStrategy(null);
         status.setFromVersion(null);
         status.setFromImage(null);
         status.setToVersion(upgrade.getSpec().getVersion());
@@ -201,6 +203,7 @@ public class PhaseMachine {
         Optional<String> stepCondition = Conditions.forPhase(from);
         if (step.failed()) {
             status.setFailureReason(step.reason());
+            status.setFailureMessage(step.message());
             stepCondition.ifPresent(type -> Conditions.set(status, type, "False", step.reason(), step.message(), generation, now));
         } else {
             stepCondition.ifPresent(type -> Conditions.set(status, type, "True", step.reason(), step.message(), generation, now));

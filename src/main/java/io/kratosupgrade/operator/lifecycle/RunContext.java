@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.lifecycle;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.observe.Observation;
 import java.time.Duration;
@@ -20,6 +21,16 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
 
     public KratosUpgradeStatus status() {
         return upgrade.getStatus();
+    }
+
+    /** The strategy this run started with (spec edits apply to the next run). */
+    public Strategy strategy() {
+        return status().getStrategy() != null ? status().getStrategy() : spec().getStrategy();
+    }
+
+    /** Whether this run backs up: decided in Preflight, when status.backup is created. */
+    public boolean backsUp() {
+        return status().getBackup() != null;
     }
 
     public int run() {

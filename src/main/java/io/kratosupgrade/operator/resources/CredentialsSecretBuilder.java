@@ -19,7 +19,7 @@ public final class CredentialsSecretBuilder {
                 .withNewMetadata()
                     .withName(name)
                     .withNamespace(ku.getMetadata().getNamespace())
-                    .withLabels(Labels.forJob(run, "backup", name))
+                    .withLabels(Labels.forJob(run, "backup", Names.backupJob(ku, run)))
                     .withAnnotations(Labels.upgradeAnnotation(ku))
                 .endMetadata()
                 .withType("Opaque")

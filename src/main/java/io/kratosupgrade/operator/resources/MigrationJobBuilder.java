@@ -29,7 +29,14 @@ public final class MigrationJobBuilder {
 
     public static Job build(Input in) {
         Container server = in.kratosContainer();
-        List<String> serverArgs = server.getArgs();
+        // Config flags may sit in command (["kratos", "serve", "-c", ...]) or in args.
+        List<String> serverArgs = new java.util.ArrayList<>();
+        if (server.getCommand() != null && server.getCommand().size() > 1) {
+            serverArgs.addAll(server.getCommand().subList(1, server.getCommand().size()));
+        }
+        if (server.getArgs() != null) {
+            serverArgs.addAll(server.getArgs());
+        }
         String binary = server.getCommand() != null && !server.getCommand().isEmpty() ? server.getCommand().get(0) : "kratos";
         Container migrate = new ContainerBuilder()
                 .withName("migrate")
@@ -69,6 +76,8 @@ public final class MigrationJobBuilder {
                             .withImagePullSecrets(template.getImagePullSecrets())
                             .withNodeSelector(template.getNodeSelector())
                             .withTolerations(template.getTolerations())
+                            // Affinity is left out on purpose: anti-affinity aimed at the Kratos pods could
+                            // leave a small cluster with no node for the migration pod.
                             .withPriorityClassName(template.getPriorityClassName())
                             .withHostAliases(template.getHostAliases())
                             .withDnsPolicy(template.getDnsPolicy())

@@ -28,16 +28,17 @@ public final class Names {
     }
 
     public static String backupCredentialsSecret(KratosUpgrade ku, int run) {
-        return bounded(ku.getMetadata().getName() + "-" + run + "-backup-db", 253);
+        return bounded(ku.getMetadata().getName() + "-" + run + "-backup-db", MAX_JOB_NAME);
     }
 
     /** Unique per object (uid) and run, so a re-created object never overwrites an older dump. */
     public static String backupFile(KratosUpgrade ku, int run, String fromVersion, DatabaseKind kind) {
         String uid = ku.getMetadata().getUid() == null ? "local" : ku.getMetadata().getUid().substring(0, 8);
-        return ku.getMetadata().getName() + "-run" + run + "-" + fromVersion + "-" + uid + kind.fileExtension();
+        // Bounded so "<file>.partial" and "<file>.sha256" stay within the 255-byte file name limit.
+        return bounded(ku.getMetadata().getName(), 150) + "-run" + run + "-" + fromVersion + "-" + uid + kind.fileExtension();
     }
 
-    static String bounded(String name, int max) {
+    public static String bounded(String name, int max) {
         if (name.length() <= max) {
             return name;
         }

@@ -47,6 +47,10 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("Target image of the current run.")
     private String toImage;
 
+    @JsonPropertyDescription("Strategy of the current run, fixed when it starts: editing spec.strategy mid-run "
+            + "affects the next run only.")
+    private Strategy strategy;
+
     @JsonPropertyDescription("Kratos container the run acts on.")
     private String containerName;
 
@@ -65,6 +69,9 @@ public class KratosUpgradeStatus {
 
     @JsonPropertyDescription("Machine-readable reason of the current run's failure, if any.")
     private String failureReason;
+
+    @JsonPropertyDescription("What went wrong in the current run, kept while a rollback overwrites message.")
+    private String failureMessage;
 
     @JsonPropertyDescription("The database backup step.")
     private BackupStatus backup;
@@ -106,6 +113,10 @@ public class KratosUpgradeStatus {
     public void setToVersion(String toVersion) { this.toVersion = toVersion; }
     public String getToImage() { return toImage; }
     public void setToImage(String toImage) { this.toImage = toImage; }
+    public Strategy getStrategy() { return strategy; }
+    public void setStrategy(Strategy strategy) { this.strategy = strategy; }
+    public String getFailureMessage() { return failureMessage; }
+    public void setFailureMessage(String failureMessage) { this.failureMessage = failureMessage; }
     public String getContainerName() { return containerName; }
     public void setContainerName(String containerName) { this.containerName = containerName; }
     public String getDatabaseVersion() { return databaseVersion; }

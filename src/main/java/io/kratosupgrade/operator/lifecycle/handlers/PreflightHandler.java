@@ -120,6 +120,7 @@ public class PreflightHandler implements PhaseHandler {
 
         String summary = "preflight passed: " + current.get() + " -> " + target + " (" + ctx.spec().getStrategy()
                 + ", " + kind.id() + " database, DSN from " + dsn.source() + ")";
+        status.setStrategy(ctx.spec().getStrategy());
         if (ctx.spec().getStrategy() == Strategy.Recreate) {
             return Step.advance(Phase.ScalingDown, "PreflightPassed", summary);
         }

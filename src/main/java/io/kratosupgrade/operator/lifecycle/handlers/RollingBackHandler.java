@@ -53,7 +53,7 @@ public class RollingBackHandler implements PhaseHandler {
             ctx.status().getRollback().setFinishedAt(ctx.nowText());
             return Step.advance(Phase.RolledBack, ctx.status().getFailureReason(), "rolled back: Deployment "
                     + ctx.spec().getDeploymentName() + " serves " + ctx.status().getFromImage() + " again after: "
-                    + ctx.status().getMessage());
+                    + ctx.status().getFailureMessage());
         }
         if (left.isNegative() || check.failed()) {
             return Failures.fail(ctx, "RollbackFailed", "the rollback to " + ctx.status().getFromImage()

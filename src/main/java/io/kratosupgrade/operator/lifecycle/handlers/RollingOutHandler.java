@@ -36,7 +36,7 @@ public class RollingOutHandler implements PhaseHandler {
         }
         Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
         Duration left = ctx.remaining(ctx.status().getRollout().getStartedAt(), timeout);
-        Integer replicas = ctx.spec().getStrategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
+        Integer replicas = ctx.strategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
         List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, ctx.status().getToImage(), replicas);
         if (!patches.isEmpty()) {
             return Step.stay("setting image " + ctx.status().getToImage() + " on Deployment " + ctx.spec().getDeploymentName(),

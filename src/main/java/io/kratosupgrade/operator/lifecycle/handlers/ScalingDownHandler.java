@@ -2,7 +2,6 @@ package io.kratosupgrade.operator.lifecycle.handlers;
 
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
-import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.lifecycle.Failures;
@@ -33,8 +32,7 @@ public class ScalingDownHandler implements PhaseHandler {
             return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
         }
         if (RolloutCheck.scaledDown(deployment)) {
-            boolean backup = ctx.spec().getBackup().getPolicy() == BackupPolicy.Required;
-            return Step.advance(backup ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
+            return Step.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
                     "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod is running");
         }
         Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());

@@ -1,0 +1,171 @@
+package io.kratosupgrade.operator.unit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.resources.BackupJobBuilder;
+import io.kratosupgrade.operator.resources.Labels;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BackupJobBuilderTest {
+
+    private static final String JOB = "kratos-upgrade-1-backup";
+    private static final String SECRET = "kratos-upgrade-1-backup-db";
+    private static final String FILE = "kratos-upgrade-run1-v1.1.0-0f1e2d3c.pgdump";
+
+    private static Job build(DatabaseKind kind) {
+        PodSpec pod = Fixtures.kratosPodSpec(Fixtures.OLD_IMAGE);
+        return BackupJobBuilder.build(new BackupJobBuilder.Input(Fixtures.upgrade(), 1, JOB, SECRET, "backups", FILE, kind,
+                "db-tools:1", Duration.ofMinutes(30), pod, pod.getContainers().get(0)));
+    }
+
+    private static Container dumpContainer(Job job) {
+        return job.getSpec().getTemplate().getSpec().getContainers().get(0);
+    }
+
+    private static String script(Job job) {
+        List<String> command = dumpContainer(job).getCommand();
+        assertThat(command).hasSize(3).startsWith("/bin/sh", "-c");
+        return command.get(2);
+    }
+
+    @Test
+    void mountsTheBackupClaimAtSlashBackup() {
+        Job job = build(DatabaseKind.POSTGRES);
+        PodSpec pod = job.getSpec().getTemplate().getSpec();
+
+        Volume claim = pod.getVolumes().stream().filter(v -> v.getPersistentVolumeClaim() != null).findFirst().orElseThrow();
+        assertThat(claim.getPersistentVolumeClaim().getClaimName()).isEqualTo("backups");
+        VolumeMount mount = dumpContainer(job).getVolumeMounts().stream()
+                .filter(m -> m.getName().equals(claim.getName())).findFirst().orElseThrow();
+        assertThat(mount.getMountPath()).isEqualTo("/backup");
+        assertThat(mount.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    }
+
+    @Test
+    void keepsTheKratosVolumesSoSslFilesResolve() {
+        Job job = build(DatabaseKind.POSTGRES);
+
+        assertThat(job.getSpec().getTemplate().getSpec().getVolumes()).extracting(Volume::getName).contains("kratos-config-volume");
+        assertThat(dumpContainer(job).getVolumeMounts()).extracting(VolumeMount::getMountPath).contains("/etc/config", "/backup");
+    }
+
+    @Test
+    void connectionComesFromTheCredentialsSecretAndTheFileFromBackupFile() {
+        Container dump = dumpContainer(build(DatabaseKind.POSTGRES));
+
+        assertThat(dump.getEnvFrom()).hasSize(1);
+        assertThat(dump.getEnvFrom().get(0).getSecretRef().getName()).isEqualTo(SECRET);
+        assertThat(dump.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("BACKUP_FILE");
+            assertThat(e.getValue()).isEqualTo(FILE);
+        });
+        assertThat(dump.getImage()).isEqualTo("db-tools:1");
+        assertThat(dump.getCommand().get(2)).doesNotContain("PGPASSWORD", "MYSQL_PWD");
+    }
+
+    @Test
+    void runsOnceWithinTheTimeoutAndIsLabelledForTheInformers() {
+        Job job = build(DatabaseKind.POSTGRES);
+
+        assertThat(job.getSpec().getBackoffLimit()).isZero();
+        assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(1800L);
+        assertThat(job.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Never");
+        assertThat(job.getSpec().getTemplate().getSpec().getImagePullSecrets()).extracting("name").containsExactly("regcred");
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels())
+                .containsEntry(Labels.MANAGED_BY, Labels.OPERATOR).containsEntry(Labels.JOB, JOB).doesNotContainKey("app");
+    }
+
+    @Test
+    void postgresScriptUsesCustomFormatPgDump() {
+        String script = script(build(DatabaseKind.POSTGRES));
+
+        assertThat(script).contains("pg_dump --format=custom").doesNotContain("mysqldump");
+    }
+
+    @Test
+    void mysqlScriptUsesASingleTransaction() {
+        String script = script(build(DatabaseKind.MYSQL));
+
+        assertThat(script).contains("mysqldump --single-transaction").doesNotContain("pg_dump");
+    }
+
+    @Test
+    void scriptRefusesToOverwriteAndRenamesAPartialFileAtTheEnd() {
+        String script = script(build(DatabaseKind.POSTGRES));
+        List<String> lines = script.lines().toList();
+
+        int check = indexOf(lines, "if [ -e \"$out\" ]");
+        int dump = indexOf(lines, "pg_dump");
+        int rename = indexOf(lines, "mv \"$partial\" \"$out\"");
+        assertThat(script).contains("partial=\"$out.partial\"", "exit 1");
+        assertThat(lines.get(dump)).contains("--file=\"$partial\"");
+        assertThat(check).isLessThan(dump);
+        assertThat(dump).isLessThan(rename);
+        assertThat(lines.get(0)).contains("set -e");
+    }
+
+    @Test
+    void nonDumpableKindsHaveNoBackupJob() {
+        assertThatThrownBy(() -> build(DatabaseKind.COCKROACH)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** Runs the real script with a stand-in pg_dump, in a temporary directory instead of /backup. */
+    @Test
+    void scriptWritesOnceThenRefuses(@TempDir Path dir) throws Exception {
+        assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path fakeDump = bin.resolve("pg_dump");
+        Files.writeString(fakeDump, "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --file=*) printf 'DUMP' > \"${a#--file=}\";; esac; done\n");
+        assumeTrue(fakeDump.toFile().setExecutable(true));
+        Path backup = Files.createDirectories(dir.resolve("backup"));
+        String script = script(build(DatabaseKind.POSTGRES))
+                .replace("/backup", backup.toString())
+                .replace("/dev/termination-log", dir.resolve("termination-log").toString());
+
+        assertThat(runScript(script, bin)).isZero();
+        Path out = backup.resolve(FILE);
+        assertThat(out).hasContent("DUMP");
+        assertThat(backup.resolve(FILE + ".partial")).doesNotExist();
+        assertThat(backup.resolve(FILE + ".sha256")).exists();
+        assertThat(Files.readString(dir.resolve("termination-log"))).startsWith("{\"bytes\":4,\"sha256\":\"");
+
+        Files.writeString(out, "KEEP");
+        assertThat(runScript(script, bin)).isNotZero();
+        assertThat(out).hasContent("KEEP");
+    }
+
+    private static int runScript(String script, Path bin) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+        Map<String, String> env = pb.environment();
+        env.put("PATH", bin + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
+        env.put("BACKUP_FILE", FILE);
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("script finished: %s", output).isTrue();
+        return p.exitValue();
+    }
+
+    private static int indexOf(List<String> lines, String fragment) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(fragment)) return i;
+        }
+        throw new AssertionError("no line contains " + fragment);
+    }
+}

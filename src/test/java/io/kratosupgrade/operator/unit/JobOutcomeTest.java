@@ -1,0 +1,101 @@
+package io.kratosupgrade.operator.unit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class JobOutcomeTest {
+
+    private static final String JOB = "kratos-upgrade-1-backup";
+
+    @Test
+    void completeConditionSucceedsWithTheSuccessfulPodsTerminationMessage() {
+        JobOutcome outcome = JobOutcome.of(Fixtures.completeJob(JOB),
+                List.of(Fixtures.terminatedPod(JOB, "backup", 0, "Completed", "{\"bytes\":12,\"sha256\":\"ab\"}")));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.SUCCEEDED);
+        assertThat(outcome.finished()).isTrue();
+        assertThat(outcome.terminationMessage()).isEqualTo("{\"bytes\":12,\"sha256\":\"ab\"}");
+    }
+
+    @Test
+    void terminationMessageOfAFailedContainerIsNotTaken() {
+        JobOutcome outcome = JobOutcome.of(Fixtures.completeJob(JOB),
+                List.of(Fixtures.terminatedPod(JOB, "backup", 1, "Error", "boom")));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.SUCCEEDED);
+        assertThat(outcome.terminationMessage()).isNull();
+    }
+
+    @Test
+    void failedConditionFailsWithItsReasonAndThePodsExitCode() {
+        JobOutcome outcome = JobOutcome.of(Fixtures.failedJob(JOB, "BackoffLimitExceeded"),
+                List.of(Fixtures.terminatedPod(JOB, "migrate", 1, "Error", null)));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.FAILED);
+        assertThat(outcome.reason()).isEqualTo("BackoffLimitExceeded");
+        assertThat(outcome.message()).contains("BackoffLimitExceeded", "container migrate exited 1 (Error)");
+    }
+
+    @Test
+    void falseConditionsAreIgnored() {
+        Job job = Fixtures.job(JOB);
+        job.getStatus().getConditions().add(new io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder()
+                .withType("Failed").withStatus("False").build());
+
+        assertThat(JobOutcome.of(job, List.of()).state()).isEqualTo(JobOutcome.State.RUNNING);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError"})
+    void podThatCannotStartFailsTheJobBeforeTheJobControllerDoes(String reason) {
+        Job running = Fixtures.job(JOB);
+        assertThat(running.getStatus().getConditions()).isEmpty();
+
+        JobOutcome outcome = JobOutcome.of(running, List.of(Fixtures.waitingPod(JOB, "backup", reason)));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.FAILED);
+        assertThat(outcome.reason()).isEqualTo(reason);
+        assertThat(outcome.message()).contains("container backup", JOB, reason, "details of " + reason);
+    }
+
+    @Test
+    void initContainerThatCannotStartAlsoFails() {
+        Pod pod = Fixtures.waitingPod(JOB, "migrate", "PodInitializing");
+        pod.getStatus().setInitContainerStatuses(Fixtures.waitingPod(JOB, "cloud-sql-proxy", "ErrImagePull")
+                .getStatus().getContainerStatuses());
+
+        JobOutcome outcome = JobOutcome.of(Fixtures.job(JOB), List.of(pod));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.FAILED);
+        assertThat(outcome.message()).contains("cloud-sql-proxy");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ContainerCreating", "PodInitializing"})
+    void podStillStartingIsRunning(String reason) {
+        JobOutcome outcome = JobOutcome.of(Fixtures.job(JOB), List.of(Fixtures.waitingPod(JOB, "backup", reason)));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.RUNNING);
+        assertThat(outcome.finished()).isFalse();
+    }
+
+    @Test
+    void noPodsYetIsRunning() {
+        assertThat(JobOutcome.of(Fixtures.job(JOB), List.of()).state()).isEqualTo(JobOutcome.State.RUNNING);
+    }
+
+    @Test
+    void suspendedJobIsFailed() {
+        Job job = Fixtures.job(JOB);
+        job.getSpec().setSuspend(true);
+
+        assertThat(JobOutcome.of(job, List.of()).state()).isEqualTo(JobOutcome.State.FAILED);
+    }
+}

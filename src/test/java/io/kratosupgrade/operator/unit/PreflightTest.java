@@ -1,0 +1,232 @@
+package io.kratosupgrade.operator.unit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.RunRecord;
+import io.kratosupgrade.operator.lifecycle.Decision;
+import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.status.Conditions;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Every refusal of Preflight ends the run Failed with its own reason; a pass takes the Deployment first. */
+class PreflightTest {
+
+    private final UpgradeScenario s = new UpgradeScenario();
+
+    private Decision preflight() {
+        s.toPreflight();
+        return s.decide();
+    }
+
+    private Condition condition(String type) {
+        return Conditions.get(s.status(), type).orElseThrow(() -> new AssertionError("no condition " + type));
+    }
+
+    private void assertRefused(Decision d, String reason) {
+        assertThat(s.phase()).isEqualTo(Phase.Failed);
+        assertThat(s.status().getFailureReason()).isEqualTo(reason);
+        assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("True");
+        assertThat(condition(Conditions.STALLED).getReason()).isEqualTo(reason);
+        assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
+        assertThat(condition(Conditions.READY).getReason()).isEqualTo(reason);
+        assertThat(condition(Conditions.RECONCILING).getStatus()).isEqualTo("False");
+        assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("False");
+        assertThat(condition(Conditions.PREFLIGHT).getReason()).isEqualTo(reason);
+        RunRecord record = s.status().getHistory().get(0);
+        assertThat(record.getResult()).isEqualTo("Failed");
+        assertThat(record.getReason()).isEqualTo(reason);
+        assertThat(d.events()).anySatisfy(e -> {
+            assertThat(e.warning()).isTrue();
+            assertThat(e.reason()).isEqualTo(reason);
+        });
+        // Nothing was changed: no Job, no patch of the Deployment.
+        assertThat(d.actions()).noneMatch(a -> a instanceof Action.CreateJob || a instanceof Action.PatchDeployment
+                || a instanceof Action.LockDeployment);
+    }
+
+    @Test
+    void deploymentMissing() {
+        s.world.deployment = null;
+
+        Decision d = preflight();
+
+        assertRefused(d, "DeploymentNotFound");
+        assertThat(s.status().getMessage()).contains("kratos", Fixtures.NS);
+    }
+
+    @Test
+    void namedContainerMissing() {
+        s.ku.getSpec().setContainerName("server");
+
+        assertRefused(preflight(), "ContainerNotFound");
+        assertThat(s.status().getMessage()).contains("server");
+    }
+
+    @Test
+    void noDsnVariable() {
+        s.world.dsn = Fixtures.dsnNotDefined();
+
+        assertRefused(preflight(), "DsnNotFound");
+    }
+
+    @Test
+    void dsnSecretMissing() {
+        s.world.dsn = Fixtures.dsnSecretMissing();
+
+        assertRefused(preflight(), "DsnUnreadable");
+        assertThat(s.status().getMessage()).contains("kratos-secrets");
+    }
+
+    @Test
+    void invalidDsnIsReportedWithoutItsContent() {
+        s.world.dsn = Fixtures.dsnFound("postgres://kratos:hunter2@db.ory.svc:5432");
+
+        assertRefused(preflight(), "InvalidDsn");
+        assertThat(s.status().getMessage()).contains("no database").doesNotContain("hunter2", "db.ory.svc");
+    }
+
+    @Test
+    void downgrade() {
+        s.world.deployment = Fixtures.deployment("oryd/kratos:v1.3.1");
+        s.ku.getSpec().setVersion("v1.1.0");
+
+        assertRefused(preflight(), "Downgrade");
+        assertThat(s.status().getMessage()).contains("v1.1.0", "v1.3.1");
+    }
+
+    @Test
+    void targetBelowTheDatabaseVersionAnEarlierRunMigratedTo() {
+        s.status().setDatabaseVersion("v1.4.0");
+
+        assertRefused(preflight(), "Downgrade");
+        assertThat(s.status().getMessage()).contains("v1.4.0");
+    }
+
+    @Test
+    void runningImageWithoutVersionTag() {
+        s.world.deployment = Fixtures.deployment("oryd/kratos:latest");
+
+        assertRefused(preflight(), "CurrentVersionUnknown");
+        assertThat(s.status().getMessage()).contains("oryd/kratos:latest");
+    }
+
+    @Test
+    void cockroachCannotBeBackedUp() {
+        s.world.dsn = Fixtures.dsnFound("cockroach://root:hunter2@crdb:26257/kratos?sslmode=disable");
+
+        assertRefused(preflight(), "UnsupportedDatabase");
+        assertThat(s.status().getMessage()).contains("cockroach", "Skip").doesNotContain("hunter2");
+    }
+
+    @Test
+    void cockroachWithBackupSkipGoesStraightToMigrating() {
+        s.world.dsn = Fixtures.dsnFound("cockroach://root:hunter2@crdb:26257/kratos?sslmode=disable");
+        s.ku.getSpec().getBackup().setPolicy(BackupPolicy.Skip);
+        s.world.backupVolumeExists = null;
+
+        s.passPreflight();
+
+        assertThat(s.phase()).isEqualTo(Phase.Migrating);
+        assertThat(s.status().getBackup()).isNull();
+        assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("False");
+        assertThat(condition(Conditions.BACKED_UP).getReason()).isEqualTo("BackupSkipped");
+        assertThat(s.status().getMigration().getJobName()).isEqualTo("kratos-upgrade-1-migrate");
+    }
+
+    @Test
+    void backupVolumeMissing() {
+        s.world.backupVolumeExists = false;
+
+        assertRefused(preflight(), "BackupVolumeNotFound");
+        assertThat(s.status().getMessage()).contains("backups");
+    }
+
+    @Test
+    void anotherActiveUpgradeHoldsTheDeployment() {
+        Fixtures.lockedBy(s.world.deployment, "other-upgrade");
+        s.world.peers.add(Fixtures.peer("other-upgrade", Phase.Migrating));
+
+        assertRefused(preflight(), "ConcurrentUpgrade");
+        assertThat(s.status().getMessage()).contains("other-upgrade");
+    }
+
+    @Test
+    void anotherActiveUpgradeWithoutTheLockIsStillConcurrent() {
+        s.world.peers.add(Fixtures.peer("other-upgrade", Phase.RollingOut));
+
+        assertRefused(preflight(), "ConcurrentUpgrade");
+    }
+
+    @Test
+    void staleLockOfAFinishedUpgradeIsTakenOver() {
+        Fixtures.lockedBy(s.world.deployment, "other-upgrade");
+        s.world.peers.add(Fixtures.peer("other-upgrade", Phase.Succeeded));
+
+        Decision d = preflight();
+
+        assertThat(s.phase()).isEqualTo(Phase.Preflight);
+        assertThat(d.actions()).containsExactly(new Action.LockDeployment("kratos", "4711", Fixtures.NAME));
+    }
+
+    @Test
+    void passingWithoutTheLockTakesTheDeploymentAndStays() {
+        Decision d = preflight();
+
+        assertThat(s.phase()).isEqualTo(Phase.Preflight);
+        assertThat(d.actions()).containsExactly(new Action.LockDeployment("kratos", "4711", Fixtures.NAME));
+        assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(d.transitions()).isEmpty();
+        assertThat(s.status().getFromVersion()).isNull();
+    }
+
+    @Test
+    void passingWithTheLockMovesToBackingUpAndRecordsTheRun() {
+        s.passPreflight();
+
+        assertThat(s.phase()).isEqualTo(Phase.BackingUp);
+        assertThat(s.status().getFromVersion()).isEqualTo("v1.1.0");
+        assertThat(s.status().getFromImage()).isEqualTo(Fixtures.OLD_IMAGE);
+        assertThat(s.status().getToVersion()).isEqualTo("v1.3.1");
+        assertThat(s.status().getToImage()).isEqualTo(Fixtures.NEW_IMAGE);
+        assertThat(s.status().getContainerName()).isEqualTo("kratos");
+        assertThat(s.status().getRollout().getOriginalReplicas()).isEqualTo(2);
+        // Written by BackingUp's enter(), in the same status write as the transition.
+        assertThat(s.status().getBackup().getJobName()).isEqualTo(Names.backupJob(s.ku, 1));
+        assertThat(s.status().getBackup().getFile())
+                .isEqualTo(Names.backupFile(s.ku, 1, "v1.1.0", DatabaseKind.POSTGRES))
+                .contains("run1", "v1.1.0", "0f1e2d3c");
+        assertThat(s.status().getBackup().getPersistentVolumeClaim()).isEqualTo("backups");
+        assertThat(s.status().getBackup().getDatabase()).isEqualTo("postgres");
+        assertThat(s.status().getBackup().getStartedAt()).isEqualTo(s.status().getPhaseStartedAt());
+        assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("True");
+        assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("Unknown");
+        assertThat(s.last.transitions()).singleElement()
+                .satisfies(t -> assertThat(t.from()).isEqualTo(Phase.Preflight))
+                .satisfies(t -> assertThat(t.to()).isEqualTo(Phase.BackingUp));
+    }
+
+    @Test
+    void toImageKeepsAPrivateRegistryWithPort() {
+        s.world.deployment = Fixtures.deployment("localhost:5000/ory/kratos:v1.1.0-distroless");
+
+        s.passPreflight();
+
+        assertThat(s.status().getFromVersion()).isEqualTo("v1.1.0");
+        assertThat(s.status().getToImage()).isEqualTo("localhost:5000/ory/kratos:v1.3.1");
+    }
+
+    @Test
+    void explicitTargetImageWins() {
+        s.ku.getSpec().setImage("registry.example.com/kratos@sha256:" + "c".repeat(64));
+
+        s.passPreflight();
+
+        assertThat(s.status().getToImage()).isEqualTo("registry.example.com/kratos@sha256:" + "c".repeat(64));
+    }
+}

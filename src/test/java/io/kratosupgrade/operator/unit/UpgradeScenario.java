@@ -1,0 +1,142 @@
+package io.kratosupgrade.operator.unit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.config.OperatorSettings;
+import io.kratosupgrade.operator.lifecycle.Decision;
+import io.kratosupgrade.operator.lifecycle.PhaseMachine;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Drives the {@link PhaseMachine} the way the reconciler does: one KratosUpgrade whose status is carried
+ * from decision to decision, a hand-maintained {@link Fixtures.World}, and a clock that moves one second
+ * per decision (or further on request). Cluster side effects are applied by the tests themselves.
+ */
+final class UpgradeScenario {
+
+    final PhaseMachine machine = new PhaseMachine(OperatorSettings.defaults());
+    final KratosUpgrade ku;
+    final Fixtures.World world = new Fixtures.World();
+    Instant now = Fixtures.T0;
+    Decision last;
+
+    UpgradeScenario() {
+        this(Fixtures.upgrade());
+    }
+
+    UpgradeScenario(KratosUpgrade ku) {
+        this.ku = ku;
+    }
+
+    Decision decide() {
+        now = now.plusSeconds(1);
+        last = machine.decide(ku, world.observe(), now);
+        return last;
+    }
+
+    void advance(Duration duration) {
+        now = now.plus(duration);
+    }
+
+    KratosUpgradeStatus status() {
+        return ku.getStatus();
+    }
+
+    Phase phase() {
+        return ku.getStatus().getPhase();
+    }
+
+    /** Bumps metadata.generation, as the API server does on a spec change. */
+    void bumpGeneration() {
+        ku.getMetadata().setGeneration(ku.getMetadata().getGeneration() + 1);
+    }
+
+    <A extends Action> List<A> actions(Class<A> type) {
+        return last.actions().stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
+    // ------------------------------------------------------------ driving to a phase along the happy path
+
+    /** New object -> Pending -> Preflight (from wherever the run is on that path). */
+    UpgradeScenario toPreflight() {
+        if (phase() == null) {
+            decide();
+            assertThat(phase()).isEqualTo(Phase.Pending);
+        }
+        if (phase() == Phase.Pending) {
+            decide();
+        }
+        assertThat(phase()).isEqualTo(Phase.Preflight);
+        return this;
+    }
+
+    /** Preflight passes, takes the Deployment (the test plays the API server), and moves on. */
+    UpgradeScenario passPreflight() {
+        if (phase() != Phase.Preflight) toPreflight();
+        decide();
+        assertThat(actions(Action.LockDeployment.class)).hasSize(1);
+        Fixtures.lockedBy(world.deployment, ku.getMetadata().getName());
+        decide();
+        return this;
+    }
+
+    UpgradeScenario toBackingUp() {
+        passPreflight();
+        assertThat(phase()).isEqualTo(Phase.BackingUp);
+        return this;
+    }
+
+    /** BackingUp creates its Job, which then completes. */
+    UpgradeScenario toMigrating() {
+        if (phase() != Phase.BackingUp) toBackingUp();
+        decide();
+        assertThat(actions(Action.CreateJob.class)).hasSize(1);
+        String job = status().getBackup().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "backup", 0, "Completed",
+                "{\"bytes\":52428,\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}"));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Migrating);
+        return this;
+    }
+
+    /** Migrating creates its Job, which then completes. */
+    UpgradeScenario toRollingOut() {
+        if (phase() != Phase.Migrating) toMigrating();
+        decide();
+        assertThat(actions(Action.CreateJob.class)).hasSize(1);
+        String job = status().getMigration().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "migrate", 0, "Completed", null));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.RollingOut);
+        return this;
+    }
+
+    /** RollingOut patches the image (applied here) and the rollout completes. */
+    UpgradeScenario toVerifying() {
+        if (phase() != Phase.RollingOut) toRollingOut();
+        decide();
+        assertThat(actions(Action.PatchDeployment.class)).isNotEmpty();
+        world.setImage(status().getToImage());
+        world.rolloutComplete();
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Verifying);
+        return this;
+    }
+
+    /** Verification sees every pod ready on the target. */
+    UpgradeScenario toSucceeded() {
+        if (phase() != Phase.Verifying) toVerifying();
+        world.deploymentPods.clear();
+        world.deploymentPods.add(Fixtures.kratosPod("kratos-new-1", status().getToImage(), true));
+        world.deploymentPods.add(Fixtures.kratosPod("kratos-new-2", status().getToImage(), true));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Succeeded);
+        return this;
+    }
+}
