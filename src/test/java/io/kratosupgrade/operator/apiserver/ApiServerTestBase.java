@@ -1,5 +1,7 @@
 package io.kratosupgrade.operator.apiserver;
 
+import io.kratosupgrade.operator.testsupport.OperatorHarness;
+
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Event;
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.BeforeEach;
 abstract class ApiServerTestBase {
 
     static final String OLD_IMAGE = "oryd/kratos:v1.1.0";
+    static final String TOOLS_IMAGE = "test/db-tools:1";
     /** A password that needs URL escaping, and the DSN as Kratos reads it. */
     static final String DB_PASSWORD = "s3cr#t/p@ss";
     static final String DSN = "postgres://kratos:s3cr%23t%2Fp%40ss@db.example.internal:5432/kratos"
@@ -48,7 +51,7 @@ abstract class ApiServerTestBase {
     @BeforeAll
     static void startOperator() {
         client = TestApiServer.client();
-        operator = new OperatorHarness(client).start();
+        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE)).start();
     }
 
     @AfterAll

@@ -32,7 +32,7 @@ class HappyPathIT extends ApiServerTestBase {
         // Backup first, then migration: the order the fake Job controller saw them created in.
         assertThat(controllers.jobsCreated).containsExactly("to-131-1-backup", "to-131-1-migrate");
         Job backup = client.batch().v1().jobs().inNamespace(namespace).withName("to-131-1-backup").get();
-        assertThat(backup.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo(OperatorHarness.TOOLS_IMAGE);
+        assertThat(backup.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo(ApiServerTestBase.TOOLS_IMAGE);
         assertThat(String.join(" ", backup.getSpec().getTemplate().getSpec().getContainers().get(0).getCommand())).contains("pg_dump --format=custom");
         assertThat(ku.getStatus().getBackup().getFile()).startsWith("to-131-run1-v1.1.0-").endsWith(".pgdump");
         assertThat(ku.getStatus().getBackup().getBytes()).isEqualTo(4096L);

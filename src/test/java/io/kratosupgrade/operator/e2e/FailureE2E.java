@@ -1,0 +1,70 @@
+package io.kratosupgrade.operator.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** What goes wrong in real life, with real components: the old release keeps serving every time. */
+class FailureE2E extends E2eTestBase {
+
+    @Test
+    void aTargetImageThatDoesNotExistFailsFastAndTheOldReleaseKeepsServing() throws Exception {
+        kratos.install("v1.1.0");
+        Instant start = Instant.now();
+
+        upgrade("missing-image", "v1.3.1", spec -> spec.setImage(env.kratosRepository() + ":v1.3.1-does-not-exist"));
+        KratosUpgrade ku = awaitOutcome("missing-image", Phase.Failed);
+
+        System.out.printf("missing image detected after %ds (migration timeout %s)%n",
+                Duration.between(start, Instant.now()).toSeconds(), ku.getSpec().getMigration().getTimeout());
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(3));
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("MigrationFailed");
+        assertThat(ku.getStatus().getMessage()).containsAnyOf("ErrImagePull", "ImagePullBackOff");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.1.0"));
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.1.0"));
+        assertEveryPodAnswers("v1.1.0");
+    }
+
+    @Test
+    void aWrongDatabasePasswordFailsTheBackupAndNothingIsMigrated() throws Exception {
+        kratos.install("v1.1.0");
+        // The running pods keep the DSN they started with; the Secret now holds a wrong password.
+        client.secrets().inNamespace(namespace).withName("kratos-db")
+                .edit(s -> { s.setData(null); s.setStringData(Map.of("dsn", kratos.dsn("not-the-password"))); return s; });
+
+        upgrade("wrong-password", "v1.3.1", spec -> { });
+        KratosUpgrade ku = awaitOutcome("wrong-password", Phase.Failed);
+
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-migrate").get()).isNull();
+        assertThat(kratos.jobLogs("wrong-password-1-backup")).contains("password authentication failed");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.1.0"));
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.1.0"));
+        assertEveryPodAnswers("v1.1.0");
+    }
+
+    @Test
+    void aReleaseThatNeverBecomesReadyIsRolledBack() throws Exception {
+        // courier.sms is valid config for v1.3.1 but was removed from the schema in v25.4.0, whose server
+        // then refuses to start: the migration succeeds (migrate skips config validation), the rollout cannot.
+        kratos.install("v1.3.1", config -> config.replace("courier:\n", "courier:\n  sms:\n    enabled: false\n"));
+
+        upgrade("never-ready", "v25.4.0", spec -> {
+            spec.getBackup().setPolicy(BackupPolicy.Skip);
+            spec.getRollout().setTimeout("90s");
+            spec.getRollback().setOnFailure(RollbackPolicy.Image);
+        });
+        KratosUpgrade ku = awaitOutcome("never-ready", Phase.RolledBack);
+
+        assertThat(ku.getStatus().getFailureReason()).isIn("RolloutTimeout", "RolloutFailed");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.3.1"));
+        assertEveryPodAnswers("v1.3.1");
+    }
+}

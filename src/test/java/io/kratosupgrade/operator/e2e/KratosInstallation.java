@@ -1,0 +1,226 @@
+package io.kratosupgrade.operator.e2e;
+
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.LocalPortForward;
+import io.kratosupgrade.operator.kube.PodImages;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Kratos installed the way a platform team runs it: a database and role of its own, the DSN (with a
+ * password that needs URL escaping and Kratos-only pool parameters) in a Secret, the config file and
+ * identity schema from a ConfigMap, the initial migration as a Job, 2 replicas with readiness on
+ * /admin/health/ready, a graceful rolling update, a Service, and a PVC for backups.
+ */
+final class KratosInstallation {
+
+    static final String NAME = "kratos";
+    static final String PVC = "kratos-backups";
+    /** Needs escaping in a URL: '@', '/', '#', '%' and a space. */
+    static final String PASSWORD = "p@ss/w#rd% 42";
+    static final Path DEMO_CONFIG = Path.of("hack", "images", "kratos-demo");
+
+    final KubernetesClient client;
+    final E2eEnvironment env;
+    final Postgres postgres;
+    final String namespace;
+    final String database;
+
+    KratosInstallation(KubernetesClient client, E2eEnvironment env, Postgres postgres, String namespace) {
+        this.client = client;
+        this.env = env;
+        this.postgres = postgres;
+        this.namespace = namespace;
+        this.database = namespace.replace('-', '_');
+    }
+
+    String dsn(String password) {
+        return "postgres://" + database + ":" + URLEncoder.encode(password, StandardCharsets.UTF_8).replace("+", "%20")
+                + "@" + env.pgHostForPods() + ":" + env.pgPort() + "/" + database
+                + "?sslmode=disable&max_conns=20&max_idle_conns=4&max_conn_lifetime=1h";
+    }
+
+    /** Installs Kratos at {@code version} and waits until both replicas are ready. */
+    void install(String version) throws Exception {
+        install(version, config -> config);
+    }
+
+    /** Installs Kratos at {@code version}, its config edited by {@code configEdit}, and waits until both replicas are ready. */
+    void install(String version, java.util.function.UnaryOperator<String> configEdit) throws Exception {
+        postgres.createDatabase(database, database, PASSWORD);
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                .withNewMetadata().withName("kratos-db").endMetadata()
+                .withStringData(Map.of("dsn", dsn(PASSWORD))).build()).create();
+        String config = configEdit.apply(Files.readString(DEMO_CONFIG.resolve("kratos.yaml")));
+        client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder()
+                .withNewMetadata().withName("kratos-config").endMetadata()
+                .withData(Map.of("kratos.yaml", config,
+                        "identity.schema.json", Files.readString(DEMO_CONFIG.resolve("identity.schema.json"))))
+                .build()).create();
+        client.persistentVolumeClaims().inNamespace(namespace).resource(new PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName(PVC).endMetadata()
+                .withNewSpec().withStorageClassName(env.storageClass()).withAccessModes("ReadWriteOnce")
+                    .withNewResources().withRequests(Map.of("storage", new Quantity("1Gi"))).endResources()
+                .endSpec().build()).create();
+
+        // The initial schema, as the Helm chart's migration Job would create it.
+        Job migrate = client.batch().v1().jobs().inNamespace(namespace).resource(initialMigration(version)).create();
+        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            Job j = client.batch().v1().jobs().inNamespace(namespace).withName(migrate.getMetadata().getName()).get();
+            if (j.getStatus() != null && j.getStatus().getFailed() != null && j.getStatus().getFailed() > 0) {
+                throw new AssertionError("initial migration failed: " + jobLogs(j.getMetadata().getName()));
+            }
+            return j.getStatus() != null && j.getStatus().getSucceeded() != null && j.getStatus().getSucceeded() > 0;
+        });
+
+        client.apps().deployments().inNamespace(namespace).resource(deployment(version)).create();
+        client.services().inNamespace(namespace).resource(new ServiceBuilder()
+                .withNewMetadata().withName(NAME).endMetadata()
+                .withNewSpec().withSelector(Map.of("app", NAME))
+                    .addNewPort().withName("public").withPort(4433).withTargetPort(new IntOrString(4433)).endPort()
+                    .addNewPort().withName("admin").withPort(4434).withTargetPort(new IntOrString(4434)).endPort()
+                .endSpec().build()).create();
+        awaitReady(2);
+    }
+
+    private Job initialMigration(String version) {
+        return new JobBuilder()
+                .withNewMetadata().withName("kratos-initial-migrate").endMetadata()
+                .withNewSpec().withBackoffLimit(0)
+                    .withNewTemplate().withNewSpec().withRestartPolicy("Never")
+                        .addNewContainer().withName("migrate").withImage(env.kratosImage(version)).withImagePullPolicy("IfNotPresent")
+                            .withArgs(version.startsWith("v1.") || version.startsWith("v0.")
+                                    ? List.of("migrate", "sql", "-e", "--yes", "--config", "/etc/config/kratos/kratos.yaml")
+                                    : List.of("migrate", "sql", "up", "-e", "--yes", "--config", "/etc/config/kratos/kratos.yaml"))
+                            .addNewEnv().withName("DSN").withNewValueFrom().withNewSecretKeyRef().withName("kratos-db").withKey("dsn")
+                                .endSecretKeyRef().endValueFrom().endEnv()
+                            .addNewVolumeMount().withName("config").withMountPath("/etc/config/kratos").endVolumeMount()
+                        .endContainer()
+                        .addNewVolume().withName("config").withNewConfigMap().withName("kratos-config").endConfigMap().endVolume()
+                    .endSpec().endTemplate()
+                .endSpec().build();
+    }
+
+    private Deployment deployment(String version) {
+        return new DeploymentBuilder()
+                .withNewMetadata().withName(NAME).endMetadata()
+                .withNewSpec()
+                    .withReplicas(2)
+                    .withNewSelector().withMatchLabels(Map.of("app", NAME)).endSelector()
+                    .withNewStrategy().withType("RollingUpdate").withNewRollingUpdate()
+                        .withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1)).endRollingUpdate().endStrategy()
+                    .withNewTemplate()
+                        .withNewMetadata().withLabels(Map.of("app", NAME)).endMetadata()
+                        .withNewSpec()
+                            .withTerminationGracePeriodSeconds(30L)
+                            .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(10000L).endSecurityContext()
+                            .addNewContainer()
+                                .withName("kratos")
+                                .withImage(env.kratosImage(version))
+                                .withImagePullPolicy("IfNotPresent")
+                                .withArgs("serve", "all", "--config", "/etc/config/kratos/kratos.yaml")
+                                .addNewEnv().withName("DSN").withNewValueFrom().withNewSecretKeyRef().withName("kratos-db").withKey("dsn")
+                                    .endSecretKeyRef().endValueFrom().endEnv()
+                                .addNewPort().withName("public").withContainerPort(4433).endPort()
+                                .addNewPort().withName("admin").withContainerPort(4434).endPort()
+                                .withNewReadinessProbe().withNewHttpGet().withPath("/admin/health/ready").withNewPort(4434).endHttpGet()
+                                    .withPeriodSeconds(1).withFailureThreshold(2).endReadinessProbe()
+                                .withNewLivenessProbe().withNewHttpGet().withPath("/admin/health/alive").withNewPort(4434).endHttpGet()
+                                    .withInitialDelaySeconds(5).withPeriodSeconds(5).endLivenessProbe()
+                                // Let endpoints and kube-proxy forget a pod before Kratos stops accepting connections.
+                                .withNewLifecycle().withNewPreStop().withNewSleep().withSeconds(5L).endSleep().endPreStop().endLifecycle()
+                                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+                                    .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                                .addNewVolumeMount().withName("config").withMountPath("/etc/config/kratos").endVolumeMount()
+                            .endContainer()
+                            .addNewVolume().withName("config").withNewConfigMap().withName("kratos-config").endConfigMap().endVolume()
+                        .endSpec()
+                    .endTemplate()
+                .endSpec().build();
+    }
+
+    void awaitReady(int replicas) {
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> servingPods().size() >= replicas);
+    }
+
+    /** Ready, not terminating Kratos pods. */
+    List<Pod> servingPods() {
+        return client.pods().inNamespace(namespace).withLabel("app", NAME).list().getItems().stream()
+                .filter(PodImages::isReady).toList();
+    }
+
+    String deploymentImage() {
+        return client.apps().deployments().inNamespace(namespace).withName(NAME).get()
+                .getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
+    }
+
+    /** GET on a pod's port through the API server (port-forward), so it works against any cluster. */
+    HttpResponse<String> get(Pod pod, int port, String path) throws IOException, InterruptedException {
+        try (LocalPortForward pf = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).portForward(port)) {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pf.getLocalPort() + path))
+                    .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    HttpResponse<String> post(Pod pod, int port, String path, String json) throws IOException, InterruptedException {
+        try (LocalPortForward pf = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).portForward(port)) {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pf.getLocalPort() + path))
+                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /** Creates identities through the admin API and returns their emails. */
+    List<String> seedIdentities(int count) throws Exception {
+        Pod pod = servingPods().get(0);
+        List<String> emails = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String email = "user" + i + "@" + namespace + ".example.org";
+            HttpResponse<String> r = post(pod, 4434, "/admin/identities",
+                    "{\"schema_id\":\"default\",\"traits\":{\"email\":\"" + email + "\"},"
+                            + "\"credentials\":{\"password\":{\"config\":{\"password\":\"correct-horse-battery-" + i + "\"}}}}");
+            if (r.statusCode() != 201) {
+                throw new AssertionError("creating identity " + email + " answered " + r.statusCode() + ": " + r.body());
+            }
+            emails.add(email);
+        }
+        return emails;
+    }
+
+    String jobLogs(String job) {
+        StringBuilder out = new StringBuilder();
+        for (Pod p : client.pods().inNamespace(namespace).withLabel("job-name", job).list().getItems()) {
+            try {
+                out.append(client.pods().inNamespace(namespace).withName(p.getMetadata().getName()).getLog());
+            } catch (RuntimeException e) {
+                out.append("(no log: ").append(e.getMessage()).append(")");
+            }
+        }
+        return out.toString();
+    }
+}

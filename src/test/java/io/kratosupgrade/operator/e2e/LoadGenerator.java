@@ -1,0 +1,68 @@
+package io.kratosupgrade.operator.e2e;
+
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A pod calling Kratos's public API through its Service for as long as an upgrade takes: every request
+ * creates a login flow (a database write on whichever release answers). Each failed request is logged
+ * with its time; at the end the pod prints the totals.
+ */
+final class LoadGenerator {
+
+    record Result(long ok, long failed, String failures) {
+    }
+
+    private static final Pattern RESULT = Pattern.compile("RESULT ok=(\\d+) failed=(\\d+)");
+    private final KubernetesClient client;
+    private final String namespace;
+    private final String name = "load-generator";
+
+    LoadGenerator(KubernetesClient client, String namespace) {
+        this.client = client;
+        this.namespace = namespace;
+    }
+
+    void start(String serviceIp, String image) {
+        String url = "http://" + serviceIp + ":4433/self-service/login/api";
+        String script = String.join("\n",
+                "ok=0; failed=0",
+                "while [ ! -f /tmp/stop ]; do",
+                "  if wget -q -O /dev/null '" + url + "'; then ok=$((ok+1)); else failed=$((failed+1)); echo \"FAILED $(date +%T)\"; fi",
+                "done",
+                "echo \"RESULT ok=$ok failed=$failed\"",
+                "sleep 3600");
+        client.pods().inNamespace(namespace).resource(new PodBuilder()
+                .withNewMetadata().withName(name).endMetadata()
+                .withNewSpec().withRestartPolicy("Never")
+                    .addNewContainer().withName("load").withImage(image).withImagePullPolicy("IfNotPresent")
+                        .withCommand("sh", "-c", script).endContainer()
+                .endSpec().build()).create();
+        await().atMost(Duration.ofMinutes(1)).until(() -> {
+            Pod p = client.pods().inNamespace(namespace).withName(name).get();
+            return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
+        });
+    }
+
+    /** Stops the loop and returns the counts. */
+    Result stop() {
+        client.pods().inNamespace(namespace).withName(name).writingOutput(new ByteArrayOutputStream())
+                .exec("touch", "/tmp/stop");
+        String[] log = new String[1];
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            log[0] = client.pods().inNamespace(namespace).withName(name).getLog();
+            return RESULT.matcher(log[0]).find();
+        });
+        Matcher m = RESULT.matcher(log[0]);
+        m.find();
+        String failures = log[0].lines().filter(l -> l.startsWith("FAILED")).limit(20).reduce("", (a, b) -> a + b + "\n");
+        return new Result(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), failures);
+    }
+}

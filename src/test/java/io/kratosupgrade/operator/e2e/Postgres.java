@@ -1,0 +1,46 @@
+package io.kratosupgrade.operator.e2e;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** The test's view of the PostgreSQL server Kratos uses: databases per test, and what is in them. */
+final class Postgres {
+
+    private final E2eEnvironment env;
+
+    Postgres(E2eEnvironment env) {
+        this.env = env;
+    }
+
+    /** A fresh database owned by a fresh role with {@code password}. */
+    void createDatabase(String database, String role, String password) throws SQLException {
+        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + password.replace("'", "''") + "'");
+            s.execute("CREATE DATABASE " + database + " OWNER " + role);
+        }
+    }
+
+    /** Newest applied Kratos migration (pop's schema_migration table). */
+    String newestMigration(String database) throws SQLException {
+        return single(database, "SELECT max(version) FROM schema_migration");
+    }
+
+    long identities(String database) throws SQLException {
+        return Long.parseLong(single(database, "SELECT count(*) FROM identities"));
+    }
+
+    String single(String database, String sql) throws SQLException {
+        try (Connection c = connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection("jdbc:postgresql://" + env.pgHost() + ":" + env.pgPort() + "/" + database,
+                env.pgUser(), env.pgPassword());
+    }
+}
