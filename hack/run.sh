@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 #
-# Runs the operator against the cluster of the current kubeconfig (KUBECONFIG or ~/.kube/config):
-# installs the KratosUpgrade CRD, builds the operator and runs it in the foreground.
-# Apply a KratosUpgrade (see docs/getting-started.md and examples/) in another terminal.
+# The main job.
 #
-# Environment:
-#   KUBECONFIG                    the cluster to use
-#   KRATOS_UPGRADE_BACKUP_IMAGE   image with pg_dump/mysqldump for backup Jobs
+#   hack/run.sh                 no KUBECONFIG and no ~/.kube/config: brings up the local single-node
+#                               cluster (hack/local-cluster.sh), builds the Kratos and tools images, and
+#                               runs the demo (hack/demo.sh): Kratos v1.1.0 on PostgreSQL, upgraded to
+#                               v1.3.1 by the operator, shown live.
+#   KUBECONFIG=... hack/run.sh  your cluster: installs the CRD and runs the operator in the foreground
+#                               against it; apply a KratosUpgrade (examples/) in another terminal.
+#   hack/run.sh --local         the local demo even when a kubeconfig exists.
+#
+# Environment (your cluster):
+#   KRATOS_UPGRADE_BACKUP_IMAGE   image with pg_dump/mysqldump your cluster can pull, for backup Jobs
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${KUO_ROOT}"
-
 require_cmd java
-kubeconfig="${KUBECONFIG:-$HOME/.kube/config}"
-[[ -f "${kubeconfig}" ]] || die "no kubeconfig at ${kubeconfig}: set KUBECONFIG to the cluster the operator should manage"
 
+kubeconfig="${KUBECONFIG:-}"
+[[ -z "${kubeconfig}" && -f "$HOME/.kube/config" ]] && kubeconfig="$HOME/.kube/config"
+
+if [[ "${1:-}" == "--local" || -z "${kubeconfig}" ]]; then
+  log "no kubeconfig given: running the demo on the local cluster"
+  hack/k8s-binaries.sh >/dev/null
+  hack/local-cluster.sh up >/dev/null
+  hack/images.sh build
+  hack/images.sh load
+  exec hack/demo.sh
+fi
+
+log "using the cluster of ${kubeconfig}"
 if command -v kubectl >/dev/null 2>&1; then
   KUBECTL=kubectl
 else
@@ -24,7 +39,6 @@ fi
 log "installing the KratosUpgrade CRD"
 "${KUBECTL}" --kubeconfig "${kubeconfig}" apply --server-side -f crds/
 "${KUBECTL}" --kubeconfig "${kubeconfig}" wait --for condition=Established --timeout=60s crd/kratosupgrades.kratos-upgrade.io
-
 log "building the operator"
 ./mvnw -B -q -ntp package -DskipTests
 log "running the operator (Ctrl-C stops it); metrics on http://localhost:8080/q/metrics"
