@@ -4,11 +4,20 @@
 #
 #   1. unit tests (surefire): pure logic, no cluster;
 #   2. API-server tier (failsafe, *IT): a real kube-apiserver + etcd built from source by
-#      hack/k8s-binaries.sh (cached under ~/.cache/kratos-upgrade-operator), the operator in the JVM,
-#      the tests playing the Job/Deployment controllers;
-#   3. the CRD drift check (crds/ must equal what the Java model generates).
+#      hack/k8s-binaries.sh, the operator in the JVM, the tests playing the Job/Deployment controllers;
+#      plus the CRD drift check and the Quarkus application test;
+#   3. end-to-end tier (failsafe, *E2E, tag e2e): the local single-node cluster (hack/local-cluster.sh:
+#      kubelet, containerd, PostgreSQL), Kratos built from source at real releases (hack/images.sh), real
+#      pg_dump and migrations. The cluster stays up afterwards (hack/local-cluster.sh down stops it).
 #
-# Extra arguments go to Maven (e.g. -Dit.test=FailureIT).
+# Everything heavy is built once and cached under ~/.cache/kratos-upgrade-operator.
+#
+# Environment:
+#   E2E_KUBECONFIG   run the e2e tier against this cluster instead of the local one (it must be able to
+#                    run oryd/kratos:<release> and kratos-upgrade-db-tools images; pass the PostgreSQL
+#                    settings as -De2e.pg.host=... -De2e.pg.hostForPods=... -De2e.pg.password=..., see
+#                    src/test/java/io/kratosupgrade/operator/e2e/E2eEnvironment.java)
+# Extra arguments go to Maven (e.g. -Dit.test=FailureE2E).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${KUO_ROOT}"
@@ -16,13 +25,21 @@ cd "${KUO_ROOT}"
 start=$(date +%s)
 require_cmd java
 require_cmd go
-KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir 2>/dev/null || true)"
 if ! hack/k8s-binaries.sh --print-bin-dir >/dev/null 2>&1; then
   log "building Kubernetes binaries (first run on this machine; cached afterwards)"
-  hack/k8s-binaries.sh >/dev/null
 fi
+timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
-log "kube-api-test binaries: ${KUBEAPITEST_DIR}"
 
-./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" "$@"
+e2e_args=()
+if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
+  e2e_args+=("-De2e.kubeconfig=${E2E_KUBECONFIG}")
+else
+  timed "local cluster" hack/local-cluster.sh up >/dev/null
+  timed "images" hack/images.sh build
+  timed "image load" hack/images.sh load
+fi
+
+timed "maven verify (unit, API server, e2e)" \
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dit.excludedGroups= "${e2e_args[@]}" "$@"
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

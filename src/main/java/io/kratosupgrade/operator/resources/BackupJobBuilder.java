@@ -5,12 +5,12 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import java.time.Duration;
@@ -61,33 +61,14 @@ public final class BackupJobBuilder {
                 .endSecurityContext()
                 .build();
 
-        return new JobBuilder()
-                .withNewMetadata()
-                    .withName(in.jobName())
-                    .withNamespace(in.upgrade().getMetadata().getNamespace())
-                    .withLabels(Labels.forJob(in.run(), "backup", in.jobName()))
-                    .withAnnotations(Labels.upgradeAnnotation(in.upgrade()))
-                .endMetadata()
-                .withNewSpec()
-                    .withBackoffLimit(0)
-                    .withActiveDeadlineSeconds(Math.max(1, in.timeout().toSeconds()))
-                    .withNewTemplate()
-                        .withNewMetadata()
-                            .withLabels(Labels.forJob(in.run(), "backup", in.jobName()))
-                            .withAnnotations(Labels.upgradeAnnotation(in.upgrade()))
-                        .endMetadata()
-                        .withNewSpec()
-                            .withRestartPolicy("Never")
-                            .withImagePullSecrets(in.kratosPod().getImagePullSecrets())
-                            .withNodeSelector(in.kratosPod().getNodeSelector())
-                            .withTolerations(in.kratosPod().getTolerations())
-                            .withSecurityContext(in.kratosPod().getSecurityContext())
-                            .withContainers(dump)
-                            .withVolumes(volumes)
-                        .endSpec()
-                    .endTemplate()
-                .endSpec()
-                .build();
+        return StepJob.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), new PodSpecBuilder()
+                .withImagePullSecrets(in.kratosPod().getImagePullSecrets())
+                .withNodeSelector(in.kratosPod().getNodeSelector())
+                .withTolerations(in.kratosPod().getTolerations())
+                .withSecurityContext(in.kratosPod().getSecurityContext())
+                .withContainers(dump)
+                .withVolumes(volumes)
+                .build());
     }
 
     /** POSIX sh; every value comes from the environment, nothing secret is on the command line. */

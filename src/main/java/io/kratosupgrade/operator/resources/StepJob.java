@@ -1,0 +1,41 @@
+package io.kratosupgrade.operator.resources;
+
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import java.time.Duration;
+
+/**
+ * What every step Job shares: the operator's labels and annotation on the Job and its pods (the
+ * informers select on them), no retries (a failed backup or migration is reported, never re-run
+ * blindly), restartPolicy Never, and the step's timeout as activeDeadlineSeconds.
+ */
+final class StepJob {
+
+    private StepJob() {
+    }
+
+    static Job wrap(KratosUpgrade upgrade, int run, String step, String jobName, Duration timeout, PodSpec pod) {
+        pod.setRestartPolicy("Never");
+        return new JobBuilder()
+                .withNewMetadata()
+                    .withName(jobName)
+                    .withNamespace(upgrade.getMetadata().getNamespace())
+                    .withLabels(Labels.forJob(run, step, jobName))
+                    .withAnnotations(Labels.upgradeAnnotation(upgrade))
+                .endMetadata()
+                .withNewSpec()
+                    .withBackoffLimit(0)
+                    .withActiveDeadlineSeconds(Math.max(1, timeout.toSeconds()))
+                    .withNewTemplate()
+                        .withNewMetadata()
+                            .withLabels(Labels.forJob(run, step, jobName))
+                            .withAnnotations(Labels.upgradeAnnotation(upgrade))
+                        .endMetadata()
+                        .withSpec(pod)
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+}
