@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.config;
 
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
@@ -31,6 +32,16 @@ public class OperatorBeans {
     @Singleton
     Metrics josdkMetrics(MeterRegistry registry) {
         return MicrometerMetrics.withoutPerResourceMetrics(registry);
+    }
+
+    /**
+     * Leader election (active in the prod profile): with several replicas only the holder of this Lease
+     * reconciles; the others wait to take over. The Lease lives in the operator's own namespace.
+     */
+    @Produces
+    @Singleton
+    LeaderElectionConfiguration leaderElection(OperatorConfig config) {
+        return new LeaderElectionConfiguration(config.leaderElectionLease());
     }
 
     @Produces

@@ -22,6 +22,10 @@ public interface OperatorConfig {
     @WithDefault("2s")
     Duration verifyRecheck();
 
+    /** Name of the Lease used for leader election when several operator replicas run. */
+    @WithDefault("kratos-upgrade-operator")
+    String leaderElectionLease();
+
     interface Backup {
         /** Image with pg_dump, pg_restore, psql and mysqldump, used when spec.backup.image is empty. */
         @WithDefault("kratos-upgrade-db-tools:latest")
