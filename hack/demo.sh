@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # The demo behind `hack/run.sh` on a machine without a cluster of its own: on the local cluster
-# (hack/local-cluster.sh), installs Kratos v1.1.0 with PostgreSQL the way a platform team would
+# (hack/local-cluster.sh), installs Kratos v1.0.0 with PostgreSQL the way a platform team would
 # (examples/demo/), seeds identities, runs the operator, applies examples/demo/upgrade.yaml and shows
 # the run live until it ends. Running it again starts the demo from scratch.
 set -euo pipefail
@@ -37,7 +37,7 @@ escaped_password=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quot
 DEMO_DSN="postgres://${DB}:${escaped_password}@${KUO_PG_HOST_FOR_PODS}:${PGPORT}/${DB}?sslmode=disable&max_conns=20&max_idle_conns=4"
 DEMO_STORAGE_CLASS="${KUO_STORAGE_CLASS}"
 
-log "installing Kratos v1.1.0 in namespace ${NS}"
+log "installing Kratos v1.0.0 in namespace ${NS}"
 K create namespace "${NS}" >/dev/null
 K create configmap kratos-config -n "${NS}" --from-file=hack/images/kratos-demo/kratos.yaml \
   --from-file=hack/images/kratos-demo/identity.schema.json >/dev/null
@@ -69,7 +69,7 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-log "applying examples/demo/upgrade.yaml (v1.1.0 -> v1.3.1)"
+log "applying examples/demo/upgrade.yaml (v1.0.0 -> v1.3.1)"
 K apply -f examples/demo/upgrade.yaml >/dev/null
 last=""
 while true; do

@@ -357,8 +357,11 @@ gen_cert() {
     echo "authorityKeyIdentifier = keyid"
     [[ -n "${san}" ]] && echo "subjectAltName = ${san}"
   } >"${ext}"
-  # ECDSA P-256: a fraction of RSA's key generation time
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -config "${OPENSSL_CNF}" -subj "${subj}" \
+  # ECDSA P-256: a fraction of RSA's key generation time. KEY_TYPE=rsa for keys Java clients read
+  # (fabric8 reads PKCS#8 keys as RSA unless told otherwise).
+  local newkey=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+  [[ "${KEY_TYPE:-ec}" == rsa ]] && newkey=(-newkey rsa:2048)
+  openssl req -new "${newkey[@]}" -nodes -config "${OPENSSL_CNF}" -subj "${subj}" \
     -keyout "${PKI}/${name}.key" -out "${PKI}/${name}.csr" 2>/dev/null
   local ca=${CA_NAME:-ca}
   openssl x509 -req -in "${PKI}/${name}.csr" -CA "${PKI}/${ca}.crt" -CAkey "${PKI}/${ca}.key" \
@@ -383,7 +386,7 @@ ensure_pki() {
   gen_cert apiserver "/CN=kube-apiserver" serverAuth \
     "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,DNS:${host},IP:127.0.0.1,IP:${KUBERNETES_SVC_IP},IP:${NODE_IP}"
   gen_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
-  gen_cert admin "/O=system:masters/CN=kubernetes-admin" clientAuth
+  KEY_TYPE=rsa gen_cert admin "/O=system:masters/CN=kubernetes-admin" clientAuth
   gen_cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
   gen_cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
   gen_cert kube-proxy "/CN=system:kube-proxy" clientAuth

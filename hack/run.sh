@@ -4,7 +4,7 @@
 #
 #   hack/run.sh                 no KUBECONFIG and no ~/.kube/config: brings up the local single-node
 #                               cluster (hack/local-cluster.sh), builds the Kratos and tools images, and
-#                               runs the demo (hack/demo.sh): Kratos v1.1.0 on PostgreSQL, upgraded to
+#                               runs the demo (hack/demo.sh): Kratos v1.0.0 on PostgreSQL, upgraded to
 #                               v1.3.1 by the operator, shown live.
 #   KUBECONFIG=... hack/run.sh  your cluster: installs the CRD and runs the operator in the foreground
 #                               against it; apply a KratosUpgrade (examples/) in another terminal.

@@ -2,7 +2,6 @@ package io.kratosupgrade.operator.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
@@ -16,7 +15,7 @@ class FailureE2E extends E2eTestBase {
 
     @Test
     void aTargetImageThatDoesNotExistFailsFastAndTheOldReleaseKeepsServing() throws Exception {
-        kratos.install("v1.1.0");
+        kratos.install("v1.0.0");
         Instant start = Instant.now();
 
         upgrade("missing-image", "v1.3.1", spec -> spec.setImage(env.kratosRepository() + ":v1.3.1-does-not-exist"));
@@ -27,14 +26,14 @@ class FailureE2E extends E2eTestBase {
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(3));
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("MigrationFailed");
         assertThat(ku.getStatus().getMessage()).containsAnyOf("ErrImagePull", "ImagePullBackOff");
-        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.1.0"));
-        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.1.0"));
-        assertEveryPodAnswers("v1.1.0");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
+        assertEveryPodAnswers("v1.0.0");
     }
 
     @Test
     void aWrongDatabasePasswordFailsTheBackupAndNothingIsMigrated() throws Exception {
-        kratos.install("v1.1.0");
+        kratos.install("v1.0.0");
         // The running pods keep the DSN they started with; the Secret now holds a wrong password.
         client.secrets().inNamespace(namespace).withName("kratos-db")
                 .edit(s -> { s.setData(null); s.setStringData(Map.of("dsn", kratos.dsn("not-the-password"))); return s; });
@@ -45,26 +44,31 @@ class FailureE2E extends E2eTestBase {
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
         assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-migrate").get()).isNull();
         assertThat(kratos.jobLogs("wrong-password-1-backup")).contains("password authentication failed");
-        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.1.0"));
-        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.1.0"));
-        assertEveryPodAnswers("v1.1.0");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
+        assertEveryPodAnswers("v1.0.0");
     }
 
     @Test
-    void aReleaseThatNeverBecomesReadyIsRolledBack() throws Exception {
-        // courier.sms is valid config for v1.3.1 but was removed from the schema in v25.4.0, whose server
-        // then refuses to start: the migration succeeds (migrate skips config validation), the rollout cannot.
-        kratos.install("v1.3.1", config -> config.replace("courier:\n", "courier:\n  sms:\n    enabled: false\n"));
+    void aReleaseThatNeverBecomesReadyIsRolledBackAndTheOldOneServes() throws Exception {
+        kratos.install("v1.0.0");
+        // A settings Secret rotated to a broken value: the running pods keep what they started with, every
+        // new pod refuses its configuration ("serve.admin.port must be >= 1"). `migrate` does not validate
+        // the configuration, so the migration succeeds and only the rollout of the new release fails.
+        client.secrets().inNamespace(namespace).withName(KratosInstallation.SETTINGS_SECRET)
+                .edit(s -> { s.setData(null); s.setStringData(Map.of("serve-admin-port", "not-a-port")); return s; });
 
-        upgrade("never-ready", "v25.4.0", spec -> {
-            spec.getBackup().setPolicy(BackupPolicy.Skip);
-            spec.getRollout().setTimeout("90s");
+        upgrade("never-ready", "v1.3.1", spec -> {
+            spec.getRollout().setTimeout("60s");
             spec.getRollback().setOnFailure(RollbackPolicy.Image);
         });
         KratosUpgrade ku = awaitOutcome("never-ready", Phase.RolledBack);
 
-        assertThat(ku.getStatus().getFailureReason()).isIn("RolloutTimeout", "RolloutFailed");
-        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.3.1"));
-        assertEveryPodAnswers("v1.3.1");
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RolloutTimeout");
+        assertThat(ku.getStatus().getMessage()).contains("rolled back");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
+        assertEveryPodAnswers("v1.0.0");
+        // The database stays migrated: v1.0.0 serves on the v1.3.1 schema, as it did during the rollout.
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.3.1"));
     }
 }

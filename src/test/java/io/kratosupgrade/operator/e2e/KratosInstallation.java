@@ -40,6 +40,7 @@ final class KratosInstallation {
 
     static final String NAME = "kratos";
     static final String PVC = "kratos-backups";
+    static final String SETTINGS_SECRET = "kratos-settings";
     /** Needs escaping in a URL: '@', '/', '#', '%' and a space. */
     static final String PASSWORD = "p@ss/w#rd% 42";
     static final Path DEMO_CONFIG = Path.of("hack", "images", "kratos-demo");
@@ -75,6 +76,11 @@ final class KratosInstallation {
         client.secrets().inNamespace(namespace).resource(new SecretBuilder()
                 .withNewMetadata().withName("kratos-db").endMetadata()
                 .withStringData(Map.of("dsn", dsn(PASSWORD))).build()).create();
+        // Settings passed as environment from a Secret, as many teams do (Kratos reads SERVE_ADMIN_PORT
+        // over serve.admin.port). Running pods keep the value they started with.
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                .withNewMetadata().withName(SETTINGS_SECRET).endMetadata()
+                .withStringData(Map.of("serve-admin-port", "4434")).build()).create();
         String config = configEdit.apply(Files.readString(DEMO_CONFIG.resolve("kratos.yaml")));
         client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder()
                 .withNewMetadata().withName("kratos-config").endMetadata()
@@ -145,6 +151,8 @@ final class KratosInstallation {
                                 .withArgs("serve", "all", "--config", "/etc/config/kratos/kratos.yaml")
                                 .addNewEnv().withName("DSN").withNewValueFrom().withNewSecretKeyRef().withName("kratos-db").withKey("dsn")
                                     .endSecretKeyRef().endValueFrom().endEnv()
+                                .addNewEnv().withName("SERVE_ADMIN_PORT").withNewValueFrom().withNewSecretKeyRef()
+                                    .withName(SETTINGS_SECRET).withKey("serve-admin-port").endSecretKeyRef().endValueFrom().endEnv()
                                 .addNewPort().withName("public").withContainerPort(4433).endPort()
                                 .addNewPort().withName("admin").withContainerPort(4434).endPort()
                                 .withNewReadinessProbe().withNewHttpGet().withPath("/admin/health/ready").withNewPort(4434).endHttpGet()
