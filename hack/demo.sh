@@ -51,6 +51,12 @@ K wait -n "${NS}" --for=condition=complete --timeout=300s job/kratos-initial-mig
 K apply -f examples/demo/deployment.yaml >/dev/null
 K rollout status -n "${NS}" deployment/kratos --timeout=300s >/dev/null
 admin="http://$(K get svc -n "${NS}" kratos -o jsonpath='{.spec.clusterIP}'):4434"
+# kube-proxy programs a new Service shortly after it appears: wait for it (60s deadline).
+deadline=$((SECONDS + 60))
+until curl -fsS -o /dev/null "${admin}/admin/health/ready" 2>/dev/null; do
+  ((SECONDS < deadline)) || die "the kratos Service (${admin}) did not answer within 60s"
+  sleep 1
+done
 for i in 1 2 3; do
   curl -fsS -o /dev/null -H 'Content-Type: application/json' "${admin}/admin/identities" \
     -d "{\"schema_id\":\"default\",\"traits\":{\"email\":\"demo${i}@example.org\"}}"
