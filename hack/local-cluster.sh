@@ -52,7 +52,7 @@
 #   KUO_STATE          state dir (see above)
 #   KUO_NODE_NAME      node name (default kuo-node)
 #   KUO_PG_PORT        PostgreSQL port (default 5432)
-#   KUO_PV_COUNT       number of local-backup PersistentVolumes (default 10)
+#   KUO_PV_COUNT       number of local-backup PersistentVolumes (default 24)
 #   KUO_PAUSE_IMAGE_TAR  an OCI archive of registry.k8s.io/pause:3.10 to use
 #                      instead of building one from hack/cluster/pause.c
 #   KUO_UP_TIMEOUT     seconds to wait for each start-up step (default 180)
@@ -80,7 +80,7 @@ ETCD_PEER_PORT=2380
 PG_PORT="${KUO_PG_PORT:-5432}"
 PG_VERSION=15
 PG_BIN="/usr/lib/postgresql/${PG_VERSION}/bin"
-PV_COUNT="${KUO_PV_COUNT:-10}"
+PV_COUNT="${KUO_PV_COUNT:-24}"
 STORAGE_CLASS=local-backup
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 BUSYBOX_IMAGE=busybox:local

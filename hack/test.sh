@@ -36,6 +36,7 @@ if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
   e2e_args+=("-De2e.kubeconfig=${E2E_KUBECONFIG}")
 else
   timed "local cluster" hack/local-cluster.sh up >/dev/null
+  hack/local-cluster.sh recycle-pvs >/dev/null   # backup volumes released by earlier runs
   timed "images" hack/images.sh build
   timed "image load" hack/images.sh load
 fi

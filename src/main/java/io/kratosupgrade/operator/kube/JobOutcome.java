@@ -53,7 +53,21 @@ public record JobOutcome(State state, String reason, String message, String term
                 }
             }
         }
-        return new JobOutcome(State.RUNNING, "Running", "Job is running", null);
+        return new JobOutcome(State.RUNNING, "Running", pendingDetail(pods).orElse("Job is running"), null);
+    }
+
+    /** Why a Job's pod has not started yet (unschedulable, an unbound PVC, ...), for the status message. */
+    static Optional<String> pendingDetail(List<Pod> pods) {
+        for (Pod pod : pods) {
+            if (pod.getStatus() == null || pod.getStatus().getConditions() == null) continue;
+            for (var c : pod.getStatus().getConditions()) {
+                if ("PodScheduled".equals(c.getType()) && "False".equals(c.getStatus())) {
+                    return Optional.of("pod " + pod.getMetadata().getName() + " is not scheduled: " + c.getReason()
+                            + (c.getMessage() == null ? "" : ": " + c.getMessage()));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     public boolean finished() {

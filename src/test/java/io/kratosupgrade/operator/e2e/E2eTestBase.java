@@ -56,6 +56,12 @@ abstract class E2eTestBase {
         public void testFailed(ExtensionContext context, Throwable cause) {
             dumpDiagnostics(context.getDisplayName());
         }
+
+        /** A passing test's namespace goes (its backup volume is released); a failing one's stays for inspection. */
+        @Override
+        public void testSuccessful(ExtensionContext context) {
+            client.namespaces().withName(namespace).delete();
+        }
     };
 
     @BeforeAll

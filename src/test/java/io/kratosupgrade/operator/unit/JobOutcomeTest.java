@@ -98,4 +98,18 @@ class JobOutcomeTest {
 
         assertThat(JobOutcome.of(job, List.of()).state()).isEqualTo(JobOutcome.State.FAILED);
     }
+
+    @Test
+    void anUnschedulablePodIsStillRunningButSaysWhy() {
+        Pod pod = Fixtures.waitingPod(JOB, "backup", "ContainerCreating");
+        pod.getStatus().setContainerStatuses(List.of());
+        pod.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                .withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+                .withMessage("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.").build()));
+
+        JobOutcome outcome = JobOutcome.of(Fixtures.job(JOB), List.of(pod));
+
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.RUNNING);
+        assertThat(outcome.message()).contains("not scheduled: Unschedulable").contains("unbound immediate PersistentVolumeClaims");
+    }
 }

@@ -80,7 +80,8 @@ public class BackingUpHandler implements PhaseHandler {
                         + outcome.message() + "; nothing was migrated", actions.toArray(Action[]::new));
             }
             default -> {
-                return Step.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + ")",
+                return Step.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + "): "
+                        + outcome.message(),
                         JobStep.deadlineLeft(ctx, backup, timeout));
             }
         }

@@ -77,7 +77,8 @@ public class MigratingHandler implements PhaseHandler {
                         JobStep.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
             }
             default -> {
-                return Step.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName() + ")",
+                return Step.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName()
+                        + "): " + outcome.message(),
                         JobStep.deadlineLeft(ctx, migration, timeout));
             }
         }
