@@ -15,8 +15,4 @@ public record OperatorSettings(String backupImage, int historyLimit, Duration jo
     public static OperatorSettings defaults() {
         return new OperatorSettings("kratos-upgrade-db-tools:latest", 10, Duration.ofSeconds(30), Duration.ofSeconds(2));
     }
-
-    public OperatorSettings withBackupImage(String image) {
-        return new OperatorSettings(image, historyLimit, jobDeadlineGrace, verifyRecheck);
-    }
 }

@@ -2,7 +2,6 @@ package io.kratosupgrade.operator.database;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Turns a parsed DSN into the environment of the dump tool. Connection details travel as the tools'
@@ -23,10 +22,6 @@ public final class DumpToolEnvironment {
             Map.entry("application_name", "PGAPPNAME"),
             Map.entry("options", "PGOPTIONS"),
             Map.entry("target_session_attrs", "PGTARGETSESSIONATTRS"));
-
-    /** Kratos pool settings, named here so the intent is clear; they are dropped like any unknown key. */
-    public static final Set<String> KRATOS_ONLY_PARAMS = Set.of(
-            "max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time");
 
     private DumpToolEnvironment() {
     }

@@ -9,7 +9,6 @@ import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -70,9 +69,5 @@ final class TestApiServer {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read " + CRD + " (run from the project root)", e);
         }
-    }
-
-    static String crdText() throws IOException {
-        return Files.readString(CRD);
     }
 }
