@@ -143,10 +143,12 @@ class HelmInstallE2E {
         /**
          * The operator image in the local cluster: hack/operator-image.sh --load, from the application Maven has
          * just packaged (failsafe runs after the package phase). -De2e.operatorImage.build=false skips it, for a
-         * cluster that already has the image (or pulls it: -De2e.helm.set=image.repository=...).
+         * cluster that already has the image; so does -De2e.kubeconfig=... (another cluster pulls the image:
+         * -De2e.helm.set=image.repository=registry.example.org/kratos-upgrade-operator,image.tag=...).
          */
         static synchronized void ensureImage() {
-            if (imageReady || !Boolean.parseBoolean(System.getProperty("e2e.operatorImage.build", "true"))) return;
+            boolean localCluster = System.getProperty("e2e.kubeconfig", "").isEmpty();
+            if (imageReady || !Boolean.parseBoolean(System.getProperty("e2e.operatorImage.build", String.valueOf(localCluster)))) return;
             List<String> command = new ArrayList<>(List.of("hack/operator-image.sh", "--load"));
             if (Files.exists(Path.of("target", "quarkus-app", "quarkus-run.jar"))) command.add(1, "--no-build");
             long start = System.nanoTime();
@@ -271,7 +273,7 @@ class HelmInstallE2E {
             return ns;
         }
 
-        /** KratosUpgrades first (their finalizer needs the operator), then the namespace. */
+        /** KratosUpgrades first (their finalizer needs the operator), then the namespace and its backup volume. */
         void deleteTestNamespace(String ns) {
             try {
                 client.resources(KratosUpgrade.class).inNamespace(ns).delete();
@@ -280,6 +282,58 @@ class HelmInstallE2E {
                 System.out.println("KratosUpgrades in " + ns + " not deleted: " + e.getMessage());
             }
             client.namespaces().withName(ns).delete();
+            String pv = "kuo-" + ns;
+            if (client.persistentVolumes().withName(pv).get() != null) {
+                client.persistentVolumeClaims().inNamespace(ns).delete();
+                client.persistentVolumes().withName(pv).delete();
+                try {
+                    client.persistentVolumes().withName(pv).waitUntilCondition(v -> v == null, 2, TimeUnit.MINUTES);
+                    Path dir = localVolumesDir().resolve(pv);
+                    if (Files.isDirectory(dir)) {
+                        try (var files = Files.walk(dir)) {
+                            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                        }
+                    }
+                } catch (Exception e) {
+                    System.out.println("backup volume " + pv + " not removed: " + e.getMessage());
+                }
+            }
+        }
+
+        /**
+         * On the local cluster (hack/local-cluster.sh), a PersistentVolume of this test's own, pre-bound to the
+         * backup PVC: the cluster's shared pool of local-backup volumes may be taken by other test namespaces.
+         * Elsewhere (-De2e.kubeconfig) the PVC is provisioned by the cluster.
+         */
+        void reserveBackupVolume(String ns) throws java.io.IOException {
+            Path volumes = localVolumesDir();
+            if (volumes == null || !Files.isDirectory(volumes)) return;
+            String pv = "kuo-" + ns;
+            Path dir = volumes.resolve(pv);
+            Files.createDirectories(dir);
+            // The backup Job runs as a non-root user.
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+            client.persistentVolumes().resource(new io.fabric8.kubernetes.api.model.PersistentVolumeBuilder()
+                    .withNewMetadata().withName(pv).addToLabels("app.kubernetes.io/part-of", "kratos-upgrade-operator-e2e").endMetadata()
+                    .withNewSpec().withCapacity(Map.of("storage", new io.fabric8.kubernetes.api.model.Quantity("1Gi")))
+                        .withAccessModes("ReadWriteOnce").withPersistentVolumeReclaimPolicy("Retain")
+                        .withStorageClassName(env.storageClass()).withVolumeMode("Filesystem")
+                        .withNewClaimRef().withNamespace(ns).withName(KratosInstallation.PVC).endClaimRef()
+                        .withNewHostPath().withPath(dir.toString()).withType("Directory").endHostPath()
+                    .endSpec().build()).create();
+        }
+
+        /** KUO_STATE/volumes of the local cluster's env file, when the tests run against that cluster. */
+        Path localVolumesDir() {
+            if (!System.getProperty("e2e.kubeconfig", "").isEmpty()) return null;
+            try {
+                Path envFile = Path.of(System.getProperty("e2e.envFile", E2eEnvironment.DEFAULT_ENV_FILE));
+                if (!Files.isReadable(envFile)) return null;
+                return Files.readAllLines(envFile).stream().filter(l -> l.startsWith("KUO_STATE="))
+                        .map(l -> Path.of(l.substring("KUO_STATE=".length()).strip(), "volumes")).findFirst().orElse(null);
+            } catch (java.io.IOException e) {
+                return null;
+            }
         }
 
         /**
@@ -290,6 +344,7 @@ class HelmInstallE2E {
         void happyPath(Postgres postgres, String ns) throws Exception {
             String from = fromVersion();
             KratosInstallation kratos = new KratosInstallation(client, env, postgres, ns);
+            reserveBackupVolume(ns);
             kratos.install(from);
             List<String> emails = kratos.seedIdentities(2);
 
@@ -328,9 +383,13 @@ class HelmInstallE2E {
             var identities = kratos.get(kratos.servingPods().get(0), 4434, "/admin/identities?per_page=100");
             emails.forEach(email -> assertThat(identities.body()).contains(email));
 
-            // The in-cluster operator did it (no other runs) and its RBAC was enough for every call it made.
+            // The in-cluster operator did it, every step, and its RBAC was enough for every call it made.
             List<String> log = logs();
-            assertThat(log).as("operator log").anyMatch(l -> l.contains(ns + "/" + name) && l.contains("-> Succeeded"));
+            for (String phase : List.of("Preflight", "BackingUp", "Migrating", "RollingOut", "Verifying", "Succeeded")) {
+                assertThat(log).as("the in-cluster operator's log has %s/%s entering %s (if not: is another operator"
+                                + " running against this cluster, e.g. a leftover hack/run.sh?)", ns, name, phase)
+                        .anyMatch(l -> l.contains(ns + "/" + name + " run 1: ") && l.endsWith("-> " + phase));
+            }
             assertThat(log).as("operator log: RBAC refusals").noneMatch(l -> l.contains("is forbidden") || l.contains("code=403"));
             assertThat(client.v1().events().inNamespace(ns).list().getItems())
                     .as("events written by the operator (events create)")
