@@ -8,7 +8,11 @@
 #      plus the CRD drift check and the Quarkus application test;
 #   3. end-to-end tier (failsafe, *E2E, tag e2e): the local single-node cluster (hack/local-cluster.sh:
 #      kubelet, containerd, PostgreSQL), Kratos built from source at real releases (hack/images.sh), real
-#      pg_dump and migrations. The cluster stays up afterwards (hack/local-cluster.sh down stops it).
+#      pg_dump and migrations, and the Helm chart installed for real (cluster-wide and namespaced) with
+#      an upgrade through the in-cluster operator. The cluster stays up afterwards
+#      (hack/local-cluster.sh down stops it).
+#   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
+#   helm from the Go module proxy).
 #
 # Everything heavy is built once and cached under ~/.cache/kratos-upgrade-operator.
 #
@@ -30,6 +34,7 @@ if ! hack/k8s-binaries.sh --print-bin-dir >/dev/null 2>&1; then
 fi
 timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
+HELM="$(timed "helm" hack/helm.sh)"
 
 e2e_args=()
 if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
@@ -42,5 +47,5 @@ else
 fi
 
 timed "maven verify (unit, API server, e2e)" \
-  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dit.excludedGroups= "${e2e_args[@]}" "$@"
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dit.excludedGroups= "${e2e_args[@]}" "$@"
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

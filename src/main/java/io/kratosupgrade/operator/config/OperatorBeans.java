@@ -5,9 +5,16 @@ import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
 
 /** Wires the plain classes the reconciler needs into Quarkus. */
 public class OperatorBeans {
@@ -34,14 +41,33 @@ public class OperatorBeans {
         return MicrometerMetrics.withoutPerResourceMetrics(registry);
     }
 
+    private static final Logger LOG = Logger.getLogger(OperatorBeans.class);
+    private static final AtomicBoolean SHUTTING_DOWN = new AtomicBoolean();
+
     /**
      * Leader election (active in the prod profile): with several replicas only the holder of this Lease
      * reconciles; the others wait to take over. The Lease lives in the operator's own namespace.
+     *
+     * <p>A replica that loses the Lease must stop at once (another one leads now). JOSDK 5.2's own
+     * exit-on-stop-leading calls System.exit from inside the shutdown it is part of and deadlocks on every
+     * SIGTERM (java-operator-sdk#3376), so the process is halted here, and only when it is not shutting down.
      */
     @Produces
     @Singleton
     LeaderElectionConfiguration leaderElection(OperatorConfig config) {
-        return new LeaderElectionConfiguration(config.leaderElectionLease());
+        LeaderCallbacks callbacks = new LeaderCallbacks(() -> LOG.info("leading: this replica reconciles"), () -> {
+            if (!SHUTTING_DOWN.get()) {
+                LOG.error("lost the leader election Lease while running: stopping so another replica leads");
+                Runtime.getRuntime().halt(1);
+            }
+        }, leader -> LOG.infof("leader is %s", leader));
+        return new LeaderElectionConfiguration(config.leaderElectionLease(), null, Duration.ofSeconds(15),
+                Duration.ofSeconds(10), Duration.ofSeconds(2), null, callbacks, false);
+    }
+
+    /** Runs before the operator stops (QOSDK stops it on the same event), so losing the Lease is expected. */
+    void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
+        SHUTTING_DOWN.set(true);
     }
 
     @Produces
