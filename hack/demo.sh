@@ -48,7 +48,11 @@ manifest=${manifest//'${DEMO_STORAGE_CLASS}'/${DEMO_STORAGE_CLASS}}
 printf '%s\n' "${manifest}" | K apply -f - >/dev/null
 K apply -f examples/demo/migrate-job.yaml >/dev/null
 K wait -n "${NS}" --for=condition=complete --timeout=300s job/kratos-initial-migrate >/dev/null
-K apply -f examples/demo/deployment.yaml >/dev/null
+# First start on an empty database with one replica: Kratos creates its network row on first start, and
+# two replicas starting together can each create one, splitting identities between them.
+sed 's/^  replicas: 2$/  replicas: 1/' examples/demo/deployment.yaml | K apply -f - >/dev/null
+K rollout status -n "${NS}" deployment/kratos --timeout=300s >/dev/null
+K scale -n "${NS}" deployment/kratos --replicas=2 >/dev/null
 K rollout status -n "${NS}" deployment/kratos --timeout=300s >/dev/null
 admin="http://$(K get svc -n "${NS}" kratos -o jsonpath='{.spec.clusterIP}'):4434"
 # kube-proxy programs a new Service shortly after it appears: wait for it (60s deadline).

@@ -103,7 +103,14 @@ final class KratosInstallation {
             return j.getStatus() != null && j.getStatus().getSucceeded() != null && j.getStatus().getSucceeded() > 0;
         });
 
-        client.apps().deployments().inNamespace(namespace).resource(deployment(version)).create();
+        // First start on an empty database with ONE replica: Kratos creates its network row on first start,
+        // and two replicas starting together can each create one, splitting identities between them
+        // (seen here: identities created through one pod were invisible through the other).
+        Deployment first = deployment(version);
+        first.getSpec().setReplicas(1);
+        client.apps().deployments().inNamespace(namespace).resource(first).create();
+        awaitReady(1);
+        client.apps().deployments().inNamespace(namespace).withName(NAME).scale(2);
         client.services().inNamespace(namespace).resource(new ServiceBuilder()
                 .withNewMetadata().withName(NAME).endMetadata()
                 .withNewSpec().withSelector(Map.of("app", NAME))
