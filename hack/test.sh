@@ -41,6 +41,16 @@ if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
   e2e_args+=("-De2e.kubeconfig=${E2E_KUBECONFIG}")
 else
   timed "local cluster" hack/local-cluster.sh up >/dev/null
+  # Namespaces left by earlier failed e2e runs (their artefacts are in target/e2e-artifacts and the
+  # cluster logs): remove them so their pods do not pile up run after run, then free their volumes.
+  (
+    set -a; . "${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}/env"; set +a
+    stale=$("${KUBECTL}" get namespaces -o name | grep -E '^namespace/(e2e|helm-e2e|helm-ns-e2e|helm-ns-other)-[0-9a-f]{8}$' || true)
+    if [[ -n "${stale}" ]]; then
+      log "removing $(wc -l <<<"${stale}") namespaces left by earlier e2e runs"
+      "${KUBECTL}" delete --wait=true --timeout=180s ${stale} >/dev/null || warn "some old test namespaces are still terminating"
+    fi
+  )
   hack/local-cluster.sh recycle-pvs >/dev/null   # backup volumes released by earlier runs
   timed "images" hack/images.sh build
   timed "image load" hack/images.sh load
