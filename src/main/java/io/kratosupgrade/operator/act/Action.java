@@ -17,6 +17,11 @@ public sealed interface Action {
         public String describe() { return "create Job " + job.getMetadata().getName(); }
     }
 
+    /** Deletes a Job of an earlier run and its pods (the dump files on the backup volume stay). */
+    record DeleteJob(String name) implements Action {
+        public String describe() { return "delete Job " + name + " of an earlier run"; }
+    }
+
     /** Stops a Job's pods but keeps the Job for inspection (used when its pod can never start). */
     record SuspendJob(String name) implements Action {
         public String describe() { return "suspend Job " + name; }

@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.act;
 
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -34,6 +35,9 @@ public class Actuator {
             if (action instanceof Action.CreateJob a) {
                 a.job().getMetadata().setOwnerReferences(List.of(ownerReference(owner)));
                 createIfAbsent(() -> client.batch().v1().jobs().inNamespace(ns).resource(a.job()).create());
+            } else if (action instanceof Action.DeleteJob a) {
+                client.batch().v1().jobs().inNamespace(ns).withName(a.name())
+                        .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
             } else if (action instanceof Action.SuspendJob a) {
                 client.batch().v1().jobs().inNamespace(ns).withName(a.name()).edit(Actuator::suspend);
             } else if (action instanceof Action.CreateSecret a) {
@@ -44,11 +48,23 @@ public class Actuator {
             } else if (action instanceof Action.PatchDeployment a) {
                 client.apps().deployments().inNamespace(ns).withName(a.deployment()).patch(JSON_PATCH, a.jsonPatch());
             } else if (action instanceof Action.LockDeployment a) {
-                client.apps().deployments().inNamespace(ns).withName(a.deployment())
-                        .patch(MERGE_PATCH, DeploymentLock.lockPatch(a.resourceVersion(), a.holder()));
+                lock(ns, a);
             } else if (action instanceof Action.UnlockDeployment a) {
                 unlock(ns, a.deployment(), owner.getMetadata().getName());
             }
+        }
+    }
+
+    /** A Deployment that changed since it was read is not locked; preflight reads it again and retries. */
+    private void lock(String ns, Action.LockDeployment a) {
+        try {
+            client.apps().deployments().inNamespace(ns).withName(a.deployment())
+                    .patch(MERGE_PATCH, DeploymentLock.lockPatch(a.resourceVersion(), a.holder()));
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                throw e;
+            }
+            LOG.debugf("%s/%s changed while being locked; preflight looks again", ns, a.deployment());
         }
     }
 

@@ -1,9 +1,15 @@
 package io.kratosupgrade.operator.config;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.kratosupgrade.operator.act.Actuator;
+import io.kratosupgrade.operator.events.EventRecorder;
+import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
+import io.kratosupgrade.operator.observe.ClusterObserver;
+import io.kratosupgrade.operator.status.StatusWriter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.quarkus.runtime.ShutdownEvent;
@@ -16,7 +22,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
-/** Wires the plain classes the reconciler needs into Quarkus. */
+/** Wires the plain classes the reconciler needs into Quarkus (testsupport.OperatorHarness wires the same ones by hand). */
 public class OperatorBeans {
 
     @Produces
@@ -29,6 +35,36 @@ public class OperatorBeans {
     @Singleton
     UpgradeMetrics metrics(MeterRegistry registry) {
         return new UpgradeMetrics(registry);
+    }
+
+    @Produces
+    @Singleton
+    PhaseMachine phaseMachine(OperatorSettings settings) {
+        return new PhaseMachine(settings);
+    }
+
+    @Produces
+    @Singleton
+    ClusterObserver clusterObserver() {
+        return new ClusterObserver();
+    }
+
+    @Produces
+    @Singleton
+    Actuator actuator(KubernetesClient client) {
+        return new Actuator(client);
+    }
+
+    @Produces
+    @Singleton
+    EventRecorder eventRecorder(KubernetesClient client, Clock clock) {
+        return new EventRecorder(client, clock);
+    }
+
+    @Produces
+    @Singleton
+    StatusWriter statusWriter(KubernetesClient client, Clock clock) {
+        return new StatusWriter(client, clock);
     }
 
     /**

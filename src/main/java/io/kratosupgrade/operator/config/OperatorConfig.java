@@ -18,9 +18,13 @@ public interface OperatorConfig {
     @WithDefault("30s")
     Duration jobDeadlineGrace();
 
-    /** How often verification looks again while old pods still serve. */
+    /** How often the operator looks at the Kratos pods while waiting for them to stop or to run the target. */
     @WithDefault("2s")
-    Duration verifyRecheck();
+    Duration podRecheck();
+
+    /** How many runs' Jobs each KratosUpgrade keeps; older Jobs are deleted (backup files never are). */
+    @WithDefault("3")
+    int keptJobRuns();
 
     /** Name of the Lease used for leader election when several operator replicas run. */
     @WithDefault("kratos-upgrade-operator")
@@ -33,6 +37,6 @@ public interface OperatorConfig {
     }
 
     default OperatorSettings toSettings() {
-        return new OperatorSettings(backup().image(), historyLimit(), jobDeadlineGrace(), verifyRecheck());
+        return new OperatorSettings(backup().image(), historyLimit(), jobDeadlineGrace(), podRecheck(), keptJobRuns());
     }
 }

@@ -1,43 +1,60 @@
 package io.kratosupgrade.operator.events;
 
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
-import java.time.Instant;
+import io.kratosupgrade.operator.resources.Names;
+import java.time.Clock;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
- * Emits core/v1 Events on a KratosUpgrade (what {@code kubectl describe ku} shows). Best effort: an Event
- * that cannot be written is logged and never fails a reconcile.
+ * Emits core/v1 Events on a KratosUpgrade (what {@code kubectl describe ku} shows), deduplicated the way
+ * Kubernetes' own recorder and Flink's EventUtils do: the name is derived from the object, type, reason and
+ * message, so the same event again increments {@code count} and moves {@code lastTimestamp} instead of
+ * piling up. Best effort: an Event that cannot be written is logged and never fails a reconcile.
  */
 public class EventRecorder {
 
     private static final Logger LOG = Logger.getLogger(EventRecorder.class);
     public static final String COMPONENT = "kratos-upgrade-operator";
+    private static final PatchContext MERGE = new PatchContext.Builder().withPatchType(PatchType.JSON_MERGE).build();
 
     private final KubernetesClient client;
+    private final Clock clock;
 
-    public EventRecorder(KubernetesClient client) {
+    public EventRecorder(KubernetesClient client, Clock clock) {
         this.client = client;
+        this.clock = clock;
     }
 
     public void record(KratosUpgrade ku, boolean warning, String reason, String message) {
         String ns = ku.getMetadata().getNamespace();
-        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        String name = ku.getMetadata().getName() + "." + Long.toHexString(System.nanoTime())
-                + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000));
+        String type = warning ? "Warning" : "Normal";
+        String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+        String name = name(ku, type, reason, message);
         try {
-            client.v1().events().inNamespace(ns).resource(new EventBuilder()
+            var events = client.v1().events().inNamespace(ns);
+            Event existing = events.withName(name).get();
+            if (existing != null) {
+                int count = existing.getCount() == null ? 1 : existing.getCount();
+                events.withName(name).patch(MERGE, io.fabric8.kubernetes.client.utils.Serialization.asJson(
+                        Map.of("count", count + 1, "lastTimestamp", now)));
+                return;
+            }
+            events.resource(new EventBuilder()
                     .withNewMetadata().withName(name).withNamespace(ns).endMetadata()
                     .withInvolvedObject(new ObjectReferenceBuilder()
                             .withApiVersion(ku.getApiVersion()).withKind(ku.getKind())
                             .withName(ku.getMetadata().getName()).withNamespace(ns)
-                            .withUid(ku.getMetadata().getUid()).withResourceVersion(ku.getMetadata().getResourceVersion())
+                            .withUid(ku.getMetadata().getUid())
                             .build())
-                    .withType(warning ? "Warning" : "Normal")
+                    .withType(type)
                     .withReason(reason)
                     .withMessage(message)
                     .withNewSource().withComponent(COMPONENT).endSource()
@@ -47,5 +64,11 @@ public class EventRecorder {
         } catch (RuntimeException e) {
             LOG.warnf("could not record event %s on %s/%s: %s", reason, ns, ku.getMetadata().getName(), e.getMessage());
         }
+    }
+
+    /** Deterministic per object (uid), type, reason and message; bounded to a valid object name. */
+    static String name(KratosUpgrade ku, String type, String reason, String message) {
+        String key = ku.getMetadata().getUid() + "/" + type + "/" + reason + "/" + message;
+        return Names.bounded(ku.getMetadata().getName(), 200) + "." + Names.sha256(key).substring(0, 16);
     }
 }

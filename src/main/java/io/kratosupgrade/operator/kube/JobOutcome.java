@@ -13,8 +13,9 @@ import java.util.Set;
 
 /**
  * What a step's Job has come to: finished (Complete/Failed conditions), or still running, or failing
- * in a way that will not fix itself (a pod waiting on an image that cannot be pulled, a crash loop, a
- * missing Secret key) and should fail the step now rather than at the deadline.
+ * in a way that will not fix itself (a pod the API server refuses to create, a pod waiting on an image that
+ * cannot be pulled, a crash loop, a missing Secret key) and should fail the step now rather than at the
+ * deadline.
  */
 public record JobOutcome(State state, String reason, String message, String terminationMessage) {
 
@@ -26,6 +27,15 @@ public record JobOutcome(State state, String reason, String message, String term
             "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError");
 
     public static JobOutcome of(Job job, List<Pod> pods) {
+        return of(job, pods, null);
+    }
+
+    /**
+     * @param podCreationFailure the message of the Job controller's latest FailedCreate event for this Job
+     *                           (admission refused the pod, a quota is exhausted, the service account is
+     *                           missing), or null: with no pod at all, it fails the step at once
+     */
+    public static JobOutcome of(Job job, List<Pod> pods, String podCreationFailure) {
         if (job.getStatus() != null && job.getStatus().getConditions() != null) {
             for (JobCondition c : job.getStatus().getConditions()) {
                 if (!"True".equals(c.getStatus())) continue;
@@ -41,6 +51,9 @@ public record JobOutcome(State state, String reason, String message, String term
         }
         if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
             return new JobOutcome(State.FAILED, "Suspended", "Job was suspended", null);
+        }
+        if (pods.isEmpty() && podCreationFailure != null) {
+            return new JobOutcome(State.FAILED, "FailedCreate", "the Job's pod cannot be created: " + podCreationFailure, null);
         }
         for (Pod pod : pods) {
             for (ContainerStatus cs : containerStatuses(pod)) {

@@ -41,15 +41,6 @@ public record RolloutCheck(State state, String message) {
         return new RolloutCheck(State.COMPLETE, "rollout complete: " + updated + " of " + desired + " replicas updated and available");
     }
 
-    /** Scaled to zero and every pod gone (including terminating ones, which may still hold connections). */
-    public static boolean scaledDown(Deployment deployment) {
-        DeploymentStatus status = deployment.getStatus();
-        long generation = deployment.getMetadata().getGeneration() == null ? 0 : deployment.getMetadata().getGeneration();
-        return deployment.getSpec().getReplicas() != null && deployment.getSpec().getReplicas() == 0
-                && status != null && status.getObservedGeneration() != null && status.getObservedGeneration() >= generation
-                && intOf(status.getReplicas()) == 0 && intOf(status.getTerminatingReplicas()) == 0;
-    }
-
     public boolean complete() {
         return state == State.COMPLETE;
     }

@@ -2,6 +2,7 @@ package io.kratosupgrade.operator.lifecycle;
 
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
@@ -45,6 +46,10 @@ public class PhaseMachine {
                 new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
+        }
+        if (handlers.size() != Phase.values().length) {
+            throw new IllegalStateException("phases without a handler: " + java.util.EnumSet.complementOf(
+                    java.util.EnumSet.copyOf(handlers.keySet())));
         }
     }
 
@@ -200,7 +205,7 @@ public class PhaseMachine {
         String now = ctx.nowText();
         Duration inPhase = inPhase(status, ctx.now());
 
-        Optional<String> stepCondition = Conditions.forPhase(from);
+        Optional<String> stepCondition = from.stepCondition();
         if (step.failed()) {
             status.setFailureReason(step.reason());
             status.setFailureMessage(step.message());
@@ -209,13 +214,13 @@ public class PhaseMachine {
             stepCondition.ifPresent(type -> Conditions.set(status, type, "True", step.reason(), step.message(), generation, now));
         }
         if (from == Phase.Preflight && ctx.spec().getBackup().getPolicy() == BackupPolicy.Skip && !step.failed()) {
-            Conditions.set(status, Conditions.BACKED_UP, "False", "BackupSkipped", "spec.backup.policy is Skip", generation, now);
+            Conditions.set(status, ConditionTypes.BACKED_UP, "False", "BackupSkipped", "spec.backup.policy is Skip", generation, now);
         }
         status.setPhase(to);
         status.setPhaseStartedAt(now);
         status.setMessage(step.message());
         handlers.get(to).enter(ctx);
-        Conditions.forPhase(to).filter(type -> !to.isTerminal())
+        to.stepCondition().filter(type -> !to.isTerminal())
                 .ifPresent(type -> Conditions.set(status, type, "Unknown", "InProgress", to + " in progress", generation, now));
 
         String result = null;

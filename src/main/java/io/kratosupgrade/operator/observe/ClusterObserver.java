@@ -2,6 +2,7 @@ package io.kratosupgrade.operator.observe;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -12,6 +13,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.kube.DeploymentPods;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.Labels;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +29,7 @@ import java.util.stream.Collectors;
  * Reads what a decision needs. Jobs, their pods and held Deployments come from informer caches (label
  * selected); the rest is read from the API server only in the phases that need it: the DSN's Secret and
  * the backup PVC in Preflight, the DSN again when the backup Job is created, the Deployment's pods while
- * verifying.
+ * waiting for them to stop (Recreate) and while verifying.
  */
 public class ClusterObserver {
 
@@ -45,6 +47,7 @@ public class ClusterObserver {
         Map<String, List<Pod>> podsByJob = context.getSecondaryResources(Pod.class).stream()
                 .filter(p -> p.getMetadata().getLabels() != null && p.getMetadata().getLabels().containsKey(Labels.JOB))
                 .collect(Collectors.groupingBy(p -> p.getMetadata().getLabels().get(Labels.JOB)));
+        Map<String, String> podCreationFailures = podCreationFailures(jobs, context.getSecondaryResources(Event.class));
         List<KratosUpgrade> peers = context.getPrimaryCache()
                 .byIndex(BY_DEPLOYMENT_INDEX, deploymentKey(ns, ku.getSpec().getDeploymentName())).stream()
                 .filter(p -> !p.getMetadata().getName().equals(ku.getMetadata().getName()))
@@ -64,12 +67,38 @@ public class ClusterObserver {
             backupVolumeExists = client.persistentVolumeClaims().inNamespace(ns)
                     .withName(ku.getSpec().getBackup().getPersistentVolumeClaim()).get() != null;
         }
-        if (phase == Phase.Verifying && deployment != null) {
-            deploymentPods = client.pods().inNamespace(ns)
-                    .withLabelSelector(deployment.getSpec().getSelector()).list().getItems();
+        if ((phase == Phase.ScalingDown || phase == Phase.Verifying) && deployment != null) {
+            deploymentPods = deploymentPods(client, deployment);
         }
-        return new Observation(deployment, jobs, podsByJob, peers, backupVolumeExists, dsn,
+        return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, backupVolumeExists, dsn,
                 deploymentPods == null ? List.of() : deploymentPods);
+    }
+
+    /**
+     * The latest FailedCreate message of each Job, from the Job controller's Events (the informer selects
+     * only those). Matched on the Job's uid, so an Event of an older Job with the same name never counts.
+     */
+    static Map<String, String> podCreationFailures(Map<String, Job> jobs, java.util.Set<Event> events) {
+        Map<String, String> failures = new HashMap<>();
+        events.stream()
+                .filter(e -> e.getInvolvedObject() != null && jobs.containsKey(e.getInvolvedObject().getName()))
+                .filter(e -> java.util.Objects.equals(e.getInvolvedObject().getUid(),
+                        jobs.get(e.getInvolvedObject().getName()).getMetadata().getUid()))
+                .sorted(java.util.Comparator.comparing(ClusterObserver::lastSeen))
+                .forEach(e -> failures.put(e.getInvolvedObject().getName(), e.getMessage()));
+        return failures;
+    }
+
+    private static String lastSeen(Event e) {
+        if (e.getLastTimestamp() != null) return e.getLastTimestamp();
+        if (e.getEventTime() != null && e.getEventTime().getTime() != null) return e.getEventTime().getTime();
+        return e.getMetadata().getCreationTimestamp() == null ? "" : e.getMetadata().getCreationTimestamp();
+    }
+
+    /** The Deployment's own pods, terminating ones included (read from the API server: they carry no label of ours). */
+    public static List<Pod> deploymentPods(KubernetesClient client, Deployment deployment) {
+        return DeploymentPods.of(deployment, client.pods().inNamespace(deployment.getMetadata().getNamespace())
+                .withLabelSelector(deployment.getSpec().getSelector()).list().getItems());
     }
 
     private static DsnResolution locate(Container container, KubernetesClient client, String ns) {

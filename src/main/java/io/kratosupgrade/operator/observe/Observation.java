@@ -15,14 +15,15 @@ import java.util.Optional;
  * @param deployment     the Kratos Deployment, or null when it does not exist
  * @param jobs           this object's Jobs by name
  * @param podsByJob      pods of those Jobs, by Job name
+ * @param podCreationFailures by Job name, why the Job controller cannot create the Job's pod (FailedCreate events)
  * @param peers          other KratosUpgrades in the namespace targeting the same Deployment
  * @param backupVolumeExists whether the backup PVC exists (Preflight only)
  * @param dsn            where the DSN is and its value (Preflight, and BackingUp before the Job exists)
- * @param deploymentPods the Deployment's pods (Verifying only)
+ * @param deploymentPods the Deployment's own pods, terminating ones included (ScalingDown and Verifying only)
  */
 public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
-                          List<KratosUpgrade> peers, Boolean backupVolumeExists, DsnResolution dsn,
-                          List<Pod> deploymentPods) {
+                          Map<String, String> podCreationFailures, List<KratosUpgrade> peers,
+                          Boolean backupVolumeExists, DsnResolution dsn, List<Pod> deploymentPods) {
 
     public Optional<Job> job(String name) {
         return name == null ? Optional.empty() : Optional.ofNullable(jobs.get(name));
@@ -30,5 +31,9 @@ public record Observation(Deployment deployment, Map<String, Job> jobs, Map<Stri
 
     public List<Pod> podsOf(String jobName) {
         return podsByJob.getOrDefault(jobName, List.of());
+    }
+
+    public String podCreationFailure(String jobName) {
+        return podCreationFailures.get(jobName);
     }
 }

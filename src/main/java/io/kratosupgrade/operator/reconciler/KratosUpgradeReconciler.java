@@ -1,9 +1,12 @@
 package io.kratosupgrade.operator.reconciler;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -12,63 +15,78 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.RetryInfo;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.act.Actuator;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
-import io.kratosupgrade.operator.api.v1alpha1.Phase;
-import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.events.EventRecorder;
 import io.kratosupgrade.operator.lifecycle.Decision;
+import io.kratosupgrade.operator.lifecycle.Deletion;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.resources.Labels;
-import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
  * Thin on purpose: observe the cluster, let the {@link PhaseMachine} decide, write status, then act.
- * Status is written before any action it announces, so a restart at any point resumes from status.
- * Informers on the operator's Jobs and pods and on held Deployments wake it; timers only enforce deadlines.
+ * Status is written before any action it announces, and only if the object has not changed since it was
+ * read, so a restart at any point resumes from status and a stale decision is never stored.
+ * Informers on the operator's Jobs, their pods and FailedCreate events, and on held Deployments wake it;
+ * timers enforce deadlines, and look at the Kratos pods while waiting for them (they carry no label of ours).
  */
 @ControllerConfiguration(name = KratosUpgradeReconciler.NAME,
         // Annotations (retry requests) and status must wake the reconciler too, not only spec changes.
         generationAwareEventProcessing = false,
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 @RBACRule(apiGroups = "apps", resources = "deployments", verbs = {"get", "list", "watch", "patch"})
-@RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch", "update"})
+@RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch", "update", "delete"})
 @RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
 @RBACRule(apiGroups = "", resources = "secrets", verbs = {"get", "create", "delete"})
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get"})
 @RBACRule(apiGroups = "", resources = "persistentvolumeclaims", verbs = {"get"})
-@RBACRule(apiGroups = "", resources = "events", verbs = {"create", "patch"})
+@RBACRule(apiGroups = "", resources = "events", verbs = {"get", "list", "watch", "create", "patch"})
 public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Cleaner<KratosUpgrade> {
 
     public static final String NAME = "kratosupgrade";
     private static final Logger LOG = Logger.getLogger(KratosUpgradeReconciler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How often deletion looks again while it waits for a running migration Job (the Job informer wakes it too). */
+    private static final Duration DELETION_RECHECK = Duration.ofSeconds(15);
+    /** Bound on reconcile error messages in status and events. */
+    private static final int MAX_ERROR_MESSAGE = 512;
 
     private final PhaseMachine machine;
-    private final ClusterObserver observer = new ClusterObserver();
+    private final ClusterObserver observer;
+    private final Actuator actuator;
+    private final EventRecorder events;
+    private final StatusWriter statusWriter;
     private final UpgradeMetrics metrics;
     private final Clock clock;
 
-    public KratosUpgradeReconciler(OperatorSettings settings, UpgradeMetrics metrics, Clock clock) {
-        this.machine = new PhaseMachine(settings);
+    public KratosUpgradeReconciler(PhaseMachine machine, ClusterObserver observer, Actuator actuator, EventRecorder events,
+                                   StatusWriter statusWriter, UpgradeMetrics metrics, Clock clock) {
+        this.machine = machine;
+        this.observer = observer;
+        this.actuator = actuator;
+        this.events = events;
+        this.statusWriter = statusWriter;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -89,16 +107,27 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                 .withLabelSelector(Labels.OWNED_SELECTOR)
                 .withSecondaryToPrimaryMapper(Mappers.fromAnnotation(Labels.UPGRADE_ANNOTATION, null, KratosUpgrade.class))
                 .build(), context);
+        // A Job whose pod the API server refuses (admission, quota, missing service account) has no pod and no
+        // condition; only the Job controller's FailedCreate events say why. Only those events are watched.
+        var podCreationFailures = new InformerEventSource<>(InformerEventSourceConfiguration.from(Event.class, KratosUpgrade.class)
+                .withName("job-failed-create-events")
+                .withFieldSelector(new FieldSelector(new FieldSelector.Field("involvedObject.kind", "Job"),
+                        new FieldSelector.Field("reason", "FailedCreate")))
+                .withSecondaryToPrimaryMapper(e -> jobs.get(new ResourceID(e.getInvolvedObject().getName(),
+                                e.getMetadata().getNamespace()))
+                        .map(job -> Mappers.fromOwnerReferences(KratosUpgrade.class).toPrimaryResourceIDs(job))
+                        .orElse(Set.of()))
+                .build(), context);
         var deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosUpgrade.class)
                 .withName("deployments")
                 .withLabelSelector(Labels.MANAGED_DEPLOYMENT_SELECTOR)
                 .withSecondaryToPrimaryMapper(d -> primaries.byIndex(ClusterObserver.BY_DEPLOYMENT_INDEX,
                                 ClusterObserver.deploymentKey(d.getMetadata().getNamespace(), d.getMetadata().getName()))
-                        .stream().map(ResourceID::fromResource).collect(java.util.stream.Collectors.toSet()))
+                        .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withPrimaryToSecondaryMapper((KratosUpgrade ku) ->
                         Set.of(new ResourceID(ku.getSpec().getDeploymentName(), ku.getMetadata().getNamespace())))
                 .build(), context);
-        return List.of(jobs, pods, deployments);
+        return List.of(jobs, pods, podCreationFailures, deployments);
     }
 
     @Override
@@ -112,14 +141,18 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
 
         // Write-ahead: the status announcing a step is stored before the step's side effects happen.
         if (!sameJson(resource.getStatus(), decision.status())) {
-            PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(resource, context, r -> {
-                r.setStatus(decision.status());
-                return r;
-            });
+            try {
+                KratosUpgrade stored = statusWriter.write(resource, decision.status());
+                context.eventSourceRetriever().getControllerEventSource()
+                        .handleRecentResourceUpdate(ResourceID.fromResource(resource), stored, resource);
+            } catch (StatusWriter.StaleDecisionException e) {
+                // The change that made this decision stale wakes the reconciler again; the timer is a backstop.
+                LOG.debug(e.getMessage());
+                return UpdateControl.<KratosUpgrade>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+            }
         }
-        new Actuator(context.getClient()).execute(resource, decision.actions());
+        actuator.execute(resource, decision.actions());
 
-        EventRecorder events = new EventRecorder(context.getClient());
         decision.events().forEach(e -> events.record(resource, e.warning(), e.reason(), e.message()));
         decision.transitions().forEach(t -> {
             LOG.infof("%s/%s run %s: %s -> %s", resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
@@ -136,41 +169,65 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         return control;
     }
 
+    /**
+     * A reconcile failed (the API server refused or failed a request): JOSDK retries it. The error goes to a
+     * ReconcileError condition of the newest stored object, and to Stalled once the retries are used up, so a
+     * missing permission or a failing API server is visible in status; the run's phase is kept.
+     */
     @Override
     public ErrorStatusUpdateControl<KratosUpgrade> updateErrorStatus(KratosUpgrade resource, Context<KratosUpgrade> context,
                                                                     Exception e) {
-        // Errors talking to the API server are retried by JOSDK; the run's phase is left as it was.
-        LOG.warnf("reconcile of %s/%s failed (will retry): %s", resource.getMetadata().getNamespace(),
-                resource.getMetadata().getName(), e.getMessage());
+        boolean lastAttempt = context.getRetryInfo().map(RetryInfo::isLastAttempt).orElse(false);
+        String reason = errorReason(e);
+        String message = errorMessage(e);
+        LOG.warnf("reconcile of %s/%s failed (%s%s): %s", resource.getMetadata().getNamespace(),
+                resource.getMetadata().getName(), reason, lastAttempt ? ", retries used up" : ", will retry", message);
+        statusWriter.recordReconcileError(resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
+                reason, message, lastAttempt);
+        events.record(resource, true, "ReconcileError", message);
         return ErrorStatusUpdateControl.noStatusUpdate();
     }
 
-    /**
-     * Deleting a KratosUpgrade while its migration Job runs would have the garbage collector kill the
-     * migration half-way: deletion waits until that Job has finished. Then the Deployment is released.
-     */
+    /** Deletion abandons the run without leaving Kratos down or half-way: see {@link Deletion}. */
     @Override
     public DeleteControl cleanup(KratosUpgrade resource, Context<KratosUpgrade> context) {
-        KratosUpgradeStatus status = resource.getStatus();
-        if (status != null && status.getPhase() == Phase.Migrating && status.getMigration() != null) {
-            boolean running = context.getSecondaryResources(Job.class).stream()
-                    .filter(j -> j.getMetadata().getName().equals(status.getMigration().getJobName()))
-                    .anyMatch(j -> !io.kratosupgrade.operator.kube.JobOutcome.of(j, List.of()).finished());
-            if (running) {
-                new EventRecorder(context.getClient()).record(resource, true, "DeletionDeferred",
-                        "migration Job " + status.getMigration().getJobName() + " is running; deletion waits for it to finish");
-                return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(15));
-            }
+        KratosUpgrade working = context.getClient().getKubernetesSerialization().clone(resource);
+        Deletion deletion = Deletion.decide(working, observer.observe(working, context));
+        if (deletion.waits()) {
+            events.record(resource, true, "DeletionDeferred", deletion.waitReason());
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
         }
-        var client = context.getClient();
-        String ns = resource.getMetadata().getNamespace();
-        if (status != null && status.getRun() != null) {
-            client.secrets().inNamespace(ns).withName(Names.backupCredentialsSecret(resource, status.getRun())).delete();
-        }
-        new Actuator(client).execute(resource, List.of(
-                new io.kratosupgrade.operator.act.Action.UnlockDeployment(resource.getSpec().getDeploymentName())));
+        actuator.execute(resource, deletion.actions());
+        deletion.actions().stream().filter(a -> a instanceof Action.PatchDeployment)
+                .forEach(a -> events.record(resource, true, "DeletionRestoredReplicas", a.describe()));
         metrics.forget(resource.getMetadata().getUid());
         return DeleteControl.defaultDelete();
+    }
+
+    static String errorReason(Exception e) {
+        Throwable cause = e;
+        while (cause != null && !(cause instanceof KubernetesClientException)) {
+            cause = cause.getCause();
+        }
+        if (cause == null) {
+            return "InternalError";
+        }
+        int code = ((KubernetesClientException) cause).getCode();
+        return switch (code) {
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            case 404 -> "NotFound";
+            case 409 -> "Conflict";
+            case 422 -> "Invalid";
+            case 429 -> "TooManyRequests";
+            default -> code >= 500 ? "ApiServerError" : code == 0 ? "ApiServerUnreachable" : "ApiError";
+        };
+    }
+
+    /** The exception's message, bounded; API error messages name objects and verbs, never Secret data. */
+    static String errorMessage(Exception e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.length() <= MAX_ERROR_MESSAGE ? message : message.substring(0, MAX_ERROR_MESSAGE) + "...";
     }
 
     private static boolean sameJson(Object a, Object b) {

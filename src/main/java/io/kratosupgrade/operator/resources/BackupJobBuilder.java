@@ -55,10 +55,6 @@ public final class BackupJobBuilder {
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 .withVolumeMounts(mounts)
                 .withTerminationMessagePolicy("File")
-                .withNewSecurityContext()
-                    .withAllowPrivilegeEscalation(false)
-                    .withNewCapabilities().withDrop("ALL").endCapabilities()
-                .endSecurityContext()
                 .build();
 
         return StepJob.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), new PodSpecBuilder()

@@ -9,7 +9,8 @@ import java.time.Duration;
 /**
  * What every step Job shares: the operator's labels and annotation on the Job and its pods (the
  * informers select on them), no retries (a failed backup or migration is reported, never re-run
- * blindly), restartPolicy Never, and the step's timeout as activeDeadlineSeconds.
+ * blindly), restartPolicy Never, the step's timeout as activeDeadlineSeconds, and a pod admissible under
+ * the restricted Pod Security Standard ({@link RestrictedPodSecurity}).
  */
 final class StepJob {
 
@@ -18,6 +19,7 @@ final class StepJob {
 
     static Job wrap(KratosUpgrade upgrade, int run, String step, String jobName, Duration timeout, PodSpec pod) {
         pod.setRestartPolicy("Never");
+        RestrictedPodSecurity.apply(pod);
         return new JobBuilder()
                 .withNewMetadata()
                     .withName(jobName)

@@ -2,9 +2,9 @@ package io.kratosupgrade.operator.status;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -14,33 +14,7 @@ import java.util.Optional;
  */
 public final class Conditions {
 
-    public static final String READY = "Ready";
-    public static final String RECONCILING = "Reconciling";
-    public static final String STALLED = "Stalled";
-
-    public static final String PREFLIGHT = "PreflightPassed";
-    public static final String BACKED_UP = "BackedUp";
-    public static final String MIGRATED = "Migrated";
-    public static final String ROLLED_OUT = "RolledOut";
-    public static final String VERIFIED = "Verified";
-    public static final String ROLLED_BACK = "RolledBack";
-
-    public static final List<String> STEP_TYPES = List.of(PREFLIGHT, BACKED_UP, MIGRATED, ROLLED_OUT, VERIFIED, ROLLED_BACK);
-
     private Conditions() {
-    }
-
-    /** The step condition a phase reports on; empty for phases with none. */
-    public static Optional<String> forPhase(Phase phase) {
-        return Optional.ofNullable(switch (phase) {
-            case Preflight -> PREFLIGHT;
-            case BackingUp -> BACKED_UP;
-            case Migrating -> MIGRATED;
-            case ScalingDown, RollingOut -> ROLLED_OUT;
-            case Verifying -> VERIFIED;
-            case RollingBack -> ROLLED_BACK;
-            default -> null;
-        });
     }
 
     public static void set(KratosUpgradeStatus status, String type, String value, String reason, String message,
@@ -60,30 +34,44 @@ public final class Conditions {
     }
 
     public static void clearSteps(KratosUpgradeStatus status) {
-        status.getConditions().removeIf(c -> STEP_TYPES.contains(c.getType()));
+        status.getConditions().removeIf(c -> ConditionTypes.STEPS.contains(c.getType()));
     }
 
-    /** Ready/Reconciling/Stalled for the phase the run is in now. */
+    /**
+     * Ready/Reconciling/Stalled for the phase the run is in now. Called after every decision, so it also
+     * clears a {@link ConditionTypes#RECONCILE_ERROR} left by earlier failed reconciles.
+     */
     public static void summarize(KratosUpgradeStatus status, long generation, String now) {
         Phase phase = status.getPhase();
         String reason = status.getFailureReason() == null ? phase.name() : status.getFailureReason();
         String message = status.getMessage();
-        switch (phase) {
-            case Succeeded -> {
-                set(status, READY, "True", "Succeeded", message, generation, now);
-                set(status, RECONCILING, "False", "Succeeded", "", generation, now);
-                set(status, STALLED, "False", "Succeeded", "", generation, now);
-            }
-            case Failed, RolledBack -> {
-                set(status, READY, "False", reason, message, generation, now);
-                set(status, RECONCILING, "False", phase.name(), "", generation, now);
-                set(status, STALLED, "True", reason, message, generation, now);
-            }
-            default -> {
-                set(status, READY, "False", "UpgradeInProgress", message, generation, now);
-                set(status, RECONCILING, "True", phase.name(), message, generation, now);
-                set(status, STALLED, "False", phase.name(), "", generation, now);
-            }
+        if (phase == Phase.Succeeded) {
+            set(status, ConditionTypes.READY, "True", "Succeeded", message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "False", "Succeeded", "", generation, now);
+            set(status, ConditionTypes.STALLED, "False", "Succeeded", "", generation, now);
+        } else if (phase.isTerminal()) {
+            set(status, ConditionTypes.READY, "False", reason, message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "False", phase.name(), "", generation, now);
+            set(status, ConditionTypes.STALLED, "True", reason, message, generation, now);
+        } else {
+            set(status, ConditionTypes.READY, "False", "UpgradeInProgress", message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "True", phase.name(), message, generation, now);
+            set(status, ConditionTypes.STALLED, "False", phase.name(), "", generation, now);
+        }
+        get(status, ConditionTypes.RECONCILE_ERROR).filter(c -> "True".equals(c.getStatus())).ifPresent(c ->
+                set(status, ConditionTypes.RECONCILE_ERROR, "False", "Recovered", "reconciled after: " + c.getMessage(),
+                        generation, now));
+    }
+
+    /**
+     * A reconcile failed (an API error, a missing permission). The run's phase and step conditions are kept;
+     * when the operator has given up retrying ({@code stalled}), kstatus readers see Stalled too.
+     */
+    public static void reconcileError(KratosUpgradeStatus status, long generation, String reason, String message,
+                                      boolean stalled, String now) {
+        set(status, ConditionTypes.RECONCILE_ERROR, "True", reason, message, generation, now);
+        if (stalled) {
+            set(status, ConditionTypes.STALLED, "True", reason, message, generation, now);
         }
     }
 }

@@ -2,7 +2,12 @@ package io.kratosupgrade.operator.testsupport;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import io.kratosupgrade.operator.act.Actuator;
 import io.kratosupgrade.operator.config.OperatorSettings;
+import io.kratosupgrade.operator.events.EventRecorder;
+import io.kratosupgrade.operator.lifecycle.PhaseMachine;
+import io.kratosupgrade.operator.observe.ClusterObserver;
+import io.kratosupgrade.operator.status.StatusWriter;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -56,15 +61,22 @@ public final class OperatorHarness implements AutoCloseable {
     }
 
     public static OperatorSettings settings(String toolsImage) {
-        return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500));
+        return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500), 3);
     }
 
     public OperatorHarness start() {
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withStopOnInformerErrorDuringStartup(true));
-        operator.register(new KratosUpgradeReconciler(settings, metrics, Clock.systemUTC()));
+        operator.register(reconciler(client, settings, metrics, Clock.systemUTC()));
         operator.start();
         return this;
+    }
+
+    /** The reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
+    public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, UpgradeMetrics metrics,
+                                                     Clock clock) {
+        return new KratosUpgradeReconciler(new PhaseMachine(settings), new ClusterObserver(), new Actuator(client),
+                new EventRecorder(client, clock), new StatusWriter(client, clock), metrics, clock);
     }
 
     public void stop() {

@@ -256,13 +256,14 @@ final class Fixtures {
         Deployment deployment = deployment(OLD_IMAGE);
         final Map<String, Job> jobs = new HashMap<>();
         final Map<String, List<Pod>> pods = new HashMap<>();
+        final Map<String, String> podCreationFailures = new HashMap<>();
         final List<KratosUpgrade> peers = new ArrayList<>();
         Boolean backupVolumeExists = true;
         DsnResolution dsn = dsnFound(POSTGRES_DSN);
         final List<Pod> deploymentPods = new ArrayList<>();
 
         Observation observe() {
-            return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), List.copyOf(peers),
+            return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers),
                     backupVolumeExists, dsn, List.copyOf(deploymentPods));
         }
 

@@ -41,7 +41,11 @@ class MigrationJobBuilderTest {
         assertThat(migrate.getEnv().get(0).getValueFrom().getSecretKeyRef().getName()).isEqualTo("kratos-secrets");
         assertThat(migrate.getEnvFrom()).isEqualTo(server.getEnvFrom());
         assertThat(migrate.getVolumeMounts()).isEqualTo(server.getVolumeMounts());
-        assertThat(migrate.getSecurityContext()).isEqualTo(server.getSecurityContext());
+        // The server's own settings, made admissible under the restricted Pod Security Standard.
+        assertThat(migrate.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(migrate.getSecurityContext().getRunAsUser()).isEqualTo(10000L);
+        assertThat(migrate.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(server.getSecurityContext().getAllowPrivilegeEscalation()).as("the template is not modified").isNull();
         assertThat(migrate.getImagePullPolicy()).isEqualTo("IfNotPresent");
         assertThat(pod.getVolumes()).isEqualTo(template.getVolumes());
         assertThat(pod.getServiceAccountName()).isEqualTo("kratos");

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.DeploymentConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
@@ -60,9 +61,9 @@ class PhaseMachineTest {
             assertThat(d.requeueAfter()).isZero();
             assertThat(d.actions()).isEmpty();
             assertThat(d.events()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("RunAccepted"));
-            assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.RECONCILING).getStatus()).isEqualTo("True");
-            assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.RECONCILING).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("False");
         }
 
         @Test
@@ -77,7 +78,7 @@ class PhaseMachineTest {
                 assertThat(t.to()).isEqualTo(Phase.Preflight);
                 assertThat(t.runResult()).isNull();
             });
-            assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("Unknown");
+            assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("Unknown");
         }
     }
 
@@ -119,9 +120,9 @@ class PhaseMachineTest {
             assertThat(s.status().getBackup().getBytes()).isEqualTo(52428L);
             assertThat(s.status().getBackup().getSha256()).startsWith("9f86d0");
             assertThat(s.status().getBackup().getFinishedAt()).isNotNull();
-            assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("True");
-            assertThat(condition(Conditions.BACKED_UP).getReason()).isEqualTo("BackupComplete");
-            assertThat(condition(Conditions.MIGRATED).getStatus()).isEqualTo("Unknown");
+            assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.BACKED_UP).getReason()).isEqualTo("BackupComplete");
+            assertThat(condition(ConditionTypes.MIGRATED).getStatus()).isEqualTo("Unknown");
             assertThat(s.status().getMigration().getJobName()).isEqualTo("kratos-upgrade-1-migrate");
         }
 
@@ -140,8 +141,8 @@ class PhaseMachineTest {
             assertThat(s.status().getMessage()).contains("nothing was migrated", "exited 1");
             assertThat(d.actions()).contains(new Action.DeleteSecret(secretName()), new Action.UnlockDeployment("kratos"));
             assertThat(d.actions()).noneMatch(a -> a instanceof Action.SuspendJob || a instanceof Action.PatchDeployment);
-            assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
         }
 
         @Test
@@ -189,6 +190,22 @@ class PhaseMachineTest {
             assertThat(s.phase()).isEqualTo(Phase.Failed);
             assertThat(s.status().getFailureReason()).isEqualTo("BackupFailed");
             assertThat(s.status().getMessage()).contains("ErrImagePull");
+            assertThat(d.actions()).contains(new Action.SuspendJob(job), new Action.DeleteSecret(secretName()));
+        }
+
+        @Test
+        void aJobWhosePodTheApiServerRefusesFailsAtOnceWithTheRefusal() {
+            s.toBackingUp();
+            s.decide();
+            String job = s.status().getBackup().getJobName();
+            s.world.putJob(Fixtures.job(job));
+            s.world.podCreationFailures.put(job, "Error creating: pods \"" + job + "-x\" is forbidden: violates PodSecurity "
+                    + "\"restricted:latest\": seccompProfile");
+
+            Decision d = s.decide();
+
+            assertThat(s.phase()).isEqualTo(Phase.Failed);
+            assertThat(s.status().getMessage()).contains("cannot be created", "violates PodSecurity");
             assertThat(d.actions()).contains(new Action.SuspendJob(job), new Action.DeleteSecret(secretName()));
         }
 
@@ -242,7 +259,7 @@ class PhaseMachineTest {
             assertThat(s.status().getFailureReason()).isEqualTo("MigrationFailed");
             assertThat(s.status().getMessage()).contains("still runs " + Fixtures.OLD_IMAGE);
             assertThat(s.status().getDatabaseVersion()).isNull();
-            assertThat(condition(Conditions.MIGRATED).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.MIGRATED).getStatus()).isEqualTo("False");
         }
 
         @Test
@@ -265,7 +282,7 @@ class PhaseMachineTest {
             s.toRollingOut();
 
             assertThat(s.status().getDatabaseVersion()).isEqualTo("v1.3.1");
-            assertThat(condition(Conditions.MIGRATED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.MIGRATED).getStatus()).isEqualTo("True");
             assertThat(s.status().getRollout().getStartedAt()).isEqualTo(Times.format(s.now));
         }
     }
@@ -295,7 +312,7 @@ class PhaseMachineTest {
             s.world.rolloutComplete();
             s.decide();
             assertThat(s.phase()).isEqualTo(Phase.Verifying);
-            assertThat(condition(Conditions.ROLLED_OUT).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.ROLLED_OUT).getStatus()).isEqualTo("True");
         }
 
         private void rolloutStuckPastTimeout() {
@@ -313,8 +330,8 @@ class PhaseMachineTest {
 
             assertThat(s.phase()).isEqualTo(Phase.RollingBack);
             assertThat(s.status().getFailureReason()).isEqualTo("RolloutTimeout");
-            assertThat(condition(Conditions.ROLLED_OUT).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.ROLLED_BACK).getStatus()).isEqualTo("Unknown");
+            assertThat(condition(ConditionTypes.ROLLED_OUT).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.ROLLED_BACK).getStatus()).isEqualTo("Unknown");
         }
 
         @Test
@@ -325,7 +342,7 @@ class PhaseMachineTest {
 
             assertThat(s.phase()).isEqualTo(Phase.Failed);
             assertThat(s.status().getFailureReason()).isEqualTo("RolloutTimeout");
-            assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
             assertThat(s.last.actions()).contains(new Action.UnlockDeployment("kratos"));
             assertThat(s.last.actions()).noneMatch(a -> a instanceof Action.PatchDeployment);
         }
@@ -372,10 +389,10 @@ class PhaseMachineTest {
             d = s.decide();
 
             assertThat(s.phase()).isEqualTo(Phase.RolledBack);
-            assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("True");
-            assertThat(condition(Conditions.STALLED).getReason()).isEqualTo("RolloutTimeout");
-            assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.ROLLED_BACK).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getReason()).isEqualTo("RolloutTimeout");
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.ROLLED_BACK).getStatus()).isEqualTo("True");
             RunRecord record = s.status().getHistory().get(0);
             assertThat(record.getResult()).isEqualTo("RolledBack");
             assertThat(record.getReason()).isEqualTo("RolloutTimeout");
@@ -429,10 +446,10 @@ class PhaseMachineTest {
         void allReadyOnTheTargetSucceeds() {
             s.toSucceeded();
 
-            assertThat(condition(Conditions.READY).getStatus()).isEqualTo("True");
-            assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.RECONCILING).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.VERIFIED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.RECONCILING).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.VERIFIED).getStatus()).isEqualTo("True");
             assertThat(s.status().getHistory()).singleElement().satisfies(r -> {
                 assertThat(r.getRun()).isEqualTo(1);
                 assertThat(r.getResult()).isEqualTo("Succeeded");
@@ -473,7 +490,7 @@ class PhaseMachineTest {
             assertThat(s.status().getRun()).isEqualTo(1);
             assertThat(s.phase()).isEqualTo(Phase.Succeeded);
             assertThat(s.status().getObservedGeneration()).isEqualTo(2L);
-            assertThat(condition(Conditions.READY).getObservedGeneration()).isEqualTo(2L);
+            assertThat(condition(ConditionTypes.READY).getObservedGeneration()).isEqualTo(2L);
             assertThat(s.status().getHistory()).hasSize(1);
             assertThat(d.actions()).isEmpty();
             assertThat(d.events()).isEmpty();
@@ -498,8 +515,8 @@ class PhaseMachineTest {
             assertThat(s.status().getDatabaseVersion()).isEqualTo("v1.3.1");
             assertThat(s.status().getHistory()).hasSize(1);
             assertThat(s.status().getConditions()).extracting(Condition::getType)
-                    .doesNotContain(Conditions.PREFLIGHT, Conditions.BACKED_UP, Conditions.MIGRATED, Conditions.VERIFIED);
-            assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
+                    .doesNotContain(ConditionTypes.PREFLIGHT_PASSED, ConditionTypes.BACKED_UP, ConditionTypes.MIGRATED, ConditionTypes.VERIFIED);
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
         }
 
         private void annotateRetry(KratosUpgrade ku, String token) {
@@ -660,36 +677,36 @@ class PhaseMachineTest {
             assertThat(s.status().getConditions()).isNotEmpty()
                     .allSatisfy(c -> assertThat(c.getObservedGeneration()).isEqualTo(7L));
             assertThat(s.status().getConditions()).extracting(Condition::getType).contains(
-                    Conditions.READY, Conditions.RECONCILING, Conditions.STALLED,
-                    Conditions.PREFLIGHT, Conditions.BACKED_UP, Conditions.MIGRATED);
+                    ConditionTypes.READY, ConditionTypes.RECONCILING, ConditionTypes.STALLED,
+                    ConditionTypes.PREFLIGHT_PASSED, ConditionTypes.BACKED_UP, ConditionTypes.MIGRATED);
         }
 
         @Test
         void readyKeepsItsTransitionTimeWhileItsStatusDoesNotChange() {
             s.decide();
-            String firstFalse = condition(Conditions.READY).getLastTransitionTime();
+            String firstFalse = condition(ConditionTypes.READY).getLastTransitionTime();
             assertThat(firstFalse).isEqualTo(Times.format(s.now));
 
             s.toVerifying();
-            assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
-            assertThat(condition(Conditions.READY).getLastTransitionTime()).isEqualTo(firstFalse);
-            assertThat(condition(Conditions.READY).getMessage()).isEqualTo(s.status().getMessage());
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.READY).getLastTransitionTime()).isEqualTo(firstFalse);
+            assertThat(condition(ConditionTypes.READY).getMessage()).isEqualTo(s.status().getMessage());
 
             s.toSucceeded();
-            assertThat(condition(Conditions.READY).getLastTransitionTime()).isEqualTo(Times.format(s.now)).isNotEqualTo(firstFalse);
+            assertThat(condition(ConditionTypes.READY).getLastTransitionTime()).isEqualTo(Times.format(s.now)).isNotEqualTo(firstFalse);
         }
 
         @Test
         void stepConditionTransitionTimeMovesWhenItsStatusChanges() {
             s.toPreflight();
-            String unknownSince = condition(Conditions.PREFLIGHT).getLastTransitionTime();
+            String unknownSince = condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime();
             s.decide();
-            assertThat(condition(Conditions.PREFLIGHT).getLastTransitionTime()).isEqualTo(unknownSince);
+            assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime()).isEqualTo(unknownSince);
             s.world.deployment = Fixtures.lockedBy(s.world.deployment, Fixtures.NAME);
             s.decide();
 
-            assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("True");
-            assertThat(condition(Conditions.PREFLIGHT).getLastTransitionTime()).isEqualTo(Times.format(s.now));
+            assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime()).isEqualTo(Times.format(s.now));
         }
     }
 }

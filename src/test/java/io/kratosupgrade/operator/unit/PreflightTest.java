@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.unit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
@@ -31,13 +32,13 @@ class PreflightTest {
     private void assertRefused(Decision d, String reason) {
         assertThat(s.phase()).isEqualTo(Phase.Failed);
         assertThat(s.status().getFailureReason()).isEqualTo(reason);
-        assertThat(condition(Conditions.STALLED).getStatus()).isEqualTo("True");
-        assertThat(condition(Conditions.STALLED).getReason()).isEqualTo(reason);
-        assertThat(condition(Conditions.READY).getStatus()).isEqualTo("False");
-        assertThat(condition(Conditions.READY).getReason()).isEqualTo(reason);
-        assertThat(condition(Conditions.RECONCILING).getStatus()).isEqualTo("False");
-        assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("False");
-        assertThat(condition(Conditions.PREFLIGHT).getReason()).isEqualTo(reason);
+        assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
+        assertThat(condition(ConditionTypes.STALLED).getReason()).isEqualTo(reason);
+        assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
+        assertThat(condition(ConditionTypes.READY).getReason()).isEqualTo(reason);
+        assertThat(condition(ConditionTypes.RECONCILING).getStatus()).isEqualTo("False");
+        assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("False");
+        assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getReason()).isEqualTo(reason);
         RunRecord record = s.status().getHistory().get(0);
         assertThat(record.getResult()).isEqualTo("Failed");
         assertThat(record.getReason()).isEqualTo(reason);
@@ -134,8 +135,8 @@ class PreflightTest {
 
         assertThat(s.phase()).isEqualTo(Phase.Migrating);
         assertThat(s.status().getBackup()).isNull();
-        assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("False");
-        assertThat(condition(Conditions.BACKED_UP).getReason()).isEqualTo("BackupSkipped");
+        assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("False");
+        assertThat(condition(ConditionTypes.BACKED_UP).getReason()).isEqualTo("BackupSkipped");
         assertThat(s.status().getMigration().getJobName()).isEqualTo("kratos-upgrade-1-migrate");
     }
 
@@ -204,8 +205,8 @@ class PreflightTest {
         assertThat(s.status().getBackup().getPersistentVolumeClaim()).isEqualTo("backups");
         assertThat(s.status().getBackup().getDatabase()).isEqualTo("postgres");
         assertThat(s.status().getBackup().getStartedAt()).isEqualTo(s.status().getPhaseStartedAt());
-        assertThat(condition(Conditions.PREFLIGHT).getStatus()).isEqualTo("True");
-        assertThat(condition(Conditions.BACKED_UP).getStatus()).isEqualTo("Unknown");
+        assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("True");
+        assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("Unknown");
         assertThat(s.last.transitions()).singleElement()
                 .satisfies(t -> assertThat(t.from()).isEqualTo(Phase.Preflight))
                 .satisfies(t -> assertThat(t.to()).isEqualTo(Phase.BackingUp));

@@ -102,27 +102,4 @@ class RolloutCheckTest {
 
         assertThat(RolloutCheck.of(d).complete()).isTrue();
     }
-
-    @Test
-    void scaledDownOnlyWhenZeroWantedObservedAndNoPodLeft() {
-        Deployment done = deployment(5L, 0, 0, 0);
-        done.getSpec().setReplicas(0);
-        assertThat(RolloutCheck.scaledDown(done)).isTrue();
-
-        Deployment notObserved = deployment(4L, 0, 0, 0);
-        notObserved.getSpec().setReplicas(0);
-        assertThat(RolloutCheck.scaledDown(notObserved)).isFalse();
-
-        Deployment podsLeft = deployment(5L, 1, 0, 0);
-        podsLeft.getSpec().setReplicas(0);
-        assertThat(RolloutCheck.scaledDown(podsLeft)).isFalse();
-
-        Deployment terminating = deployment(5L, 0, 0, 0);
-        terminating.getSpec().setReplicas(0);
-        terminating.getStatus().setTerminatingReplicas(2);
-        assertThat(RolloutCheck.scaledDown(terminating)).isFalse();
-
-        Deployment stillWanted = deployment(5L, 0, 0, 0);
-        assertThat(RolloutCheck.scaledDown(stillWanted)).isFalse();
-    }
 }

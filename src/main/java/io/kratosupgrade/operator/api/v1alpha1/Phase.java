@@ -1,55 +1,82 @@
 package io.kratosupgrade.operator.api.v1alpha1;
 
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * The phases of one upgrade run, and the only transitions between them.
+ * The phases of one upgrade run. Everything that routes a run lives here, in exhaustive switches (a new
+ * phase does not compile until each one says what it does): the transitions a phase allows, where a failure
+ * in it goes for each strategy and rollback policy, whether the Deployment is still as the run found it,
+ * and the step condition the phase reports on. Each constant documents its exits.
  *
- * <pre>
- * Pending     -> Preflight
- * Preflight   -> ScalingDown (Recreate) | BackingUp | Migrating (backup Skip) | Failed
- * ScalingDown -> BackingUp | Migrating (backup Skip) | RollingBack
- * BackingUp   -> Migrating | Failed (Rolling: Deployment untouched) | RollingBack (Recreate: restore replicas)
- * Migrating   -> RollingOut | Failed (Rolling) | RollingBack (Recreate)
- * RollingOut  -> Verifying | RollingBack (rollback Image) | Failed (rollback None)
- * Verifying   -> Succeeded | RollingBack (rollback Image) | Failed (rollback None)
- * RollingBack -> RolledBack | Failed (the rollback itself did not complete)
- * Succeeded, Failed, RolledBack are terminal: only a new target (spec change) or, after a failure,
- * a retry request starts a new run at Pending.
- * </pre>
- *
- * A run whose target changes while it is active finishes the step in progress; at the next step
- * boundary where the Deployment is untouched it ends as superseded and the new target starts at Pending.
+ * <p>A run whose target changes while it is active finishes the step in progress; at the next step boundary
+ * where the Deployment is untouched it ends as superseded and the new target starts at Pending.
  */
 public enum Phase {
-    Pending,
-    Preflight,
-    ScalingDown,
-    BackingUp,
-    Migrating,
-    RollingOut,
-    Verifying,
-    RollingBack,
-    Succeeded,
-    Failed,
-    RolledBack;
+    /** Run accepted, nothing checked. Exits: Preflight; failure: Failed. */
+    Pending(null),
+    /**
+     * Checks what can be checked before touching anything, then takes the Deployment.
+     * Exits: ScalingDown (Recreate), BackingUp, Migrating (backup Skip); failure: Failed.
+     */
+    Preflight(ConditionTypes.PREFLIGHT_PASSED),
+    /**
+     * Recreate: replicas to zero, then wait until no pod of the Deployment exists (terminating ones included).
+     * Exits: BackingUp, Migrating (backup Skip); failure: RollingBack (restores the replicas).
+     */
+    ScalingDown(ConditionTypes.SCALED_DOWN),
+    /**
+     * The dump Job. Exits: Migrating; failure: Failed under Rolling (Deployment untouched), RollingBack under
+     * Recreate (restores the replicas).
+     */
+    BackingUp(ConditionTypes.BACKED_UP),
+    /** The migration Job with the target image. Exits: RollingOut; failure: as BackingUp. */
+    Migrating(ConditionTypes.MIGRATED),
+    /**
+     * Target image (and, under Recreate, the original replicas) set; waits for a complete rollout.
+     * Exits: Verifying; failure: RollingBack (rollback Image) or Failed (rollback None).
+     */
+    RollingOut(ConditionTypes.ROLLED_OUT),
+    /** Every ready pod must run the target image. Exits: Succeeded; failure: as RollingOut. */
+    Verifying(ConditionTypes.VERIFIED),
+    /** Restores the image and replica count the run found. Exits: RolledBack; failure: Failed. */
+    RollingBack(ConditionTypes.ROLLED_BACK),
+    /** Terminal. Exits: Pending, only for a new target (spec change). */
+    Succeeded(null),
+    /** Terminal. Exits: Pending, for a new target or a retry request. */
+    Failed(null),
+    /** Terminal: the old release serves again. Exits: Pending, for a new target or a retry request. */
+    RolledBack(null);
 
-    private static final Set<Phase> TERMINAL = EnumSet.of(Succeeded, Failed, RolledBack);
+    private final String stepCondition;
+
+    Phase(String stepCondition) {
+        this.stepCondition = stepCondition;
+    }
 
     public boolean isTerminal() {
-        return TERMINAL.contains(this);
+        return switch (this) {
+            case Succeeded, Failed, RolledBack -> true;
+            case Pending, Preflight, ScalingDown, BackingUp, Migrating, RollingOut, Verifying, RollingBack -> false;
+        };
+    }
+
+    /** The condition that reports on this phase's step, if it has one. */
+    public Optional<String> stepCondition() {
+        return Optional.ofNullable(stepCondition);
     }
 
     /** The phases this phase may move to; anything else is a programming error. */
     public Set<Phase> allowedNext() {
         return switch (this) {
-            case Pending -> EnumSet.of(Preflight);
+            case Pending -> EnumSet.of(Preflight, Failed);
             case Preflight -> EnumSet.of(ScalingDown, BackingUp, Migrating, Failed);
             case ScalingDown -> EnumSet.of(BackingUp, Migrating, RollingBack);
             case BackingUp -> EnumSet.of(Migrating, Failed, RollingBack);
             case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
-            case RollingOut, Verifying -> EnumSet.of(phaseAfter(this), RollingBack, Failed);
+            case RollingOut -> EnumSet.of(Verifying, RollingBack, Failed);
+            case Verifying -> EnumSet.of(Succeeded, RollingBack, Failed);
             case RollingBack -> EnumSet.of(RolledBack, Failed);
             case Succeeded, Failed, RolledBack -> EnumSet.of(Pending);
         };
@@ -60,18 +87,36 @@ public enum Phase {
     }
 
     /**
-     * True while the Deployment still runs exactly what the run found (image and replicas), so the run
-     * can be abandoned for a newer target without leaving anything half-done.
+     * Where a failure in this phase takes the run:
+     * <ul>
+     * <li>before the Deployment was touched: Failed, the old release keeps serving;</li>
+     * <li>after Recreate scaled the Deployment down but before the image changed: RollingBack, which restores
+     *     the replica count of the unchanged old release (always: that outage was the operator's own doing);</li>
+     * <li>once the image changed: RollingBack with rollback Image, Failed with None;</li>
+     * <li>a failed rollback: Failed.</li>
+     * </ul>
+     *
+     * @throws IllegalStateException for a terminal phase, where nothing runs that could fail
+     */
+    public Phase onFailure(Strategy strategy, RollbackPolicy rollback) {
+        return switch (this) {
+            case Pending, Preflight, RollingBack -> Failed;
+            case ScalingDown -> RollingBack;
+            case BackingUp, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
+            case RollingOut, Verifying -> rollback == RollbackPolicy.Image ? RollingBack : Failed;
+            case Succeeded, Failed, RolledBack -> throw new IllegalStateException(this + " is terminal: nothing in it can fail");
+        };
+    }
+
+    /**
+     * True while the Deployment still runs exactly what the run found (image and replicas), so the run can be
+     * abandoned (superseded, deleted) without leaving anything half-done.
      */
     public boolean deploymentUntouched(Strategy strategy) {
         return switch (this) {
             case Pending, Preflight -> true;
             case BackingUp, Migrating -> strategy == Strategy.Rolling;
-            default -> false;
+            case ScalingDown, RollingOut, Verifying, RollingBack, Succeeded, Failed, RolledBack -> false;
         };
-    }
-
-    private static Phase phaseAfter(Phase phase) {
-        return phase == RollingOut ? Verifying : Succeeded;
     }
 }

@@ -18,7 +18,8 @@ final class JobStep {
 
     /** The outcome of the step's Job, with the operator's own deadline on top of the Job's. */
     static JobOutcome outcome(RunContext ctx, Job job, StepStatus step, Duration timeout) {
-        JobOutcome outcome = JobOutcome.of(job, ctx.observed().podsOf(job.getMetadata().getName()));
+        String name = job.getMetadata().getName();
+        JobOutcome outcome = JobOutcome.of(job, ctx.observed().podsOf(name), ctx.observed().podCreationFailure(name));
         if (!outcome.finished() && deadlineLeft(ctx, step, timeout).isNegative()) {
             return new JobOutcome(JobOutcome.State.FAILED, "DeadlineExceeded",
                     "Job " + job.getMetadata().getName() + " did not finish within " + timeout.toSeconds() + "s", null);

@@ -1,9 +1,10 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
-import io.kratosupgrade.operator.kube.RolloutCheck;
+import io.kratosupgrade.operator.kube.DeploymentPods;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
@@ -11,8 +12,13 @@ import io.kratosupgrade.operator.lifecycle.Step;
 import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.resources.DeploymentPatches;
 import java.time.Duration;
+import java.util.List;
 
-/** Recreate: stop every Kratos pod so the backup is consistent and nothing writes during the migration. */
+/**
+ * Recreate: stop Kratos so the backup is consistent and nothing writes during the migration. The gate is
+ * the pods themselves: the run moves on only when no pod of the Deployment exists any more, terminating
+ * ones included (a pod draining in a preStop hook still serves and writes).
+ */
 public class ScalingDownHandler implements PhaseHandler {
 
     @Override
@@ -31,21 +37,24 @@ public class ScalingDownHandler implements PhaseHandler {
         if (deployment == null) {
             return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
         }
-        if (RolloutCheck.scaledDown(deployment)) {
-            return Step.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
-                    "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod is running");
-        }
         Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
         Duration left = ctx.remaining(ctx.status().getPhaseStartedAt(), timeout);
-        if (left.isNegative()) {
-            return Failures.fail(ctx, "ScaleDownTimeout", "Kratos pods were still running " + ctx.spec().getRollout().getTimeout()
-                    + " after scaling to zero");
-        }
         Integer replicas = deployment.getSpec().getReplicas();
         if (replicas == null || replicas != 0) {
             return Step.stay("scaling Deployment " + ctx.spec().getDeploymentName() + " to zero", left,
                     new Action.PatchDeployment(ctx.spec().getDeploymentName(), DeploymentPatches.setReplicas(0), "replicas 0"));
         }
-        return Step.stay("waiting for Kratos pods to terminate", left);
+        List<Pod> running = DeploymentPods.stillRunning(ctx.observed().deploymentPods());
+        if (running.isEmpty()) {
+            return Step.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
+                    "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod exists any more");
+        }
+        String waiting = running.size() + " Kratos pods still exist: " + DeploymentPods.describe(running);
+        if (left.isNegative()) {
+            return Failures.fail(ctx, "ScaleDownTimeout", "Kratos did not stop within " + ctx.spec().getRollout().getTimeout()
+                    + " of scaling to zero: " + waiting);
+        }
+        Duration recheck = ctx.settings().podRecheck();
+        return Step.stay("waiting for Kratos to stop: " + waiting, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }

@@ -47,7 +47,7 @@ public class VerifyingHandler implements PhaseHandler {
         if (left.isNegative()) {
             return Failures.fail(ctx, "VerificationFailed", problem);
         }
-        Duration recheck = ctx.settings().verifyRecheck();
+        Duration recheck = ctx.settings().podRecheck();
         return Step.stay("verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }

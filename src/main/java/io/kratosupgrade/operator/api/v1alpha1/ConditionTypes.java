@@ -1,0 +1,31 @@
+package io.kratosupgrade.operator.api.v1alpha1;
+
+import java.util.List;
+
+/** The condition types a KratosUpgrade reports: part of the API, so GitOps tools and scripts can wait on them. */
+public final class ConditionTypes {
+
+    /** kstatus: the last run succeeded and nothing is in progress. */
+    public static final String READY = "Ready";
+    /** kstatus: a run is in progress. */
+    public static final String RECONCILING = "Reconciling";
+    /** kstatus: the run ended without reaching its target, or the operator cannot make progress. */
+    public static final String STALLED = "Stalled";
+    /** True while reconciling this object keeps failing (API errors, missing permissions); the run's phase is kept. */
+    public static final String RECONCILE_ERROR = "ReconcileError";
+
+    public static final String PREFLIGHT_PASSED = "PreflightPassed";
+    public static final String SCALED_DOWN = "ScaledDown";
+    public static final String BACKED_UP = "BackedUp";
+    public static final String MIGRATED = "Migrated";
+    public static final String ROLLED_OUT = "RolledOut";
+    public static final String VERIFIED = "Verified";
+    public static final String ROLLED_BACK = "RolledBack";
+
+    /** The conditions that describe one run's steps; a new run starts without them. */
+    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, SCALED_DOWN, BACKED_UP, MIGRATED, ROLLED_OUT,
+            VERIFIED, ROLLED_BACK);
+
+    private ConditionTypes() {
+    }
+}

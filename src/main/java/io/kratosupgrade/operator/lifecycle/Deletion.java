@@ -1,0 +1,63 @@
+package io.kratosupgrade.operator.lifecycle;
+
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.resources.DeploymentPatches;
+import io.kratosupgrade.operator.resources.Names;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What deleting a KratosUpgrade does, in every phase. Deletion abandons the run but never leaves Kratos
+ * down or half-way:
+ * <ul>
+ * <li>a migration Job that is running is never cut off: deletion waits until it has finished;</li>
+ * <li>replicas a Recreate run took away are given back (the original count, with whatever image the
+ *     Deployment has at that moment: the old release before RollingOut, the target after it);</li>
+ * <li>the backup credentials Secret is deleted and the Deployment's lock released;</li>
+ * <li>the image is never changed and nothing is rolled back; backup files are kept.</li>
+ * </ul>
+ * Then the finalizer goes, and the garbage collector removes the object's Jobs (a backup Job still running
+ * is stopped; its partial file keeps the {@code .partial} suffix).
+ *
+ * @param waitReason null to let the object go now; otherwise why deletion waits
+ * @param actions    side effects to carry out first
+ */
+public record Deletion(String waitReason, List<Action> actions) {
+
+    public boolean waits() {
+        return waitReason != null;
+    }
+
+    public static Deletion decide(KratosUpgrade upgrade, Observation observed) {
+        KratosUpgradeStatus status = upgrade.getStatus();
+        List<Action> actions = new ArrayList<>();
+        if (status == null || status.getRun() == null || status.getPhase() == null) {
+            return new Deletion(null, List.of(new Action.UnlockDeployment(upgrade.getSpec().getDeploymentName())));
+        }
+        if (status.getPhase() == Phase.Migrating && status.getMigration() != null) {
+            String job = status.getMigration().getJobName();
+            boolean running = observed.job(job).map(j -> !JobOutcome.of(j, List.of()).finished()).orElse(false);
+            if (running) {
+                return new Deletion("migration Job " + job + " is running; deletion waits for it to finish", List.of());
+            }
+        }
+        actions.add(new Action.DeleteSecret(Names.backupCredentialsSecret(upgrade, status.getRun())));
+        Deployment deployment = observed.deployment();
+        Integer original = status.getRollout() == null ? null : status.getRollout().getOriginalReplicas();
+        boolean scaledDownByThisRun = !status.getPhase().isTerminal() && status.getRollout() != null
+                && status.getRollout().getScaledDownAt() != null;
+        if (scaledDownByThisRun && deployment != null && original != null
+                && !original.equals(deployment.getSpec().getReplicas())) {
+            actions.add(new Action.PatchDeployment(deployment.getMetadata().getName(),
+                    DeploymentPatches.setReplicas(original), "replicas " + original + " (the run was deleted)"));
+        }
+        actions.add(new Action.UnlockDeployment(upgrade.getSpec().getDeploymentName()));
+        return new Deletion(null, actions);
+    }
+}

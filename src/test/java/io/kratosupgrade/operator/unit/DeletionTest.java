@@ -1,0 +1,94 @@
+package io.kratosupgrade.operator.unit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.lifecycle.Deletion;
+import io.kratosupgrade.operator.resources.DeploymentPatches;
+import org.junit.jupiter.api.Test;
+
+/** Deleting a KratosUpgrade never leaves Kratos at zero replicas and never cuts a migration off. */
+class DeletionTest {
+
+    private final UpgradeScenario s = new UpgradeScenario();
+
+    private Deletion delete() {
+        return Deletion.decide(s.ku, s.world.observe());
+    }
+
+    @Test
+    void anObjectThatNeverRanOnlyReleasesTheDeployment() {
+        assertThat(delete().waits()).isFalse();
+        assertThat(delete().actions()).containsExactly(new Action.UnlockDeployment("kratos"));
+    }
+
+    @Test
+    void duringARunningMigrationDeletionWaits() {
+        s.toMigrating();
+        s.decide();
+        s.world.putJob(Fixtures.job(s.status().getMigration().getJobName()));
+
+        Deletion deletion = delete();
+
+        assertThat(deletion.waits()).isTrue();
+        assertThat(deletion.waitReason()).contains("is running");
+        assertThat(deletion.actions()).isEmpty();
+    }
+
+    @Test
+    void recreateScaledToZeroGetsItsReplicasBackWithTheOldImage() {
+        s.ku.getSpec().setStrategy(Strategy.Recreate);
+        s.passPreflight();
+        s.decide();
+        s.world.setReplicas(0);
+        s.world.rolloutComplete();
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.BackingUp);
+
+        Deletion deletion = delete();
+
+        assertThat(deletion.waits()).isFalse();
+        assertThat(deletion.actions()).contains(
+                new Action.PatchDeployment("kratos", DeploymentPatches.setReplicas(2), "replicas 2 (the run was deleted)"),
+                new Action.UnlockDeployment("kratos"));
+        assertThat(deletion.actions()).noneMatch(a -> a instanceof Action.PatchDeployment p && p.what().startsWith("image"));
+    }
+
+    @Test
+    void recreateMidMigrationWaitsThenRestoresTheReplicas() {
+        s.ku.getSpec().setStrategy(Strategy.Recreate);
+        s.passPreflight();
+        s.decide();
+        s.world.setReplicas(0);
+        s.world.rolloutComplete();
+        s.decide();
+        s.toMigrating();
+        s.decide();
+        String job = s.status().getMigration().getJobName();
+        s.world.putJob(Fixtures.job(job));
+        assertThat(delete().waits()).isTrue();
+
+        s.world.putJob(Fixtures.completeJob(job));
+
+        assertThat(delete().waits()).isFalse();
+        assertThat(delete().actions()).anyMatch(a -> a instanceof Action.PatchDeployment p && p.what().startsWith("replicas 2"));
+    }
+
+    @Test
+    void aRollingRunLeavesTheDeploymentAsItIs() {
+        s.toVerifying();
+
+        assertThat(delete().actions()).noneMatch(a -> a instanceof Action.PatchDeployment);
+    }
+
+    @Test
+    void theCredentialsSecretGoesWithTheObject() {
+        s.toBackingUp();
+        s.decide();
+
+        assertThat(delete().actions()).contains(new Action.DeleteSecret(io.kratosupgrade.operator.resources.Names
+                .backupCredentialsSecret(s.ku, 1)));
+    }
+}
