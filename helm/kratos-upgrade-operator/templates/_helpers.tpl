@@ -83,10 +83,10 @@ src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when 
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "patch"]
-# Backup and migration Jobs.
+# Backup and migration Jobs; Jobs of runs older than the last keptJobRuns are deleted.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "patch", "update"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 # Job pods (fast failure detection) and Kratos pods (verification).
 - apiGroups: [""]
   resources: ["pods"]
@@ -103,7 +103,9 @@ src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when 
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["get"]
+# Events on KratosUpgrades (get + patch: a repeated event is counted), and the Job controller's
+# FailedCreate events (list, watch: a Job whose pod is refused fails its step at once).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 {{- end }}

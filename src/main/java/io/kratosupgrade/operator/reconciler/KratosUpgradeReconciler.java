@@ -34,6 +34,7 @@ import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.status.Conditions;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.time.Clock;
@@ -152,6 +153,9 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
             }
         }
         actuator.execute(resource, decision.actions());
+        if (Conditions.reconcileErrorActive(decision.status())) {
+            statusWriter.recordRecovery(resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+        }
 
         decision.events().forEach(e -> events.record(resource, e.warning(), e.reason(), e.message()));
         decision.transitions().forEach(t -> {

@@ -5,7 +5,9 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * The conditions of a KratosUpgrade: Ready, Reconciling and Stalled as kstatus reads them (so Argo CD,
@@ -25,8 +27,14 @@ public final class Conditions {
         Condition condition = new ConditionBuilder()
                 .withType(type).withStatus(value).withReason(reason).withMessage(message == null ? "" : message)
                 .withObservedGeneration(generation).withLastTransitionTime(transition).build();
-        status.getConditions().removeIf(c -> type.equals(c.getType()));
-        status.getConditions().add(condition);
+        // In place: a condition that keeps its position leaves an unchanged status byte-for-byte unchanged.
+        List<Condition> conditions = status.getConditions();
+        int index = IntStream.range(0, conditions.size()).filter(i -> type.equals(conditions.get(i).getType())).findFirst().orElse(-1);
+        if (index < 0) {
+            conditions.add(condition);
+        } else {
+            conditions.set(index, condition);
+        }
     }
 
     public static Optional<Condition> get(KratosUpgradeStatus status, String type) {
@@ -38,29 +46,31 @@ public final class Conditions {
     }
 
     /**
-     * Ready/Reconciling/Stalled for the phase the run is in now. Called after every decision, so it also
-     * clears a {@link ConditionTypes#RECONCILE_ERROR} left by earlier failed reconciles.
+     * Ready/Reconciling/Stalled for the phase the run is in now. While a {@link ConditionTypes#RECONCILE_ERROR}
+     * is active, Stalled belongs to it: only a reconcile that got through ({@link #recovered}) gives it back.
      */
     public static void summarize(KratosUpgradeStatus status, long generation, String now) {
         Phase phase = status.getPhase();
         String reason = status.getFailureReason() == null ? phase.name() : status.getFailureReason();
         String message = status.getMessage();
+        boolean stalledByError = reconcileErrorActive(status);
         if (phase == Phase.Succeeded) {
             set(status, ConditionTypes.READY, "True", "Succeeded", message, generation, now);
             set(status, ConditionTypes.RECONCILING, "False", "Succeeded", "", generation, now);
-            set(status, ConditionTypes.STALLED, "False", "Succeeded", "", generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", "Succeeded", "", generation, now);
         } else if (phase.isTerminal()) {
             set(status, ConditionTypes.READY, "False", reason, message, generation, now);
             set(status, ConditionTypes.RECONCILING, "False", phase.name(), "", generation, now);
-            set(status, ConditionTypes.STALLED, "True", reason, message, generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "True", reason, message, generation, now);
         } else {
             set(status, ConditionTypes.READY, "False", "UpgradeInProgress", message, generation, now);
             set(status, ConditionTypes.RECONCILING, "True", phase.name(), message, generation, now);
-            set(status, ConditionTypes.STALLED, "False", phase.name(), "", generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", phase.name(), "", generation, now);
         }
-        get(status, ConditionTypes.RECONCILE_ERROR).filter(c -> "True".equals(c.getStatus())).ifPresent(c ->
-                set(status, ConditionTypes.RECONCILE_ERROR, "False", "Recovered", "reconciled after: " + c.getMessage(),
-                        generation, now));
+    }
+
+    public static boolean reconcileErrorActive(KratosUpgradeStatus status) {
+        return status != null && get(status, ConditionTypes.RECONCILE_ERROR).filter(c -> "True".equals(c.getStatus())).isPresent();
     }
 
     /**
@@ -73,5 +83,12 @@ public final class Conditions {
         if (stalled) {
             set(status, ConditionTypes.STALLED, "True", reason, message, generation, now);
         }
+    }
+
+    /** A reconcile got through after errors: the error condition goes and kstatus follows the phase again. */
+    public static void recovered(KratosUpgradeStatus status, long generation, String now) {
+        get(status, ConditionTypes.RECONCILE_ERROR).ifPresent(c -> set(status, ConditionTypes.RECONCILE_ERROR, "False",
+                "Recovered", "reconciled after: " + c.getMessage(), generation, now));
+        summarize(status, generation, now);
     }
 }

@@ -2,7 +2,6 @@ package io.kratosupgrade.operator.status;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.lifecycle.Times;
@@ -59,27 +58,43 @@ public class StatusWriter {
 
     /**
      * Records a failed reconcile in the newest stored object (never in a possibly stale copy), keeping its
-     * phase and every other field. Best effort: when the API server cannot be written either, it is logged.
+     * phase and every other field; writes nothing when that is already recorded. Best effort: when the API
+     * server cannot be written either, it is logged.
      */
     public void recordReconcileError(String namespace, String name, String reason, String message, boolean stalled) {
+        updateLatest(namespace, name, (status, generation, now) ->
+                Conditions.reconcileError(status, generation, reason, message, stalled, now));
+    }
+
+    /** Clears an active ReconcileError once a reconcile got through (in the newest stored object). */
+    public void recordRecovery(String namespace, String name) {
+        updateLatest(namespace, name, (status, generation, now) -> {
+            if (Conditions.reconcileErrorActive(status)) {
+                Conditions.recovered(status, generation, now);
+            }
+        });
+    }
+
+    private interface StatusEdit {
+        void apply(KratosUpgradeStatus status, long generation, String now);
+    }
+
+    private void updateLatest(String namespace, String name, StatusEdit edit) {
         try {
             KratosUpgrade current = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).get();
             if (current == null || current.getMetadata().getDeletionTimestamp() != null) {
                 return;
             }
             KratosUpgradeStatus status = Optional.ofNullable(current.getStatus()).orElseGet(KratosUpgradeStatus::new);
-            long generation = Optional.ofNullable(current.getMetadata().getGeneration()).orElse(1L);
-            boolean same = Conditions.get(status, ConditionTypes.RECONCILE_ERROR)
-                    .filter(c -> "True".equals(c.getStatus()) && message.equals(c.getMessage())).isPresent();
-            if (same && !stalled) {
+            String before = client.getKubernetesSerialization().asJson(status);
+            edit.apply(status, Optional.ofNullable(current.getMetadata().getGeneration()).orElse(1L), Times.format(clock.instant()));
+            if (before.equals(client.getKubernetesSerialization().asJson(status))) {
                 return;
             }
-            Conditions.reconcileError(status, generation, reason, message, stalled,
-                    Times.format(clock.instant()));
             current.setStatus(status);
             client.resource(current).updateStatus();
         } catch (KubernetesClientException e) {
-            LOG.warnf("could not record the reconcile error of %s/%s in status: %s", namespace, name, e.getMessage());
+            LOG.warnf("could not update the status of %s/%s: %s", namespace, name, e.getMessage());
         }
     }
 }

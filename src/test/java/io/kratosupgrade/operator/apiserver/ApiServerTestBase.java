@@ -26,6 +26,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 
 /**
  * Each test gets its own namespace with a Kratos Deployment (2 replicas, DSN from a Secret with an
@@ -48,15 +53,26 @@ abstract class ApiServerTestBase {
     String namespace;
     FakeControllers controllers;
 
+    /** On a test class that starts an operator of its own (in its own @BeforeAll, into {@link #operator}). */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.TYPE)
+    @interface OwnOperator {
+    }
+
     @BeforeAll
-    static void startOperator() {
+    static void startOperator(TestInfo info) {
         client = TestApiServer.client();
-        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE)).start();
+        if (!info.getTestClass().orElseThrow().isAnnotationPresent(OwnOperator.class)) {
+            operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE)).start();
+        }
     }
 
     @AfterAll
     static void stopOperator() {
-        operator.close();
+        if (operator != null) {
+            operator.close();
+            operator = null;
+        }
     }
 
     @BeforeEach
@@ -135,7 +151,11 @@ abstract class ApiServerTestBase {
     }
 
     KratosUpgrade awaitUpgrade(String name, Predicate<KratosUpgrade> condition) {
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+        return awaitUpgrade(name, condition, WAIT);
+    }
+
+    KratosUpgrade awaitUpgrade(String name, Predicate<KratosUpgrade> condition, Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(200)).until(() -> {
             KratosUpgrade ku = get(name);
             return ku != null && condition.test(ku);
         });
@@ -156,6 +176,12 @@ abstract class ApiServerTestBase {
 
     List<Event> events() {
         return client.v1().events().inNamespace(namespace).list().getItems();
+    }
+
+    /** Events are recorded after the status write that a test usually waits for: wait for them too. */
+    void awaitEvents(String... reasons) {
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
+                .untilAsserted(() -> org.assertj.core.api.Assertions.assertThat(eventReasons()).contains(reasons));
     }
 
     List<String> eventReasons() {

@@ -29,7 +29,7 @@ class FailureIT extends ApiServerTestBase {
         assertThat(deployment().getMetadata().getGeneration()).isEqualTo(generation);
         assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
         assertStalled(ku, "BackupFailed");
-        assertThat(eventReasons()).contains("BackupFailed");
+        awaitEvents("BackupFailed");
         assertThat(client.secrets().inNamespace(namespace).withName("bad-backup-1-backup-db").get()).isNull();
     }
 

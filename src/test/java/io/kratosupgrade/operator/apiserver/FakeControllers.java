@@ -33,7 +33,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class FakeControllers implements AutoCloseable {
 
-    enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG }
+    /** FAILED_CREATE: the pod is refused (as by a quota or PodSecurity admission): no pod, a FailedCreate event. */
+    enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG, FAILED_CREATE }
 
     private final KubernetesClient client;
     private final String namespace;
@@ -98,6 +99,10 @@ final class FakeControllers implements AutoCloseable {
         }
         String step = job.getMetadata().getLabels().get(Labels.STEP);
         JobBehavior behavior = jobBehavior.getOrDefault(step, JobBehavior.SUCCEED);
+        if (behavior == JobBehavior.FAILED_CREATE) {
+            recordFailedCreate(job);
+            return;
+        }
         Pod pod = createJobPod(job);
         String now = now();
         JobStatus status;
@@ -133,6 +138,31 @@ final class FakeControllers implements AutoCloseable {
         }
         job.setStatus(status);
         client.batch().v1().jobs().inNamespace(namespace).resource(job).updateStatus();
+    }
+
+    /** The scheduler gives up on a running Job's pod for now (what a full node looks like). */
+    void unschedulable(String jobName) {
+        Pod pod = client.pods().inNamespace(namespace).withName(jobName + "-pod").get();
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                .withConditions(new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+                        .withMessage("0/1 nodes are available: 1 Insufficient memory.").build())
+                .build());
+        client.pods().inNamespace(namespace).resource(pod).updateStatus();
+    }
+
+    /** What the Job controller records when the API server refuses the Job's pod. */
+    private void recordFailedCreate(Job job) {
+        String now = now();
+        client.v1().events().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withGenerateName(job.getMetadata().getName() + ".").endMetadata()
+                .withNewInvolvedObject().withApiVersion("batch/v1").withKind("Job").withName(job.getMetadata().getName())
+                    .withNamespace(namespace).withUid(job.getMetadata().getUid()).endInvolvedObject()
+                .withType("Warning").withReason("FailedCreate")
+                .withMessage("Error creating: pods \"" + job.getMetadata().getName() + "-x\" is forbidden: exceeded quota: "
+                        + "pods, requested: pods=1, used: pods=2, limited: pods=2")
+                .withNewSource().withComponent("job-controller").endSource()
+                .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+                .build()).create();
     }
 
     /** Finishes a Job left running (HANG) the way the Job controller would. */

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -46,13 +45,25 @@ class ValidationIT extends ApiServerTestBase {
                 });
     }
 
+    /** Sent without any optional field (not through the Java model, which carries the defaults itself). */
     @Test
     void defaultsAreFilledInByTheApiServer() {
-        KratosUpgrade ku = upgrade("defaults", "v1.3.1", spec -> { });
-        assertThat(ku.getSpec().getStrategy().name()).isEqualTo("Rolling");
-        assertThat(ku.getSpec().getBackup().getPolicy().name()).isEqualTo("Required");
-        assertThat(ku.getSpec().getMigration().getTimeout()).isEqualTo("15m");
-        assertThat(ku.getSpec().getRollout().getTimeout()).isEqualTo("10m");
-        assertThat(ku.getSpec().getRollback().getOnFailure().name()).isEqualTo("Image");
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion("kratos-upgrade.io/v1alpha1");
+        resource.setKind("KratosUpgrade");
+        resource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("defaults").withNamespace(namespace).build());
+        resource.setAdditionalProperties(Map.of("spec", Map.of("deploymentName", "kratos", "version", "v1.3.1",
+                "backup", Map.of("persistentVolumeClaim", "kratos-backups"))));
+
+        GenericKubernetesResource stored = client.resource(resource).create();
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
+        assertThat(spec).containsEntry("strategy", "Rolling");
+        assertThat(spec.get("backup")).isEqualTo(Map.of("persistentVolumeClaim", "kratos-backups", "policy", "Required",
+                "timeout", "30m"));
+        assertThat(spec.get("migration")).isEqualTo(Map.of("timeout", "15m"));
+        assertThat(spec.get("rollout")).isEqualTo(Map.of("timeout", "10m"));
+        assertThat(spec.get("rollback")).isEqualTo(Map.of("onFailure", "Image"));
     }
 }

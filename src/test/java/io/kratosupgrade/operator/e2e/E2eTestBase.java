@@ -147,6 +147,31 @@ abstract class E2eTestBase {
         }
     }
 
+    /** Enforces PodSecurity {@code restricted} on the test's namespace (new pods that do not comply are refused). */
+    void enforceRestrictedPodSecurity() {
+        client.namespaces().withName(namespace).edit(ns -> {
+            ns.getMetadata().getLabels().put("pod-security.kubernetes.io/enforce", "restricted");
+            ns.getMetadata().getLabels().put("pod-security.kubernetes.io/enforce-version", "latest");
+            return ns;
+        });
+    }
+
+    /**
+     * Restores a dump from the backup volume into a fresh database, after checking its checksum; returns the
+     * database's name.
+     */
+    String restoreDump(String file) throws Exception {
+        String restoreDb = kratos.database + "_restore";
+        postgres.createDatabase(restoreDb, restoreDb, "restore-pw");
+        String log = runTool("verify-backup", String.join(" && ",
+                        "cd /backup", "sha256sum -c " + file + ".sha256", "pg_restore --list " + file + " > /dev/null",
+                        "pg_restore --no-owner --exit-on-error --dbname=" + restoreDb + " " + file, "echo restored"),
+                java.util.Map.of("PGHOST", env.pgHostForPods(), "PGPORT", Integer.toString(env.pgPort()), "PGUSER", restoreDb,
+                        "PGPASSWORD", "restore-pw"));
+        assertThat(log).contains(file + ": OK").contains("restored");
+        return restoreDb;
+    }
+
     /** A one-off pod with the tools image, for checks on the backup volume; returns its log after it succeeds. */
     String runTool(String name, String script, java.util.Map<String, String> envVars) {
         var pod = new io.fabric8.kubernetes.api.model.PodBuilder()
@@ -160,6 +185,8 @@ abstract class E2eTestBase {
                     .addNewVolume().withName("backups").withNewPersistentVolumeClaim().withClaimName(KratosInstallation.PVC)
                         .endPersistentVolumeClaim().endVolume()
                 .endSpec().build();
+        // Admissible in a namespace enforcing PodSecurity restricted too (the tools image runs as a non-root uid).
+        io.kratosupgrade.operator.resources.RestrictedPodSecurity.apply(pod.getSpec());
         client.pods().inNamespace(namespace).resource(pod).create();
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() -> {
             Pod p = client.pods().inNamespace(namespace).withName(name).get();

@@ -32,6 +32,27 @@ class FailureE2E extends E2eTestBase {
     }
 
     @Test
+    void aJobWhosePodAQuotaRefusesFailsAtOnceWithTheQuotaMessage() throws Exception {
+        kratos.install("v1.0.0");
+        // The namespace may run two pods: both are Kratos, so the backup Job's pod is refused by admission.
+        client.resourceQuotas().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ResourceQuotaBuilder()
+                .withNewMetadata().withName("pods").endMetadata()
+                .withNewSpec().addToHard("pods", new io.fabric8.kubernetes.api.model.Quantity("2")).endSpec().build()).create();
+        Instant start = Instant.now();
+
+        upgrade("quota", "v1.3.1", spec -> { });
+        KratosUpgrade ku = awaitOutcome("quota", Phase.Failed);
+
+        System.out.printf("pod refused by a quota detected after %ds (backup timeout %s)%n",
+                Duration.between(start, Instant.now()).toSeconds(), ku.getSpec().getBackup().getTimeout());
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(2));
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        assertThat(ku.getStatus().getMessage()).contains("cannot be created", "exceeded quota");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
+        assertEveryPodAnswers("v1.0.0");
+    }
+
+    @Test
     void aWrongDatabasePasswordFailsTheBackupAndNothingIsMigrated() throws Exception {
         kratos.install("v1.0.0");
         // The running pods keep the DSN they started with; the Secret now holds a wrong password.

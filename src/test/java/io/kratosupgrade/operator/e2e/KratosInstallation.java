@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.LocalPortForward;
 import io.kratosupgrade.operator.kube.PodImages;
+import io.kratosupgrade.operator.resources.RestrictedPodSecurity;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -50,6 +51,13 @@ final class KratosInstallation {
     final Postgres postgres;
     final String namespace;
     final String database;
+    /** How long each Kratos pod keeps serving after it is told to stop (its preStop sleep). */
+    long drainSeconds = 5;
+    /**
+     * Pods as a namespace enforcing PodSecurity {@code restricted} requires, with seccomp set on each
+     * container rather than on the pod (as many charts do).
+     */
+    boolean restricted;
 
     KratosInstallation(KubernetesClient client, E2eEnvironment env, Postgres postgres, String namespace) {
         this.client = client;
@@ -94,7 +102,9 @@ final class KratosInstallation {
                 .endSpec().build()).create();
 
         // The initial schema, as the Helm chart's migration Job would create it.
-        Job migrate = client.batch().v1().jobs().inNamespace(namespace).resource(initialMigration(version)).create();
+        Job initial = initialMigration(version);
+        if (restricted) RestrictedPodSecurity.apply(initial.getSpec().getTemplate().getSpec());
+        Job migrate = client.batch().v1().jobs().inNamespace(namespace).resource(initial).create();
         await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> {
             Job j = client.batch().v1().jobs().inNamespace(namespace).withName(migrate.getMetadata().getName()).get();
             if (j.getStatus() != null && j.getStatus().getFailed() != null && j.getStatus().getFailed() > 0) {
@@ -149,7 +159,7 @@ final class KratosInstallation {
                     .withNewTemplate()
                         .withNewMetadata().withLabels(Map.of("app", NAME)).endMetadata()
                         .withNewSpec()
-                            .withTerminationGracePeriodSeconds(30L)
+                            .withTerminationGracePeriodSeconds(drainSeconds + 25)
                             .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(10000L).endSecurityContext()
                             .addNewContainer()
                                 .withName("kratos")
@@ -167,9 +177,11 @@ final class KratosInstallation {
                                 .withNewLivenessProbe().withNewHttpGet().withPath("/admin/health/alive").withNewPort(4434).endHttpGet()
                                     .withInitialDelaySeconds(5).withPeriodSeconds(5).endLivenessProbe()
                                 // Let endpoints and kube-proxy forget a pod before Kratos stops accepting connections.
-                                .withNewLifecycle().withNewPreStop().withNewSleep().withSeconds(5L).endSleep().endPreStop().endLifecycle()
+                                .withNewLifecycle().withNewPreStop().withNewSleep().withSeconds(drainSeconds).endSleep().endPreStop().endLifecycle()
                                 .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
-                                    .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                                    .withNewCapabilities().withDrop("ALL").endCapabilities()
+                                    .withSeccompProfile(restricted ? new io.fabric8.kubernetes.api.model.SeccompProfile(null, "RuntimeDefault") : null)
+                                .endSecurityContext()
                                 .addNewVolumeMount().withName("config").withMountPath("/etc/config/kratos").endVolumeMount()
                             .endContainer()
                             .addNewVolume().withName("config").withNewConfigMap().withName("kratos-config").endConfigMap().endVolume()

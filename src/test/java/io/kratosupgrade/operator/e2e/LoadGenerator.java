@@ -6,18 +6,22 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.ByteArrayOutputStream;
+import io.kratosupgrade.operator.resources.RestrictedPodSecurity;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A pod calling Kratos's public API through its Service for as long as an upgrade takes: every request
  * creates a login flow (a database write on whichever release answers). Each failed request is logged
- * with its time; at the end the pod prints the totals.
+ * with its time, each written flow with its id; at the end the pod prints the totals. A failed request is
+ * followed by a short pause, so an outage (Recreate) does not turn into a busy loop.
  */
 final class LoadGenerator {
 
-    record Result(long ok, long failed, String failures) {
+    /** @param written the ids of the login flows Kratos answered as created, in order */
+    record Result(long ok, long failed, String failures, List<String> written) {
     }
 
     private static final Pattern RESULT = Pattern.compile("RESULT ok=(\\d+) failed=(\\d+)");
@@ -31,20 +35,32 @@ final class LoadGenerator {
     }
 
     void start(String serviceIp, String image) {
+        start(serviceIp, image, false);
+    }
+
+    /** @param restricted give the pod what a namespace enforcing PodSecurity restricted requires */
+    void start(String serviceIp, String image, boolean restricted) {
         String url = "http://" + serviceIp + ":4433/self-service/login/api";
         String script = String.join("\n",
                 "ok=0; failed=0",
                 "while [ ! -f /tmp/stop ]; do",
-                "  if wget -q -O /dev/null '" + url + "'; then ok=$((ok+1)); else failed=$((failed+1)); echo \"FAILED $(date +%T)\"; fi",
+                "  if body=$(wget -q -O - '" + url + "'); then ok=$((ok+1));",
+                "    echo \"WROTE $(echo \"$body\" | grep -o '\"id\":\"[^\"]*\"' | head -n 1 | cut -d'\"' -f4)\"",
+                "  else failed=$((failed+1)); echo \"FAILED $(date +%T)\"; sleep 0.2; fi",
                 "done",
                 "echo \"RESULT ok=$ok failed=$failed\"",
                 "sleep 3600");
-        client.pods().inNamespace(namespace).resource(new PodBuilder()
+        Pod pod = new PodBuilder()
                 .withNewMetadata().withName(name).endMetadata()
                 .withNewSpec().withRestartPolicy("Never")
                     .addNewContainer().withName("load").withImage(image).withImagePullPolicy("IfNotPresent")
                         .withCommand("sh", "-c", script).endContainer()
-                .endSpec().build()).create();
+                .endSpec().build();
+        if (restricted) {
+            pod.getSpec().setSecurityContext(new io.fabric8.kubernetes.api.model.PodSecurityContextBuilder().withRunAsUser(65534L).build());
+            RestrictedPodSecurity.apply(pod.getSpec());
+        }
+        client.pods().inNamespace(namespace).resource(pod).create();
         await().atMost(Duration.ofMinutes(1)).until(() -> {
             Pod p = client.pods().inNamespace(namespace).withName(name).get();
             return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
@@ -63,6 +79,8 @@ final class LoadGenerator {
         Matcher m = RESULT.matcher(log[0]);
         m.find();
         String failures = log[0].lines().filter(l -> l.startsWith("FAILED")).limit(20).reduce("", (a, b) -> a + b + "\n");
-        return new Result(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), failures);
+        List<String> written = log[0].lines().filter(l -> l.startsWith("WROTE ")).map(l -> l.substring(6).trim())
+                .filter(id -> !id.isEmpty()).toList();
+        return new Result(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), failures, written);
     }
 }

@@ -28,8 +28,21 @@ final class Postgres {
         return single(database, "SELECT max(version) FROM schema_migration");
     }
 
+    long count(String database, String table) throws SQLException {
+        return Long.parseLong(single(database, "SELECT count(*) FROM " + table));
+    }
+
     long identities(String database) throws SQLException {
         return Long.parseLong(single(database, "SELECT count(*) FROM identities"));
+    }
+
+    /** The first column of every row. */
+    java.util.List<String> column(String database, String sql) throws SQLException {
+        java.util.List<String> values = new java.util.ArrayList<>();
+        try (Connection c = connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) values.add(rs.getString(1));
+        }
+        return values;
     }
 
     String single(String database, String sql) throws SQLException {

@@ -14,11 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 /**
  * The operator, running in this JVM against a test cluster: the same reconciler Quarkus runs, registered
@@ -31,43 +27,28 @@ public final class OperatorHarness implements AutoCloseable {
     private final OperatorSettings settings;
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final UpgradeMetrics metrics = new UpgradeMetrics(registry);
-    private final List<String> log = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.INFO.intValue()) {
-                String message = r.getParameters() == null ? r.getMessage()
-                        : String.format(r.getMessage().replace("{0}", "%s"), r.getParameters());
-                log.add(java.time.Instant.ofEpochMilli(r.getMillis()) + " " + r.getLevel() + " " + r.getLoggerName() + ": " + message
-                        + (r.getThrown() == null ? "" : " " + r.getThrown()));
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private final LogCapture log = new LogCapture(Level.INFO, false, "io.kratosupgrade", "io.javaoperatorsdk");
     private Operator operator;
 
     public OperatorHarness(KubernetesClient client, OperatorSettings settings) {
         this.client = client;
         this.settings = settings;
-        Logger.getLogger("io.kratosupgrade").addHandler(capture);
-        Logger.getLogger("io.javaoperatorsdk").addHandler(capture);
     }
 
     public static OperatorSettings settings(String toolsImage) {
         return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500), 3);
     }
 
-    public OperatorHarness start() {
+    /** Starts the operator, watching every namespace or only {@code namespaces}. */
+    public OperatorHarness start(String... namespaces) {
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withStopOnInformerErrorDuringStartup(true));
-        operator.register(reconciler(client, settings, metrics, Clock.systemUTC()));
+        var reconciler = reconciler(client, settings, metrics, Clock.systemUTC());
+        if (namespaces.length == 0) {
+            operator.register(reconciler);
+        } else {
+            operator.register(reconciler, o -> o.settingNamespaces(namespaces));
+        }
         operator.start();
         return this;
     }
@@ -92,13 +73,12 @@ public final class OperatorHarness implements AutoCloseable {
 
     /** The operator's log lines so far (INFO and above). */
     public List<String> log() {
-        return List.copyOf(log);
+        return log.lines();
     }
 
     @Override
     public void close() {
         stop();
-        Logger.getLogger("io.kratosupgrade").removeHandler(capture);
-        Logger.getLogger("io.javaoperatorsdk").removeHandler(capture);
+        log.close();
     }
 }

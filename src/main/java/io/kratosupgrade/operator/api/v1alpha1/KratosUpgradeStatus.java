@@ -19,8 +19,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The metadata.generation this status describes.")
     private Long observedGeneration;
 
-    @JsonPropertyDescription("Ready, Reconciling and Stalled (kstatus), and one condition per step: Preflight, "
-            + "BackedUp, Migrated, RolledOut, Verified.")
+    @JsonPropertyDescription("Ready, Reconciling and Stalled (kstatus); ReconcileError while reconciling this object "
+            + "keeps failing (API errors, missing permissions); and one condition per step of the current run: "
+            + "PreflightPassed, ScaledDown (Recreate), BackedUp, Migrated, RolledOut, Verified, RolledBack.")
     private List<Condition> conditions = new ArrayList<>();
 
     @JsonPropertyDescription("What is happening, or what went wrong and what to do about it.")
