@@ -1,16 +1,22 @@
 package io.kratosupgrade.operator.kratos;
 
+import io.kratosupgrade.operator.api.v1alpha1.ImageReferences;
+import java.util.regex.Pattern;
+
 /**
  * A container image reference split into repository, tag and digest
  * ({@code registry:5000/ory/kratos:v1.3.1@sha256:...}).
  */
 public record ImageReference(String repository, String tag, String digest) {
 
+    private static final Pattern VALID = Pattern.compile(ImageReferences.PATTERN);
+
+    /** @throws IllegalArgumentException when {@code image} is not a valid reference (the CRD's own rule) */
     public static ImageReference parse(String image) {
-        if (image == null || image.isBlank()) {
-            throw new IllegalArgumentException("empty image reference");
+        if (image == null || !VALID.matcher(image).matches()) {
+            throw new IllegalArgumentException("not a valid image reference: " + image);
         }
-        String rest = image.trim();
+        String rest = image;
         String digest = null;
         int at = rest.indexOf('@');
         if (at >= 0) {

@@ -28,6 +28,8 @@ class ValidationIT extends ApiServerTestBase {
             zero migration timeout       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"0s"}} | spec.migration.timeout
             prose migration timeout      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"15 minutes"}} | spec.migration.timeout
             negative rollout timeout     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollout":{"timeout":"-5m"}} | spec.rollout.timeout
+            malformed image              | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"image":"oryd//kratos::v1.3.1"} | spec.image
+            malformed backup image       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip","image":"Tools Image"}} | spec.backup.image
             unknown rollback policy      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"Database"}} | spec.rollback.onFailure
             """)
     void theApiServerRefusesInvalidSpecsNamingTheField(String description, String spec, String field) {

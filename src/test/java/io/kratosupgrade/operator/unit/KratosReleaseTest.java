@@ -129,8 +129,9 @@ class KratosReleaseTest {
 
         @ParameterizedTest
         @NullSource
-        @ValueSource(strings = {"", "  "})
-        void emptyReferencesAreRejected(String image) {
+        @ValueSource(strings = {"", "  ", "oryd//kratos::v1.3.1", "oryd/kratos:", "ORYD/kratos:v1", "/kratos", "kratos/",
+                "oryd/kratos:v1.3.1 ", "oryd/kratos@sha256:abc", "kratös"})
+        void malformedReferencesAreRejected(String image) {
             assertThatThrownBy(() -> ImageReference.parse(image)).isInstanceOf(IllegalArgumentException.class);
         }
     }

@@ -25,7 +25,7 @@ public class BackupSpec {
     private String persistentVolumeClaim;
 
     @Size(min = 1, max = 512)
-    @Pattern("^[^\\s]+$")
+    @Pattern(ImageReferences.PATTERN)
     @JsonPropertyDescription("Image with pg_dump and mysqldump. Default: the operator's configured tools image "
             + "(kratos-upgrade.backup.image).")
     private String image;

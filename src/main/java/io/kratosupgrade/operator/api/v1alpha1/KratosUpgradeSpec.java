@@ -35,7 +35,7 @@ public class KratosUpgradeSpec {
     private String version;
 
     @Size(min = 1, max = 512)
-    @Pattern("^[^\\s]+$")
+    @Pattern(ImageReferences.PATTERN)
     @JsonPropertyDescription("Full image reference of the target release (for private registries or digests). "
             + "Default: the repository of the image the Deployment runs now, tagged with version.")
     private String image;

@@ -57,7 +57,13 @@ public class PreflightHandler implements PhaseHandler {
         }
 
         String currentImage = container.get().getImage();
-        ImageReference currentRef = ImageReference.parse(currentImage);
+        ImageReference currentRef;
+        try {
+            currentRef = ImageReference.parse(currentImage);
+        } catch (IllegalArgumentException e) {
+            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which Kratos release image " + currentImage
+                    + " is: it is not an image reference the operator understands (registry/path:tag)");
+        }
         Optional<KratosVersion> current = KratosVersion.fromImageTag(currentRef.tag());
         if (current.isEmpty()) {
             return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which Kratos release image " + currentImage
