@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Parses the DSN forms Kratos accepts:
- * {@code postgres://user:pw@host:5432/db?sslmode=disable&max_conns=20} and
+ * {@code postgres://user:pw@host:5432/db?sslmode=disable&max_conns=20} (also {@code postgresql://}, an IPv6
+ * host in brackets, a unix socket directory as {@code ?host=/path} with an empty host) and
  * {@code mysql://user:pw@tcp(host:3306)/db?parseTime=true}. User and password may be percent-encoded;
  * they are decoded here. Error messages describe the problem, never the DSN.
  */
@@ -76,6 +77,10 @@ public final class DsnParser {
             int slash = rest.indexOf('/');
             hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
             database = slash >= 0 ? decode(rest.substring(slash + 1)) : null;
+        }
+        if (hostPort.isEmpty() && kind == DatabaseKind.POSTGRES && params.containsKey("host")) {
+            // postgres://user:pw@/db?host=/var/run/postgresql: a unix socket directory (or a host) as a parameter.
+            hostPort = params.remove("host");
         }
         if (hostPort.isEmpty()) {
             throw new InvalidDsnException("the DSN names no host");

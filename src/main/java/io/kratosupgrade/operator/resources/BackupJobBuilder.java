@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -57,11 +56,7 @@ public final class BackupJobBuilder {
                 .withTerminationMessagePolicy("File")
                 .build();
 
-        return StepJob.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), new PodSpecBuilder()
-                .withImagePullSecrets(in.kratosPod().getImagePullSecrets())
-                .withNodeSelector(in.kratosPod().getNodeSelector())
-                .withTolerations(in.kratosPod().getTolerations())
-                .withSecurityContext(in.kratosPod().getSecurityContext())
+        return StepJob.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), StepJob.podLike(in.kratosPod())
                 .withContainers(dump)
                 .withVolumes(volumes)
                 .build());

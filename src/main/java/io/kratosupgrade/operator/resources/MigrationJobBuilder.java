@@ -3,7 +3,6 @@ package io.kratosupgrade.operator.resources;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.kratos.KratosVersion;
@@ -53,24 +52,7 @@ public final class MigrationJobBuilder {
                 .build();
 
         PodSpec template = in.kratosPod();
-        return StepJob.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), new PodSpecBuilder()
-                .withServiceAccountName(template.getServiceAccountName())
-                .withAutomountServiceAccountToken(template.getAutomountServiceAccountToken())
-                .withSecurityContext(template.getSecurityContext())
-                .withImagePullSecrets(template.getImagePullSecrets())
-                .withNodeSelector(template.getNodeSelector())
-                .withTolerations(template.getTolerations())
-                // Affinity is left out on purpose: anti-affinity aimed at the Kratos pods could
-                // leave a small cluster with no node for the migration pod.
-                .withPriorityClassName(template.getPriorityClassName())
-                .withHostAliases(template.getHostAliases())
-                .withDnsPolicy(template.getDnsPolicy())
-                .withDnsConfig(template.getDnsConfig())
-                // Native sidecars (restartPolicy Always), e.g. a database proxy, keep working in Jobs;
-                // other init containers (an auto-migrate initContainer!) are left out.
-                .withInitContainers(template.getInitContainers() == null ? List.of()
-                        : template.getInitContainers().stream()
-                            .filter(c -> "Always".equals(c.getRestartPolicy())).toList())
+        return StepJob.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), StepJob.podLike(template)
                 .withContainers(migrate)
                 .withVolumes(template.getVolumes())
                 .build());

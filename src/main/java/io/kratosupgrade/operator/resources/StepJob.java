@@ -1,10 +1,12 @@
 package io.kratosupgrade.operator.resources;
 
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * What every step Job shares: the operator's labels and annotation on the Job and its pods (the
@@ -15,6 +17,29 @@ import java.time.Duration;
 final class StepJob {
 
     private StepJob() {
+    }
+
+    /**
+     * The pod-level settings a step's pod takes from the Kratos pod template, so it reaches the database the
+     * way Kratos does: service account (workload identity), security context, pull secrets, node selection,
+     * priority, host aliases and DNS (how the database host resolves), and native sidecars (restartPolicy
+     * Always: a database proxy). Other init containers (an auto-migrate initContainer!) are left out, and so
+     * is affinity: anti-affinity aimed at the Kratos pods could leave a small cluster with no node for the step.
+     */
+    static PodSpecBuilder podLike(PodSpec template) {
+        return new PodSpecBuilder()
+                .withServiceAccountName(template.getServiceAccountName())
+                .withAutomountServiceAccountToken(template.getAutomountServiceAccountToken())
+                .withSecurityContext(template.getSecurityContext())
+                .withImagePullSecrets(template.getImagePullSecrets())
+                .withNodeSelector(template.getNodeSelector())
+                .withTolerations(template.getTolerations())
+                .withPriorityClassName(template.getPriorityClassName())
+                .withHostAliases(template.getHostAliases())
+                .withDnsPolicy(template.getDnsPolicy())
+                .withDnsConfig(template.getDnsConfig())
+                .withInitContainers(template.getInitContainers() == null ? List.of()
+                        : template.getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())).toList());
     }
 
     static Job wrap(KratosUpgrade upgrade, int run, String step, String jobName, Duration timeout, PodSpec pod) {

@@ -46,6 +46,16 @@ class BackupJobBuilderTest {
     }
 
     @Test
+    void reachesTheDatabaseTheWayKratosDoesThroughItsServiceAccountAndProxySidecar() {
+        PodSpec pod = build(DatabaseKind.POSTGRES).getSpec().getTemplate().getSpec();
+
+        assertThat(pod.getServiceAccountName()).isEqualTo("kratos");
+        assertThat(pod.getImagePullSecrets()).extracting("name").containsExactly("regcred");
+        // The native sidecar (a database proxy) comes along; the auto-migrate init container does not.
+        assertThat(pod.getInitContainers()).extracting(Container::getName).containsExactly("cloud-sql-proxy");
+    }
+
+    @Test
     void mountsTheBackupClaimAtSlashBackup() {
         Job job = build(DatabaseKind.POSTGRES);
         PodSpec pod = job.getSpec().getTemplate().getSpec();

@@ -162,4 +162,53 @@ class DsnParserTest {
         assertThat(pg.toString()).contains("postgres", "db:5432", "kratos").doesNotContain("p@ss", "p%40ss", "w/rd");
         assertThat(my.toString()).contains("mysql", "db:3306").doesNotContain("hunter2");
     }
+
+    // DSN forms seen in the wild: each either reaches the dump tool correctly or is refused with a reason.
+
+    @ParameterizedTest
+    @CsvSource({
+            "postgres://kratos:pw@[fd00::5]:5433/kratos, fd00::5, 5433",
+            "postgres://kratos:pw@[::1]/kratos, ::1, ",
+    })
+    void ipv6HostsLoseTheirBrackets(String dsn, String host, String port) throws Exception {
+        Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse(dsn));
+        assertThat(env).containsEntry("PGHOST", host);
+        if (port == null) assertThat(env).doesNotContainKey("PGPORT"); else assertThat(env).containsEntry("PGPORT", port);
+    }
+
+    @Test
+    void aUnixSocketDirectoryGivenAsHostParameterBecomesPghost() throws Exception {
+        Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse(
+                "postgres://kratos:pw@/kratos?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable"));
+        assertThat(env).containsEntry("PGHOST", "/var/run/postgresql").containsEntry("PGDATABASE", "kratos")
+                .containsEntry("PGSSLMODE", "disable");
+    }
+
+    @Test
+    void noPasswordMeansNoPgpassword() throws Exception {
+        Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse("postgres://kratos@db:5432/kratos?sslmode=require"));
+        assertThat(env).containsEntry("PGUSER", "kratos").doesNotContainKey("PGPASSWORD");
+    }
+
+    @Test
+    void verifyFullWithAMountedCaReachesLibpq() throws Exception {
+        Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse(
+                "postgresql://kratos:pw@db.example.com/kratos?sslmode=verify-full&sslrootcert=/etc/kratos/ca/ca.crt&max_conns=20"));
+        assertThat(env).containsEntry("PGSSLMODE", "verify-full").containsEntry("PGSSLROOTCERT", "/etc/kratos/ca/ca.crt")
+                .doesNotContainKey("max_conns");
+    }
+
+    @Test
+    void libpqOptionsAreDecoded() throws Exception {
+        Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse(
+                "postgres://kratos:pw@db/kratos?options=-c%20statement_timeout%3D0&application_name=kratos"));
+        assertThat(env).containsEntry("PGOPTIONS", "-c statement_timeout=0").containsEntry("PGAPPNAME", "kratos");
+    }
+
+    @Test
+    void anAtSignInTheUserNameAndThePasswordSurvive() throws Exception {
+        DatabaseTarget t = DsnParser.parse("postgres://kratos%40corp.example:p%40ss@db/kratos");
+        assertThat(t.user()).isEqualTo("kratos@corp.example");
+        assertThat(t.password()).isEqualTo("p@ss");
+    }
 }
