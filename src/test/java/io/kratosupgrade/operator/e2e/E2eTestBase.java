@@ -199,10 +199,15 @@ abstract class E2eTestBase {
         return client.pods().inNamespace(namespace).withName(name).getLog();
     }
 
+    /** The log of the operator this test ran against (a class running its own operator says so here). */
+    List<String> operatorLog() {
+        return operator.log();
+    }
+
     private void dumpDiagnostics(String test) {
         StringBuilder out = new StringBuilder("==== diagnostics for " + test + " (namespace " + namespace + ") ====\n");
         out.append("---- operator log ----\n");
-        operator.log().forEach(l -> out.append(l).append('\n'));
+        operatorLog().forEach(l -> out.append(l).append('\n'));
         try {
             out.append("---- KratosUpgrades ----\n");
             client.resources(KratosUpgrade.class).inNamespace(namespace).list().getItems()

@@ -58,6 +58,8 @@ final class KratosInstallation {
      * container rather than on the pod (as many charts do).
      */
     boolean restricted;
+    /** Seconds before a new Kratos pod may report ready (a slow starter: rollouts take a while). */
+    int readinessDelaySeconds;
 
     KratosInstallation(KubernetesClient client, E2eEnvironment env, Postgres postgres, String namespace) {
         this.client = client;
@@ -173,7 +175,8 @@ final class KratosInstallation {
                                 .addNewPort().withName("public").withContainerPort(4433).endPort()
                                 .addNewPort().withName("admin").withContainerPort(4434).endPort()
                                 .withNewReadinessProbe().withNewHttpGet().withPath("/admin/health/ready").withNewPort(4434).endHttpGet()
-                                    .withPeriodSeconds(1).withFailureThreshold(2).endReadinessProbe()
+                                    .withInitialDelaySeconds(readinessDelaySeconds).withPeriodSeconds(1).withFailureThreshold(2)
+                                .endReadinessProbe()
                                 .withNewLivenessProbe().withNewHttpGet().withPath("/admin/health/alive").withNewPort(4434).endHttpGet()
                                     .withInitialDelaySeconds(5).withPeriodSeconds(5).endLivenessProbe()
                                 // Let endpoints and kube-proxy forget a pod before Kratos stops accepting connections.

@@ -45,6 +45,28 @@ final class Postgres {
         return values;
     }
 
+    /** Locks held in an open transaction until closed: a test's way to hold a step (pg_dump, a migration) still. */
+    AutoCloseable hold(String database, String... statements) throws SQLException {
+        Connection c = connect(database);
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            for (String statement : statements) s.execute(statement);
+        }
+        return () -> {
+            if (!c.isClosed()) {
+                try (c) {
+                    c.rollback();
+                }
+            }
+        };
+    }
+
+    void execute(String database, String... statements) throws SQLException {
+        try (Connection c = connect(database); Statement s = c.createStatement()) {
+            for (String statement : statements) s.execute(statement);
+        }
+    }
+
     String single(String database, String sql) throws SQLException {
         try (Connection c = connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
