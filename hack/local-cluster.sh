@@ -30,6 +30,14 @@
 #   hack/local-cluster.sh recycle-pvs
 #        Make Released local-backup PersistentVolumes Available again (wipes
 #        their directories). `up` does this too.
+#   hack/local-cluster.sh fault stop|kill COMPONENT
+#        For reliability tests: stop one component (SIGTERM, or SIGKILL with
+#        kill): kube-apiserver, kubelet, kube-controller-manager, kube-scheduler,
+#        kube-proxy, etcd, containerd or postgres. `up` starts it again.
+#   hack/local-cluster.sh fault small-volume NAME SIZE
+#        A PersistentVolume of storage class local-backup-small backed by a tmpfs
+#        of SIZE (e.g. 64k), labelled kuo.local/pv-dir=NAME: a backup volume that
+#        fills up. `down` unmounts it.
 #
 # State, configuration and logs live under ONE directory:
 #   KUO_STATE (default /var/lib/kratos-upgrade-operator/cluster)
@@ -1315,6 +1323,53 @@ cmd_recycle_pvs() {
   recycle_pvs
 }
 
+cmd_fault() {
+  local action=${1:-} target=${2:-}
+  preflight
+  case "${action}" in
+    stop | kill)
+      [[ -n "${target}" ]] || die "fault ${action}: which component?"
+      if [[ "${target}" == postgres && "${action}" == stop ]]; then
+        stop_postgres
+        return 0
+      fi
+      local pid
+      pid=$(pid_of "${target}") || { warn "${target} is not running"; return 0; }
+      if [[ "${action}" == kill ]]; then
+        kill -KILL "${pid}"
+        log "killed ${target} (pid ${pid}, SIGKILL)"
+      else
+        stop_pid "${target}" "${pid}"
+      fi
+      [[ "${target}" == postgres ]] || rm -f "${RUN}/${target}.pid"
+      ;;
+    small-volume)
+      local size=${3:-}
+      [[ "${target}" =~ ^[a-z0-9-]+$ && -n "${size}" ]] || die "usage: fault small-volume NAME SIZE"
+      bin_dir >/dev/null
+      local dir="${VOLUMES_DIR}/${target}"
+      mkdir -p "${dir}"
+      mountpoint -q "${dir}" || mount -t tmpfs -o "size=${size},mode=0777" tmpfs "${dir}"
+      kc apply -f - >&2 <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: ${STORAGE_CLASS}-small-${target}
+  labels: {app.kubernetes.io/managed-by: kuo-local-cluster, kuo.local/pv-dir: ${target}}
+spec:
+  capacity: {storage: ${size}}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ${STORAGE_CLASS}-small
+  volumeMode: Filesystem
+  hostPath: {path: ${dir}, type: Directory}
+YAML
+      log "PersistentVolume ${STORAGE_CLASS}-small-${target}: a ${size} tmpfs at ${dir}"
+      ;;
+    *) die "usage: fault stop|kill COMPONENT | fault small-volume NAME SIZE" ;;
+  esac
+}
+
 usage() {
   sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
@@ -1331,8 +1386,9 @@ main() {
     load-image) cmd_load_image "$@" ;;
     env) cmd_env "$@" ;;
     recycle-pvs) cmd_recycle_pvs "$@" ;;
+    fault) cmd_fault "$@" ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '${cmd}' (up, down, status, load-image, env, recycle-pvs)" ;;
+    *) die "unknown command '${cmd}' (up, down, status, load-image, env, recycle-pvs, fault)" ;;
   esac
 }
 

@@ -9,8 +9,8 @@ public final class Failures {
     private Failures() {
     }
 
-    public static Step fail(RunContext ctx, String reason, String message, Action... actions) {
-        return Step.fail(ctx.status().getPhase().onFailure(ctx.strategy(), ctx.spec().getRollback().getOnFailure()),
+    public static PhaseOutcome fail(RunContext ctx, String reason, String message, Action... actions) {
+        return PhaseOutcome.fail(ctx.status().getPhase().onFailure(ctx.strategy(), ctx.spec().getRollback().getOnFailure()),
                 reason, message, List.of(actions));
     }
 }

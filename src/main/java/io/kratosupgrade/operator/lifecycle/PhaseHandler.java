@@ -2,7 +2,10 @@ package io.kratosupgrade.operator.lifecycle;
 
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 
-/** The logic of one phase. Pure: reads the context, returns a {@link Step}. */
+/**
+ * The logic of one phase. No I/O: it reads the context, may fill in the run's working status (names, times,
+ * results), and returns a {@link PhaseOutcome} whose actions the reconciler carries out after writing status.
+ */
 public interface PhaseHandler {
 
     Phase phase();
@@ -14,5 +17,5 @@ public interface PhaseHandler {
     default void enter(RunContext ctx) {
     }
 
-    Step handle(RunContext ctx);
+    PhaseOutcome handle(RunContext ctx);
 }

@@ -32,7 +32,7 @@ import java.util.Optional;
 /**
  * Decides what one reconcile does: which run is current (new target, retry, superseded target), what the
  * current phase's handler wants, and how a transition updates status (phase, step conditions, kstatus
- * conditions, history). Pure: it only fills in the working copy of status and returns a {@link Decision}.
+ * conditions, history). No I/O: it only fills in the working copy of status and returns a {@link Decision}.
  */
 public class PhaseMachine {
 
@@ -94,22 +94,22 @@ public class PhaseMachine {
 
         RunContext ctx = new RunContext(upgrade, observed, now, settings);
         Phase phase = status.getPhase();
-        Step step = handlers.get(phase).handle(ctx);
-        actions.addAll(step.actions());
+        PhaseOutcome outcome = handlers.get(phase).handle(ctx);
+        actions.addAll(outcome.actions());
         long runGeneration = status.getRunGeneration();
         boolean stale = generation != runGeneration;
-        Duration requeue = step.requeueAfter();
-        if (step.transitions() && !step.failed() && stale && !step.next().isTerminal()
+        Duration requeue = outcome.requeueAfter();
+        if (outcome.transitions() && !outcome.failed() && stale && !outcome.next().isTerminal()
                 && phase.deploymentUntouched(ctx.strategy())) {
             supersede(upgrade, now, events, transitions, phase);
             requeue = Duration.ZERO;
-        } else if (step.transitions()) {
-            transition(ctx, step, events, transitions, actions);
+        } else if (outcome.transitions()) {
+            transition(ctx, outcome, events, transitions, actions);
             requeue = Duration.ZERO;
-        } else if (step.message() != null) {
+        } else if (outcome.message() != null) {
             status.setMessage(stale && !phase.isTerminal()
-                    ? step.message() + " (the spec changed; the new target runs once this run reaches a safe point)"
-                    : step.message());
+                    ? outcome.message() + " (the spec changed; the new target runs once this run reaches a safe point)"
+                    : outcome.message());
         }
         Conditions.summarize(status, status.getRunGeneration(), nowText);
         return new Decision(status, actions, events, transitions, requeue);
@@ -193,11 +193,11 @@ public class PhaseMachine {
         status.setMessage(message + "; run " + status.getRun() + " accepted");
     }
 
-    private void transition(RunContext ctx, Step step, List<Decision.Event> events,
+    private void transition(RunContext ctx, PhaseOutcome outcome, List<Decision.Event> events,
                             List<Decision.Transition> transitions, List<Action> actions) {
         KratosUpgradeStatus status = ctx.status();
         Phase from = status.getPhase();
-        Phase to = step.next();
+        Phase to = outcome.next();
         if (!from.canMoveTo(to)) {
             throw new IllegalStateException("illegal transition " + from + " -> " + to);
         }
@@ -206,19 +206,19 @@ public class PhaseMachine {
         Duration inPhase = inPhase(status, ctx.now());
 
         Optional<String> stepCondition = from.stepCondition();
-        if (step.failed()) {
-            status.setFailureReason(step.reason());
-            status.setFailureMessage(step.message());
-            stepCondition.ifPresent(type -> Conditions.set(status, type, "False", step.reason(), step.message(), generation, now));
+        if (outcome.failed()) {
+            status.setFailureReason(outcome.reason());
+            status.setFailureMessage(outcome.message());
+            stepCondition.ifPresent(type -> Conditions.set(status, type, "False", outcome.reason(), outcome.message(), generation, now));
         } else {
-            stepCondition.ifPresent(type -> Conditions.set(status, type, "True", step.reason(), step.message(), generation, now));
+            stepCondition.ifPresent(type -> Conditions.set(status, type, "True", outcome.reason(), outcome.message(), generation, now));
         }
-        if (from == Phase.Preflight && ctx.spec().getBackup().getPolicy() == BackupPolicy.Skip && !step.failed()) {
+        if (from == Phase.Preflight && ctx.spec().getBackup().getPolicy() == BackupPolicy.Skip && !outcome.failed()) {
             Conditions.set(status, ConditionTypes.BACKED_UP, "False", "BackupSkipped", "spec.backup.policy is Skip", generation, now);
         }
         status.setPhase(to);
         status.setPhaseStartedAt(now);
-        status.setMessage(step.message());
+        status.setMessage(outcome.message());
         handlers.get(to).enter(ctx);
         to.stepCondition().filter(type -> !to.isTerminal())
                 .ifPresent(type -> Conditions.set(status, type, "Unknown", "InProgress", to + " in progress", generation, now));
@@ -227,13 +227,13 @@ public class PhaseMachine {
         Duration runDuration = null;
         if (to.isTerminal()) {
             result = to.name();
-            runDuration = endRun(status, result, status.getFailureReason() == null ? step.reason() : status.getFailureReason(), ctx.now());
+            runDuration = endRun(status, result, status.getFailureReason() == null ? outcome.reason() : status.getFailureReason(), ctx.now());
             if (ctx.observed().deployment() != null) {
                 actions.add(new Action.UnlockDeployment(ctx.observed().deployment().getMetadata().getName()));
             }
         }
-        events.add(new Decision.Event(step.failed() || to == Phase.Failed || to == Phase.RolledBack, step.reason(), step.message()));
-        transitions.add(new Decision.Transition(from, to, step.failed(), inPhase, result, runDuration));
+        events.add(new Decision.Event(outcome.failed() || to == Phase.Failed || to == Phase.RolledBack, outcome.reason(), outcome.message()));
+        transitions.add(new Decision.Transition(from, to, outcome.failed(), inPhase, result, runDuration));
     }
 
     private Duration endRun(KratosUpgradeStatus status, String result, String reason, Instant now) {

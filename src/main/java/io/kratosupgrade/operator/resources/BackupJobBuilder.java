@@ -56,7 +56,7 @@ public final class BackupJobBuilder {
                 .withTerminationMessagePolicy("File")
                 .build();
 
-        return StepJob.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), StepJob.podLike(in.kratosPod())
+        return OperatorJobs.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), OperatorJobs.podLike(in.kratosPod())
                 .withContainers(dump)
                 .withVolumes(volumes)
                 .build());

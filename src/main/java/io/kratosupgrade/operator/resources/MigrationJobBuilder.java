@@ -52,7 +52,7 @@ public final class MigrationJobBuilder {
                 .build();
 
         PodSpec template = in.kratosPod();
-        return StepJob.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), StepJob.podLike(template)
+        return OperatorJobs.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), OperatorJobs.podLike(template)
                 .withContainers(migrate)
                 .withVolumes(template.getVolumes())
                 .build());

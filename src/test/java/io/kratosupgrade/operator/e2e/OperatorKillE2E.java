@@ -47,19 +47,9 @@ class OperatorKillE2E extends E2eTestBase {
         return process.log();
     }
 
-    /**
-     * Steps held still so a kill lands in their middle whatever the machine's speed: pg_dump waits on a lock of a
-     * table of its own, the migration on the lock of schema_migration (it inserts into it at the end of its first
-     * migration), the new pods report ready only after a delay. Each is let go once the kill in it is done.
-     */
+    /** Steps held still ({@link StepGates}) so each kill lands in the middle of the step it targets. */
     private AutoCloseable backupGate;
     private AutoCloseable migrationGate;
-
-    private void holdSteps() throws Exception {
-        postgres.execute(kratos.database, "CREATE TABLE chaos_gate (x int)", "ALTER TABLE chaos_gate OWNER TO " + kratos.database);
-        backupGate = postgres.hold(kratos.database, "LOCK TABLE chaos_gate IN ACCESS EXCLUSIVE MODE");
-        migrationGate = postgres.hold(kratos.database, "LOCK TABLE schema_migration IN SHARE MODE");
-    }
 
     private Runnable release(java.util.function.Supplier<AutoCloseable> gate) {
         return () -> {
@@ -120,7 +110,9 @@ class OperatorKillE2E extends E2eTestBase {
         kratos.readinessDelaySeconds = 12;
         kratos.install("v1.0.0");
         List<String> emails = kratos.seedIdentities(5);
-        holdSteps();
+        StepGates gates = new StepGates(postgres, kratos.database);
+        backupGate = gates.holdBackup();
+        migrationGate = gates.holdMigration();
         KratosUpgrade ku;
         List<ChaosMonkey.Kill> kills;
         List<String> missed;

@@ -18,7 +18,7 @@ import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;
@@ -54,40 +54,40 @@ public class BackingUpHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         BackupStatus backup = ctx.status().getBackup();
         Duration timeout = Times.goDuration(ctx.spec().getBackup().getTimeout());
         String secretName = Names.backupCredentialsSecret(ctx.upgrade(), ctx.run());
-        Optional<Job> job = JobStep.job(ctx, backup);
+        Optional<Job> job = RunningJob.job(ctx, backup);
         if (job.isEmpty()) {
             return createJob(ctx, backup, timeout, secretName);
         }
-        JobOutcome outcome = JobStep.outcome(ctx, job.get(), backup, timeout);
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), backup, timeout);
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 backup.setFinishedAt(ctx.nowText());
                 readReport(outcome.terminationMessage(), backup);
-                return Step.advance(Phase.Migrating, "BackupComplete", "database dumped to " + backup.getFile()
+                return PhaseOutcome.advance(Phase.Migrating, "BackupComplete", "database dumped to " + backup.getFile()
                         + " on PersistentVolumeClaim " + backup.getPersistentVolumeClaim()
                         + (backup.getBytes() == null ? "" : " (" + backup.getBytes() + " bytes)"),
                         new Action.DeleteSecret(secretName));
             }
             case FAILED -> {
                 backup.setFinishedAt(ctx.nowText());
-                List<Action> actions = new ArrayList<>(JobStep.stopIfRunning(job.get(), outcome));
+                List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
                 actions.add(new Action.DeleteSecret(secretName));
                 return Failures.fail(ctx, "BackupFailed", "backup Job " + backup.getJobName() + " failed: "
                         + outcome.message() + "; nothing was migrated", actions.toArray(Action[]::new));
             }
             default -> {
-                return Step.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + "): "
+                return PhaseOutcome.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + "): "
                         + outcome.message(),
-                        JobStep.deadlineLeft(ctx, backup, timeout));
+                        RunningJob.deadlineLeft(ctx, backup, timeout));
             }
         }
     }
 
-    private Step createJob(RunContext ctx, BackupStatus backup, Duration timeout, String secretName) {
+    private PhaseOutcome createJob(RunContext ctx, BackupStatus backup, Duration timeout, String secretName) {
         DsnResolution dsn = ctx.observed().dsn();
         Deployment deployment = ctx.observed().deployment();
         if (deployment == null) {
@@ -108,7 +108,7 @@ public class BackingUpHandler implements PhaseHandler {
         String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
         Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
                 backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos));
-        return Step.stay("starting backup Job " + backup.getJobName(), JobStep.deadlineLeft(ctx, backup, timeout),
+        return PhaseOutcome.stay("starting backup Job " + backup.getJobName(), RunningJob.deadlineLeft(ctx, backup, timeout),
                 new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName,
                         DumpToolEnvironment.of(target))),
                 new Action.CreateJob(job));

@@ -12,7 +12,7 @@ import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.MigrationJobBuilder;
@@ -37,10 +37,10 @@ public class MigratingHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         StepStatus migration = ctx.status().getMigration();
         Duration timeout = Times.goDuration(ctx.spec().getMigration().getTimeout());
-        Optional<Job> job = JobStep.job(ctx, migration);
+        Optional<Job> job = RunningJob.job(ctx, migration);
         if (job.isEmpty()) {
             Deployment deployment = ctx.observed().deployment();
             if (deployment == null) {
@@ -54,10 +54,10 @@ public class MigratingHandler implements PhaseHandler {
             }
             Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
                     pod, kratos.get(), ctx.status().getToImage(), KratosVersion.parse(ctx.status().getToVersion()), timeout));
-            return Step.stay("starting migration Job " + migration.getJobName() + " with " + ctx.status().getToImage(),
-                    JobStep.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
+            return PhaseOutcome.stay("starting migration Job " + migration.getJobName() + " with " + ctx.status().getToImage(),
+                    RunningJob.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
         }
-        JobOutcome outcome = JobStep.outcome(ctx, job.get(), migration, timeout);
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), migration, timeout);
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 migration.setFinishedAt(ctx.nowText());
@@ -66,7 +66,7 @@ public class MigratingHandler implements PhaseHandler {
                 if (known == null || KratosVersion.parse(migratedTo).compareTo(KratosVersion.parse(known)) > 0) {
                     ctx.status().setDatabaseVersion(migratedTo);
                 }
-                return Step.advance(Phase.RollingOut, "MigrationComplete", "database migrated to " + migratedTo
+                return PhaseOutcome.advance(Phase.RollingOut, "MigrationComplete", "database migrated to " + migratedTo
                         + " by Job " + migration.getJobName());
             }
             case FAILED -> {
@@ -74,12 +74,12 @@ public class MigratingHandler implements PhaseHandler {
                 String reason = "DeadlineExceeded".equals(outcome.reason()) ? "MigrationTimeout" : "MigrationFailed";
                 return Failures.fail(ctx, reason, "migration Job " + migration.getJobName() + " failed: " + outcome.message()
                         + "; the Deployment still runs " + ctx.status().getFromImage(),
-                        JobStep.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
+                        RunningJob.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
             }
             default -> {
-                return Step.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName()
+                return PhaseOutcome.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName()
                         + "): " + outcome.message(),
-                        JobStep.deadlineLeft(ctx, migration, timeout));
+                        RunningJob.deadlineLeft(ctx, migration, timeout));
             }
         }
     }

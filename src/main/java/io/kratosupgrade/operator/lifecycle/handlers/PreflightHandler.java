@@ -17,7 +17,7 @@ import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.DeploymentLock;
@@ -36,7 +36,7 @@ public class PreflightHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         KratosUpgrade ku = ctx.upgrade();
         String deploymentName = ctx.spec().getDeploymentName();
         Deployment deployment = ctx.observed().deployment();
@@ -106,7 +106,7 @@ public class PreflightHandler implements PhaseHandler {
 
         if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
             // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
-            return Step.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
+            return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
                     new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
         }
 
@@ -128,9 +128,9 @@ public class PreflightHandler implements PhaseHandler {
                 + ", " + kind.id() + " database, DSN from " + dsn.source() + ")";
         status.setStrategy(ctx.spec().getStrategy());
         if (ctx.spec().getStrategy() == Strategy.Recreate) {
-            return Step.advance(Phase.ScalingDown, "PreflightPassed", summary);
+            return PhaseOutcome.advance(Phase.ScalingDown, "PreflightPassed", summary);
         }
-        return Step.advance(backup ? Phase.BackingUp : Phase.Migrating, "PreflightPassed", summary);
+        return PhaseOutcome.advance(backup ? Phase.BackingUp : Phase.Migrating, "PreflightPassed", summary);
     }
 
     /** Another KratosUpgrade that holds the Deployment and is still running. */

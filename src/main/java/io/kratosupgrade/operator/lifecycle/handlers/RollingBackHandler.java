@@ -8,7 +8,7 @@ import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.List;
@@ -33,7 +33,7 @@ public class RollingBackHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         Deployment deployment = ctx.observed().deployment();
         String container = ctx.status().getContainerName();
         if (!DeploymentRollout.hasContainer(deployment, container)) {
@@ -45,13 +45,13 @@ public class RollingBackHandler implements PhaseHandler {
         Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
         Duration left = ctx.remaining(ctx.status().getRollback().getStartedAt(), timeout);
         if (!patches.isEmpty()) {
-            return Step.stay("restoring " + ctx.status().getFromImage() + " with " + original + " replicas", left,
+            return PhaseOutcome.stay("restoring " + ctx.status().getFromImage() + " with " + original + " replicas", left,
                     patches.toArray(Action[]::new));
         }
         RolloutCheck check = RolloutCheck.of(deployment);
         if (check.complete()) {
             ctx.status().getRollback().setFinishedAt(ctx.nowText());
-            return Step.advance(Phase.RolledBack, ctx.status().getFailureReason(), "rolled back: Deployment "
+            return PhaseOutcome.advance(Phase.RolledBack, ctx.status().getFailureReason(), "rolled back: Deployment "
                     + ctx.spec().getDeploymentName() + " serves " + ctx.status().getFromImage() + " again after: "
                     + ctx.status().getFailureMessage());
         }
@@ -59,6 +59,6 @@ public class RollingBackHandler implements PhaseHandler {
             return Failures.fail(ctx, "RollbackFailed", "the rollback to " + ctx.status().getFromImage()
                     + " did not complete: " + check.message());
         }
-        return Step.stay("rolling back to " + ctx.status().getFromVersion() + ": " + check.message(), left);
+        return PhaseOutcome.stay("rolling back to " + ctx.status().getFromVersion() + ": " + check.message(), left);
     }
 }

@@ -8,7 +8,7 @@ import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.List;
@@ -27,7 +27,7 @@ public class RollingOutHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         Deployment deployment = ctx.observed().deployment();
         String container = ctx.status().getContainerName();
         if (!DeploymentRollout.hasContainer(deployment, container)) {
@@ -39,13 +39,13 @@ public class RollingOutHandler implements PhaseHandler {
         Integer replicas = ctx.strategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
         List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, ctx.status().getToImage(), replicas);
         if (!patches.isEmpty()) {
-            return Step.stay("setting image " + ctx.status().getToImage() + " on Deployment " + ctx.spec().getDeploymentName(),
+            return PhaseOutcome.stay("setting image " + ctx.status().getToImage() + " on Deployment " + ctx.spec().getDeploymentName(),
                     left, patches.toArray(Action[]::new));
         }
         RolloutCheck check = RolloutCheck.of(deployment);
         if (check.complete()) {
             ctx.status().getRollout().setFinishedAt(ctx.nowText());
-            return Step.advance(Phase.Verifying, "RolloutComplete", check.message());
+            return PhaseOutcome.advance(Phase.Verifying, "RolloutComplete", check.message());
         }
         if (check.failed()) {
             return Failures.fail(ctx, "RolloutFailed", check.message());
@@ -54,6 +54,6 @@ public class RollingOutHandler implements PhaseHandler {
             return Failures.fail(ctx, "RolloutTimeout", "the rollout of " + ctx.status().getToImage() + " did not complete within "
                     + ctx.spec().getRollout().getTimeout() + ": " + check.message());
         }
-        return Step.stay("rolling out " + ctx.status().getToVersion() + ": " + check.message(), left);
+        return PhaseOutcome.stay("rolling out " + ctx.status().getToVersion() + ": " + check.message(), left);
     }
 }

@@ -8,7 +8,7 @@ import io.kratosupgrade.operator.kube.DeploymentPods;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.resources.DeploymentPatches;
 import java.time.Duration;
@@ -32,7 +32,7 @@ public class ScalingDownHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         Deployment deployment = ctx.observed().deployment();
         if (deployment == null) {
             return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
@@ -41,12 +41,12 @@ public class ScalingDownHandler implements PhaseHandler {
         Duration left = ctx.remaining(ctx.status().getPhaseStartedAt(), timeout);
         Integer replicas = deployment.getSpec().getReplicas();
         if (replicas == null || replicas != 0) {
-            return Step.stay("scaling Deployment " + ctx.spec().getDeploymentName() + " to zero", left,
+            return PhaseOutcome.stay("scaling Deployment " + ctx.spec().getDeploymentName() + " to zero", left,
                     new Action.PatchDeployment(ctx.spec().getDeploymentName(), DeploymentPatches.setReplicas(0), "replicas 0"));
         }
         List<Pod> running = DeploymentPods.stillRunning(ctx.observed().deploymentPods());
         if (running.isEmpty()) {
-            return Step.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
+            return PhaseOutcome.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
                     "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod exists any more");
         }
         String waiting = running.size() + " Kratos pods still exist: " + DeploymentPods.describe(running);
@@ -55,6 +55,6 @@ public class ScalingDownHandler implements PhaseHandler {
                     + " of scaling to zero: " + waiting);
         }
         Duration recheck = ctx.settings().podRecheck();
-        return Step.stay("waiting for Kratos to stop: " + waiting, left.compareTo(recheck) < 0 ? left : recheck);
+        return PhaseOutcome.stay("waiting for Kratos to stop: " + waiting, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }

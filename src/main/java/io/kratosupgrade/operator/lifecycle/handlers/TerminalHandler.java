@@ -5,7 +5,7 @@ import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.resources.DeploymentLock;
 import io.kratosupgrade.operator.resources.Labels;
 import java.util.ArrayList;
@@ -29,7 +29,7 @@ public class TerminalHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         List<Action> actions = new ArrayList<>();
         var deployment = ctx.observed().deployment();
         if (deployment != null && DeploymentLock.heldBy(deployment, ctx.upgrade().getMetadata().getName())) {
@@ -40,7 +40,7 @@ public class TerminalHandler implements PhaseHandler {
                 .filter(job -> runOf(job) < oldestKept)
                 .map(job -> new Action.DeleteJob(job.getMetadata().getName()))
                 .forEach(actions::add);
-        return Step.stay(ctx.status().getMessage(), null, actions.toArray(Action[]::new));
+        return PhaseOutcome.stay(ctx.status().getMessage(), null, actions.toArray(Action[]::new));
     }
 
     /** The run a Job belongs to (its run label); a Job without one is never pruned. */

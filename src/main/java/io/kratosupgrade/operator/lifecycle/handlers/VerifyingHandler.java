@@ -7,7 +7,7 @@ import io.kratosupgrade.operator.kube.PodImages;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
-import io.kratosupgrade.operator.lifecycle.Step;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.List;
@@ -28,7 +28,7 @@ public class VerifyingHandler implements PhaseHandler {
     }
 
     @Override
-    public Step handle(RunContext ctx) {
+    public PhaseOutcome handle(RunContext ctx) {
         List<Pod> pods = ctx.observed().deploymentPods();
         String image = ctx.status().getToImage();
         List<String> stale = PodImages.readyPodsNotRunning(pods, ctx.status().getContainerName(), image);
@@ -37,7 +37,7 @@ public class VerifyingHandler implements PhaseHandler {
         int wanted = desired == null ? 1 : desired;
         if (stale.isEmpty() && ready >= wanted) {
             ctx.status().getVerification().setFinishedAt(ctx.nowText());
-            return Step.advance(Phase.Succeeded, "Verified", "upgraded to " + ctx.status().getToVersion() + ": all "
+            return PhaseOutcome.advance(Phase.Succeeded, "Verified", "upgraded to " + ctx.status().getToVersion() + ": all "
                     + ready + " ready pods run " + image);
         }
         String problem = !stale.isEmpty() ? "ready pods still run another image: " + String.join(", ", stale)
@@ -48,6 +48,6 @@ public class VerifyingHandler implements PhaseHandler {
             return Failures.fail(ctx, "VerificationFailed", problem);
         }
         Duration recheck = ctx.settings().podRecheck();
-        return Step.stay("verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
+        return PhaseOutcome.stay("verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }

@@ -14,9 +14,9 @@ import java.util.List;
  * blindly), restartPolicy Never, the step's timeout as activeDeadlineSeconds, and a pod admissible under
  * the restricted Pod Security Standard ({@link RestrictedPodSecurity}).
  */
-final class StepJob {
+final class OperatorJobs {
 
-    private StepJob() {
+    private OperatorJobs() {
     }
 
     /**

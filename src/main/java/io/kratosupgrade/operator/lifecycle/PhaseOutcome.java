@@ -16,19 +16,19 @@ import java.util.List;
  * @param actions      side effects, carried out after status is written
  * @param requeueAfter when to look again if nothing else wakes the reconciler (deadlines), or null
  */
-public record Step(Phase next, boolean failed, String reason, String message, List<Action> actions,
+public record PhaseOutcome(Phase next, boolean failed, String reason, String message, List<Action> actions,
                    Duration requeueAfter) {
 
-    public static Step stay(String message, Duration requeueAfter, Action... actions) {
-        return new Step(null, false, null, message, List.of(actions), requeueAfter);
+    public static PhaseOutcome stay(String message, Duration requeueAfter, Action... actions) {
+        return new PhaseOutcome(null, false, null, message, List.of(actions), requeueAfter);
     }
 
-    public static Step advance(Phase next, String reason, String message, Action... actions) {
-        return new Step(next, false, reason, message, List.of(actions), null);
+    public static PhaseOutcome advance(Phase next, String reason, String message, Action... actions) {
+        return new PhaseOutcome(next, false, reason, message, List.of(actions), null);
     }
 
-    static Step fail(Phase next, String reason, String message, List<Action> actions) {
-        return new Step(next, true, reason, message, actions, null);
+    static PhaseOutcome fail(Phase next, String reason, String message, List<Action> actions) {
+        return new PhaseOutcome(next, true, reason, message, actions, null);
     }
 
     public boolean transitions() {

@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Optional;
 
 /** What backup and migration share: how a running Job is watched and when it is given up on. */
-final class JobStep {
+final class RunningJob {
 
-    private JobStep() {
+    private RunningJob() {
     }
 
     /** The outcome of the step's Job, with the operator's own deadline on top of the Job's. */
