@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.resources.Labels;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -147,7 +148,8 @@ class NamespacedInstallE2E {
         String oldLeader = operator.leader();
         assertThat(oldLeader).isNotNull();
         holders.add(oldLeader);
-        try (var jobs = client.batch().v1().jobs().inNamespace(failover).inform(new ResourceEventHandler<Job>() {
+        try (var jobs = client.batch().v1().jobs().inNamespace(failover)
+                .withLabel(Labels.MANAGED_BY, Labels.OPERATOR).inform(new ResourceEventHandler<Job>() {
                 public void onAdd(Job j) { jobsCreated.merge(j.getMetadata().getName() + "@" + j.getMetadata().getUid(), 1, Integer::sum); }
                 public void onUpdate(Job o, Job j) { }
                 public void onDelete(Job j, boolean unknown) { }
