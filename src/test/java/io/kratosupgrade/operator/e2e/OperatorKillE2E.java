@@ -24,6 +24,9 @@ import org.junit.jupiter.api.Test;
 class OperatorKillE2E extends E2eTestBase {
 
     OperatorProcess process;
+    /** Steps held still ({@link StepGates}) so each kill lands in the middle of the step it targets. */
+    private AutoCloseable backupGate;
+    private AutoCloseable migrationGate;
 
     /** This class runs the operator as a separate process; the in-JVM one stays stopped. */
     @BeforeAll
@@ -47,10 +50,6 @@ class OperatorKillE2E extends E2eTestBase {
         return process.log();
     }
 
-    /** Steps held still ({@link StepGates}) so each kill lands in the middle of the step it targets. */
-    private AutoCloseable backupGate;
-    private AutoCloseable migrationGate;
-
     private Runnable release(java.util.function.Supplier<AutoCloseable> gate) {
         return () -> {
             try {
@@ -63,35 +62,35 @@ class OperatorKillE2E extends E2eTestBase {
 
     @Test
     void rollingSurvivesAKillAtEveryBoundaryAndInEveryStep() throws Exception {
-        List<KillPoint> plan = List.of(
-                KillPoint.entering(Phase.Preflight),
-                KillPoint.entering(Phase.BackingUp),
-                new KillPoint("backup Job running", w -> w.phase() == Phase.BackingUp && w.jobRunning("backup"), release(() -> backupGate)),
-                KillPoint.entering(Phase.Migrating),
-                new KillPoint("migration Job running", w -> w.phase() == Phase.Migrating && w.jobRunning("migrate"),
-                        release(() -> migrationGate)),
-                KillPoint.entering(Phase.RollingOut),
-                new KillPoint("rollout half-way", w -> w.phase() == Phase.RollingOut && halfWay(w)),
-                KillPoint.entering(Phase.Verifying));
+        List<KillPoint> plan = new ArrayList<>(List.of(KillPoint.entering(Phase.Preflight)));
+        plan.addAll(jobStepsAndRolloutStart());
+        plan.add(new KillPoint("rollout half-way", w -> w.phase() == Phase.RollingOut && halfWay(w)));
+        plan.add(KillPoint.entering(Phase.Verifying));
         runUnderKills("rolling", Strategy.Rolling, plan);
     }
 
     @Test
     void recreateSurvivesAKillAtEveryBoundaryAndInEveryStep() throws Exception {
-        List<KillPoint> plan = List.of(
+        List<KillPoint> plan = new ArrayList<>(List.of(
                 KillPoint.entering(Phase.Preflight),
                 KillPoint.entering(Phase.ScalingDown),
                 new KillPoint("pods draining", w -> w.phase() == Phase.ScalingDown
-                        && w.kratosPods().stream().anyMatch(p -> p.getMetadata().getDeletionTimestamp() != null)),
+                        && w.kratosPods().stream().anyMatch(p -> p.getMetadata().getDeletionTimestamp() != null))));
+        plan.addAll(jobStepsAndRolloutStart());
+        plan.add(new KillPoint("pods starting", w -> w.phase() == Phase.RollingOut && halfWay(w)));
+        plan.add(KillPoint.entering(Phase.Verifying));
+        runUnderKills("recreate", Strategy.Recreate, plan);
+    }
+
+    /** Both strategies: entering each Job step, in the middle of its Job (held still), entering RollingOut. */
+    private List<KillPoint> jobStepsAndRolloutStart() {
+        return List.of(
                 KillPoint.entering(Phase.BackingUp),
                 new KillPoint("backup Job running", w -> w.phase() == Phase.BackingUp && w.jobRunning("backup"), release(() -> backupGate)),
                 KillPoint.entering(Phase.Migrating),
                 new KillPoint("migration Job running", w -> w.phase() == Phase.Migrating && w.jobRunning("migrate"),
                         release(() -> migrationGate)),
-                KillPoint.entering(Phase.RollingOut),
-                new KillPoint("pods starting", w -> w.phase() == Phase.RollingOut && halfWay(w)),
-                KillPoint.entering(Phase.Verifying));
-        runUnderKills("recreate", Strategy.Recreate, plan);
+                KillPoint.entering(Phase.RollingOut));
     }
 
     /** The Deployment rolls: not every wanted replica is updated and available yet. */

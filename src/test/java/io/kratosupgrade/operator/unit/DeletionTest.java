@@ -39,13 +39,7 @@ class DeletionTest {
 
     @Test
     void recreateScaledToZeroGetsItsReplicasBackWithTheOldImage() {
-        s.ku.getSpec().setStrategy(Strategy.Recreate);
-        s.passPreflight();
-        s.decide();
-        s.world.setReplicas(0);
-        s.world.rolloutComplete();
-        s.decide();
-        assertThat(s.phase()).isEqualTo(Phase.BackingUp);
+        s.scaledDownToBackingUp();
 
         Deletion deletion = delete();
 
@@ -58,12 +52,7 @@ class DeletionTest {
 
     @Test
     void recreateMidMigrationWaitsThenRestoresTheReplicas() {
-        s.ku.getSpec().setStrategy(Strategy.Recreate);
-        s.passPreflight();
-        s.decide();
-        s.world.setReplicas(0);
-        s.world.rolloutComplete();
-        s.decide();
+        s.scaledDownToBackingUp();
         s.toMigrating();
         s.decide();
         String job = s.status().getMigration().getJobName();

@@ -632,13 +632,7 @@ class PhaseMachineTest {
         }
         @Test
         void strategyEditAfterScaleDownDoesNotAbandonTheScaledDownDeployment() {
-            s.ku.getSpec().setStrategy(Strategy.Recreate);
-            s.passPreflight();
-            s.decide();
-            s.world.setReplicas(0);
-            s.world.rolloutComplete();
-            s.decide();
-            assertThat(s.phase()).isEqualTo(Phase.BackingUp);
+            s.scaledDownToBackingUp();
             s.decide();
             s.ku.getSpec().setStrategy(Strategy.Rolling);
             s.bumpGeneration();

@@ -86,6 +86,19 @@ final class UpgradeScenario {
         return this;
     }
 
+    /** Recreate: preflight passes, the Deployment is scaled to zero and every pod is gone: BackingUp. */
+    UpgradeScenario scaledDownToBackingUp() {
+        ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.Recreate);
+        passPreflight();
+        assertThat(phase()).isEqualTo(Phase.ScalingDown);
+        decide();
+        world.setReplicas(0);
+        world.rolloutComplete();
+        decide();
+        assertThat(phase()).isEqualTo(Phase.BackingUp);
+        return this;
+    }
+
     UpgradeScenario toBackingUp() {
         passPreflight();
         assertThat(phase()).isEqualTo(Phase.BackingUp);
