@@ -91,6 +91,9 @@ CLIENT_GO_VERSION=v1.14.3
 # expected max(version) of schema_migration after `migrate`.
 kratos_expected_migration() {
   case "$1" in
+    v0.10.1) echo 20220512102703000000 ;;
+    v0.11.0) echo 20221024182336000000 ;;
+    v0.13.0) echo 20230322144139000001 ;;
     v1.0.0) echo 20230705000000000001 ;;
     v1.1.0) echo 20240119094628000000 ;;
     v1.2.0 | v1.3.0 | v1.3.1) echo 20240425095000000001 ;;
@@ -105,11 +108,26 @@ kratos_expected_migration() {
 # local `=> ./dir` replaces of Kratos' go.mod, which a wrapper module cannot
 # use because those directories are separate modules, not in the module zip).
 # All other replace directives of Kratos' go.mod are copied as they are.
+# KR_NOSUMDB: modules the checksum database does not know (GONOSUMDB for
+# `go mod tidy` only; the committed go.sum then carries their hashes).
 kratos_recipe() {
   KR_OVERRIDES=()
+  KR_NOSUMDB=""
   case "$1" in
-    v1.0.0 | v1.1.0 | v1.3.1)
+    v0.10.1)
       KR_MODVER=$1
+      # v0.10.1's CLI imports kratos-client-go, replaced upstream by a local
+      # directory; the version its go.mod requires (v0.6.3-alpha.1) does not
+      # compile against the CLI, the release's own client version does.
+      KR_OVERRIDES=("github.com/ory/kratos-client-go=github.com/ory/kratos-client-go@v0.10.1")
+      ;;
+    v0.11.0 | v1.0.0 | v1.1.0 | v1.3.1)
+      KR_MODVER=$1
+      ;;
+    v0.13.0)
+      KR_MODVER=$1
+      # sum.golang.org answers 404 for kratos@v0.13.0 and ory/x@v0.0.551.
+      KR_NOSUMDB="github.com/ory/kratos,github.com/ory/x"
       ;;
     v25.4.0)
       # Tag v25.4.0 is not a valid version of module github.com/ory/kratos
@@ -129,7 +147,7 @@ kratos_recipe() {
       )
       ;;
     *)
-      die "no recipe for Kratos '$1' (known: v1.0.0 v1.1.0 v1.3.1 v25.4.0 v26.2.0)"
+      die "no recipe for Kratos '$1' (known: v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.1.0 v1.3.1 v25.4.0 v26.2.0)"
       ;;
   esac
 }
@@ -435,7 +453,7 @@ generate_kratos_module() {
     done
 
     write_tools_go .
-    timed "kratos ${release}: go mod tidy" go mod tidy
+    GONOSUMDB="${KR_NOSUMDB}" timed "kratos ${release}: go mod tidy" go mod tidy
     local got
     got="$(go list -m -f '{{.Version}}' "${KRATOS_MODULE}")"
     [[ "${got}" == "${KR_MODVER}" ]] || die "kratos ${release}: MVS selected ${KRATOS_MODULE} ${got}, wanted ${KR_MODVER}"
