@@ -7,9 +7,10 @@ import java.util.regex.Pattern;
 /** A Kratos release number (vMAJOR.MINOR.PATCH[-pre]), ordered the way releases are. */
 public record KratosVersion(int major, int minor, int patch, String preRelease) implements Comparable<KratosVersion> {
 
-    private static final Pattern VERSION = Pattern.compile("^v?(\\d+)\\.(\\d+)\\.(\\d+)(?:-([0-9A-Za-z.-]+))?$");
+    /** At most 9 digits a number, as the CRD allows: every version the API server stores fits an int. */
+    private static final Pattern VERSION = Pattern.compile("^v?(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,9})(?:-([0-9A-Za-z.-]+))?$");
     /** Image tags carry a flavour after the version: v1.3.1-distroless, v1.3.1-amd64. */
-    private static final Pattern TAG_PREFIX = Pattern.compile("^(v?\\d+\\.\\d+\\.\\d+)(?:-.*)?$");
+    private static final Pattern TAG_PREFIX = Pattern.compile("^(v?\\d{1,9}\\.\\d{1,9}\\.\\d{1,9})(?:-.*)?$");
     /** v25.4.0 is the first release of the calendar-versioned line with `migrate sql up`. */
     public static final KratosVersion FIRST_WITH_MIGRATE_SQL_UP = new KratosVersion(25, 0, 0, null);
 

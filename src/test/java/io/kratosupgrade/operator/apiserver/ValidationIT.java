@@ -17,6 +17,7 @@ class ValidationIT extends ApiServerTestBase {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             version without v            | {"deploymentName":"kratos","version":"1.3.1","backup":{"policy":"Skip"}}                          | spec.version
+            version beyond an int        | {"deploymentName":"kratos","version":"v99999999999999999999.0.0","backup":{"policy":"Skip"}}     | spec.version
             version with junk            | {"deploymentName":"kratos","version":"v1.3","backup":{"policy":"Skip"}}                           | spec.version
             missing version              | {"deploymentName":"kratos","backup":{"policy":"Skip"}}                                             | spec.version
             missing deploymentName       | {"version":"v1.3.1","backup":{"policy":"Skip"}}                                                     | spec.deploymentName

@@ -63,7 +63,7 @@ class KratosReleaseTest {
 
         @ParameterizedTest
         @NullSource
-        @ValueSource(strings = {"latest", "master", "sha-1a2b3c", "v1", "distroless"})
+        @ValueSource(strings = {"latest", "master", "sha-1a2b3c", "v1", "distroless", "v99999999999999999999.0.0"})
         void tagsThatNameNoReleaseGiveNoVersion(String tag) {
             assertThat(KratosVersion.fromImageTag(tag)).isEmpty();
         }

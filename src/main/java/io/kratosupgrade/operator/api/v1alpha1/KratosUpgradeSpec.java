@@ -13,8 +13,9 @@ public class KratosUpgradeSpec {
     /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */
     static final String DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
     static final String DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-    /** Kratos release tags: vMAJOR.MINOR.PATCH with an optional pre-release suffix. */
-    public static final String VERSION_PATTERN = "^v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$";
+    /** Kratos release tags: vMAJOR.MINOR.PATCH with an optional pre-release suffix; numbers of at most 9 digits. */
+    public static final String VERSION_PATTERN =
+            "^v(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})(-[0-9A-Za-z.-]{1,64})?$";
 
     @Required
     @Size(min = 1, max = 253)
