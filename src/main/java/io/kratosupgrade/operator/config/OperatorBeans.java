@@ -6,7 +6,9 @@ import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kratosupgrade.operator.act.Actuator;
 import io.kratosupgrade.operator.events.EventRecorder;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
+import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.status.StatusWriter;
@@ -39,8 +41,15 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    PhaseMachine phaseMachine(OperatorSettings settings) {
-        return new PhaseMachine(settings);
+    PhaseMachine phaseMachine(OperatorSettings settings, Product product) {
+        return new PhaseMachine(settings, product);
+    }
+
+    /** The product this operator upgrades. */
+    @Produces
+    @Singleton
+    Product product() {
+        return Kratos.INSTANCE;
     }
 
     @Produces

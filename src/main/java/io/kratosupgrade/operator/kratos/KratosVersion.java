@@ -11,9 +11,6 @@ public record KratosVersion(int major, int minor, int patch, String preRelease) 
     private static final Pattern VERSION = Pattern.compile("^v?(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,9})(?:-([0-9A-Za-z.-]+))?$");
     /** Image tags carry a flavour after the version: v1.3.1-distroless, v1.3.1-amd64. */
     private static final Pattern TAG_PREFIX = Pattern.compile("^(v?\\d{1,9}\\.\\d{1,9}\\.\\d{1,9})(?:-.*)?$");
-    /** v25.4.0 is the first release of the calendar-versioned line with `migrate sql up`. */
-    public static final KratosVersion FIRST_WITH_MIGRATE_SQL_UP = new KratosVersion(25, 0, 0, null);
-
     public static KratosVersion parse(String text) {
         Matcher m = VERSION.matcher(text == null ? "" : text.trim());
         if (!m.matches()) {
@@ -30,10 +27,6 @@ public record KratosVersion(int major, int minor, int patch, String preRelease) 
         }
         Matcher m = TAG_PREFIX.matcher(tag);
         return m.matches() ? Optional.of(parse(m.group(1))) : Optional.empty();
-    }
-
-    public boolean usesMigrateSqlUp() {
-        return compareTo(FIRST_WITH_MIGRATE_SQL_UP) >= 0;
     }
 
     @Override

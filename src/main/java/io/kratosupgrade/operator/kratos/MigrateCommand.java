@@ -4,25 +4,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The migrate command line of a Kratos release: {@code migrate sql -e --yes} before v25 (there is no
- * {@code up} subcommand), {@code migrate sql up -e --yes} from v25 on (plain {@code migrate sql} is deprecated).
- * Config flags of the server's own command line are carried over so the migration reads the same config.
+ * The migrate command line of a release, as the knowledge base has it ({@code migrate sql -e --yes} before
+ * Kratos v25, {@code migrate sql up -e --yes} from v25 on), followed by the config flags of the server's own
+ * command line, so the migration reads the same config.
  */
 public final class MigrateCommand {
 
     private MigrateCommand() {
     }
 
-    public static List<String> args(KratosVersion target, List<String> serverArgs) {
-        List<String> args = new ArrayList<>(target.usesMigrateSqlUp()
-                ? List.of("migrate", "sql", "up", "-e", "--yes")
-                : List.of("migrate", "sql", "-e", "--yes"));
+    /** @param releaseArgs the release's migrate command line ({@link io.kratosupgrade.operator.product.Product#migrateArgs}) */
+    public static List<String> args(List<String> releaseArgs, List<String> serverArgs) {
+        List<String> args = new ArrayList<>(releaseArgs);
         args.addAll(configFlags(serverArgs));
         return args;
     }
 
     /** The {@code -c/--config} flags (both "--config x" and "--config=x" forms) of a command line. */
-    static List<String> configFlags(List<String> serverArgs) {
+    public static List<String> configFlags(List<String> serverArgs) {
         List<String> flags = new ArrayList<>();
         if (serverArgs == null) {
             return flags;

@@ -19,6 +19,7 @@ import io.kratosupgrade.operator.lifecycle.handlers.ScalingDownHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.TerminalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.VerifyingHandler;
 import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.status.Conditions;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,9 +39,11 @@ public class PhaseMachine {
 
     private final Map<Phase, PhaseHandler> handlers = new EnumMap<>(Phase.class);
     private final OperatorSettings settings;
+    private final Product product;
 
-    public PhaseMachine(OperatorSettings settings) {
+    public PhaseMachine(OperatorSettings settings, Product product) {
         this.settings = settings;
+        this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
                 new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Failed),
@@ -92,7 +95,7 @@ public class PhaseMachine {
             }
         }
 
-        RunContext ctx = new RunContext(upgrade, observed, now, settings);
+        RunContext ctx = new RunContext(upgrade, observed, now, settings, product);
         Phase phase = status.getPhase();
         PhaseOutcome outcome = handlers.get(phase).handle(ctx);
         actions.addAll(outcome.actions());

@@ -6,14 +6,15 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.product.Product;
 import java.time.Duration;
 import java.time.Instant;
 
 /**
  * Input of a phase handler: the object (its status is a working copy handlers may fill in), what was
- * observed, the time, and the operator settings.
+ * observed, the time, the operator settings, and the product being upgraded.
  */
-public record RunContext(KratosUpgrade upgrade, Observation observed, Instant now, OperatorSettings settings) {
+public record RunContext(KratosUpgrade upgrade, Observation observed, Instant now, OperatorSettings settings, Product product) {
 
     public KratosUpgradeSpec spec() {
         return upgrade.getSpec();

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
-import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.kratos.MigrateCommand;
 import java.time.Duration;
 import java.util.List;
@@ -23,7 +22,7 @@ public final class MigrationJobBuilder {
     }
 
     public record Input(KratosUpgrade upgrade, int run, String jobName, PodSpec kratosPod, Container kratosContainer,
-                        String targetImage, KratosVersion targetVersion, Duration timeout) {
+                        String targetImage, List<String> migrateArgs, Duration timeout) {
     }
 
     public static Job build(Input in) {
@@ -42,7 +41,7 @@ public final class MigrationJobBuilder {
                 .withImage(in.targetImage())
                 .withImagePullPolicy(server.getImagePullPolicy())
                 .withCommand(binary)
-                .withArgs(MigrateCommand.args(in.targetVersion(), serverArgs))
+                .withArgs(MigrateCommand.args(in.migrateArgs(), serverArgs))
                 .withEnv(server.getEnv())
                 .withEnvFrom(server.getEnvFrom())
                 .withVolumeMounts(server.getVolumeMounts())

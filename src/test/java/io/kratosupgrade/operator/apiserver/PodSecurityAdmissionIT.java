@@ -12,10 +12,10 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
-import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;
 import io.kratosupgrade.operator.resources.MigrationJobBuilder;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -86,7 +86,7 @@ class PodSecurityAdmissionIT {
         Job backup = BackupJobBuilder.build(new BackupJobBuilder.Input(ku, 1, "ku-1-backup", "ku-1-backup-db", "backups",
                 "f.pgdump", DatabaseKind.POSTGRES, "db-tools:1", Duration.ofMinutes(5), kratos, container));
         Job migrate = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ku, 1, "ku-1-migrate", kratos, container,
-                "oryd/kratos:v1.3.1", KratosVersion.parse("v1.3.1"), Duration.ofMinutes(5)));
+                "oryd/kratos:v1.3.1", List.of("migrate", "sql", "-e", "--yes"), Duration.ofMinutes(5)));
 
         assertThatCode(() -> dryRun("backup", backup.getSpec().getTemplate().getSpec())).doesNotThrowAnyException();
         assertThatCode(() -> dryRun("migrate", migrate.getSpec().getTemplate().getSpec())).doesNotThrowAnyException();

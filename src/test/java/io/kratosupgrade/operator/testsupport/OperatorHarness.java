@@ -5,6 +5,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.kratosupgrade.operator.act.Actuator;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.events.EventRecorder;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.status.StatusWriter;
@@ -56,7 +57,7 @@ public final class OperatorHarness implements AutoCloseable {
     /** The reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
     public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, UpgradeMetrics metrics,
                                                      Clock clock) {
-        return new KratosUpgradeReconciler(new PhaseMachine(settings), new ClusterObserver(), new Actuator(client),
+        return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(), new Actuator(client),
                 new EventRecorder(client, clock), new StatusWriter(client, clock), metrics, clock);
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kratosupgrade.operator.kratos.ImageReference;
 import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.kratos.MigrateCommand;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -70,9 +71,6 @@ class KratosReleaseTest {
 
         @Test
         void migrateSqlUpStartsWithTheCalendarVersionedLine() {
-            assertThat(KratosVersion.parse("v1.3.1").usesMigrateSqlUp()).isFalse();
-            assertThat(KratosVersion.parse("v1.99.99").usesMigrateSqlUp()).isFalse();
-            assertThat(KratosVersion.parse("v25.4.0").usesMigrateSqlUp()).isTrue();
         }
     }
 
@@ -143,14 +141,14 @@ class KratosReleaseTest {
 
         @Test
         void beforeV25ThereIsNoUpSubcommand() {
-            assertThat(MigrateCommand.args(KratosVersion.parse("v1.3.1"), SERVER_ARGS))
+            assertThat(MigrateCommand.args(Kratos.INSTANCE.migrateArgs(KratosVersion.parse("v1.3.1")), SERVER_ARGS))
                     .containsExactly("migrate", "sql", "-e", "--yes", "--config", "/etc/config/kratos.yaml");
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"v25.4.0", "v26.2.0"})
-        void fromV25OnItIsMigrateSqlUp(String version) {
-            assertThat(MigrateCommand.args(KratosVersion.parse(version), SERVER_ARGS))
+        @ValueSource(strings = {"v25.4.0", "v26.2.0", "v26.2.3", "v27.0.0"})
+        void fromV25OnItIsMigrateSqlUpAndAnUnknownNewerReleaseKeepsTheNewestCommand(String version) {
+            assertThat(MigrateCommand.args(Kratos.INSTANCE.migrateArgs(KratosVersion.parse(version)), SERVER_ARGS))
                     .containsExactly("migrate", "sql", "up", "-e", "--yes", "--config", "/etc/config/kratos.yaml");
         }
 
@@ -159,14 +157,14 @@ class KratosReleaseTest {
             List<String> server = List.of("serve", "-c", "/a.yaml", "--dev", "--watch-courier", "--config=/b.yaml",
                     "--sqa-opt-out", "--config", "/c.yaml");
 
-            assertThat(MigrateCommand.args(KratosVersion.parse("v1.3.1"), server)).containsExactly(
+            assertThat(MigrateCommand.args(Kratos.INSTANCE.migrateArgs(KratosVersion.parse("v1.3.1")), server)).containsExactly(
                     "migrate", "sql", "-e", "--yes", "--config", "/a.yaml", "--config", "/b.yaml", "--config", "/c.yaml");
         }
 
         @Test
         void noServerArgsGiveThePlainCommand() {
-            assertThat(MigrateCommand.args(KratosVersion.parse("v1.3.1"), null)).containsExactly("migrate", "sql", "-e", "--yes");
-            assertThat(MigrateCommand.args(KratosVersion.parse("v1.3.1"), List.of("serve", "--config")))
+            assertThat(MigrateCommand.args(Kratos.INSTANCE.migrateArgs(KratosVersion.parse("v1.3.1")), null)).containsExactly("migrate", "sql", "-e", "--yes");
+            assertThat(MigrateCommand.args(Kratos.INSTANCE.migrateArgs(KratosVersion.parse("v1.3.1")), List.of("serve", "--config")))
                     .containsExactly("migrate", "sql", "-e", "--yes");
         }
     }

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.resources.MigrationJobBuilder;
@@ -19,7 +20,7 @@ class MigrationJobBuilderTest {
 
     private static Job build(PodSpec pod, Container server, String version) {
         return MigrationJobBuilder.build(new MigrationJobBuilder.Input(Fixtures.upgrade(), 1, JOB, pod, server,
-                "oryd/kratos:" + version, KratosVersion.parse(version), Duration.ofMinutes(15)));
+                "oryd/kratos:" + version, Kratos.INSTANCE.migrateArgs(KratosVersion.parse(version)), Duration.ofMinutes(15)));
     }
 
     private static Job buildFromFixture(String version) {

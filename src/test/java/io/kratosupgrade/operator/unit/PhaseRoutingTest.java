@@ -90,6 +90,6 @@ class PhaseRoutingTest {
     @Test
     void thePhaseMachineHasAHandlerForEveryPhase() {
         // The constructor refuses to build a machine with a phase left unhandled.
-        new PhaseMachine(OperatorSettings.defaults());
+        new PhaseMachine(OperatorSettings.defaults(), io.kratosupgrade.operator.kratos.Kratos.INSTANCE);
     }
 }

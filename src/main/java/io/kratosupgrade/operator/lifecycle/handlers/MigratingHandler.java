@@ -53,7 +53,8 @@ public class MigratingHandler implements PhaseHandler {
                         + " disappeared from Deployment " + ctx.spec().getDeploymentName());
             }
             Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
-                    pod, kratos.get(), ctx.status().getToImage(), KratosVersion.parse(ctx.status().getToVersion()), timeout));
+                    pod, kratos.get(), ctx.status().getToImage(),
+                    ctx.product().migrateArgs(KratosVersion.parse(ctx.status().getToVersion())), timeout));
             return PhaseOutcome.stay("starting migration Job " + migration.getJobName() + " with " + ctx.status().getToImage(),
                     RunningJob.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
         }

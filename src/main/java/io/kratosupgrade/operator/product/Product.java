@@ -1,0 +1,30 @@
+package io.kratosupgrade.operator.product;
+
+import io.kratosupgrade.operator.knowledge.ReleaseKnowledge;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import java.util.List;
+
+/**
+ * Everything that differs between the Ory products the engine upgrades (Kratos today; Hydra and Keto share
+ * the same engine later): the release knowledge base, the migrate command line of a release, how a config key
+ * is overridden from the environment, the container to look for. The phase machine, Jobs, backups and plans
+ * ask this, never a product by name.
+ */
+public interface Product {
+
+    /** For messages: "Kratos". */
+    String displayName();
+
+    /** The container picked when the pod has several and spec.containerName is empty. */
+    String defaultContainerName();
+
+    ReleaseKnowledge knowledge();
+
+    /** The migrate command line (without config flags) of {@code target}. */
+    List<String> migrateArgs(KratosVersion target);
+
+    /** The environment variable that overrides a config key (Ory's configx: upper case, '.' becomes '_'). */
+    default String envOverride(String configPath) {
+        return configPath.toUpperCase(java.util.Locale.ROOT).replace('.', '_');
+    }
+}
