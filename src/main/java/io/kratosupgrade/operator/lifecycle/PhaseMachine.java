@@ -99,6 +99,7 @@ public class PhaseMachine {
         Phase phase = status.getPhase();
         PhaseOutcome outcome = handlers.get(phase).handle(ctx);
         actions.addAll(outcome.actions());
+        events.addAll(outcome.events());
         long runGeneration = status.getRunGeneration();
         boolean stale = generation != runGeneration;
         Duration requeue = outcome.requeueAfter();

@@ -15,20 +15,25 @@ import java.util.List;
  * @param message      what happened, for status and events (never a secret)
  * @param actions      side effects, carried out after status is written
  * @param requeueAfter when to look again if nothing else wakes the reconciler (deadlines), or null
+ * @param events       Events to record besides the one of the transition (warnings found on the way)
  */
 public record PhaseOutcome(Phase next, boolean failed, String reason, String message, List<Action> actions,
-                   Duration requeueAfter) {
+                           Duration requeueAfter, List<Decision.Event> events) {
 
     public static PhaseOutcome stay(String message, Duration requeueAfter, Action... actions) {
-        return new PhaseOutcome(null, false, null, message, List.of(actions), requeueAfter);
+        return new PhaseOutcome(null, false, null, message, List.of(actions), requeueAfter, List.of());
     }
 
     public static PhaseOutcome advance(Phase next, String reason, String message, Action... actions) {
-        return new PhaseOutcome(next, false, reason, message, List.of(actions), null);
+        return new PhaseOutcome(next, false, reason, message, List.of(actions), null, List.of());
     }
 
     static PhaseOutcome fail(Phase next, String reason, String message, List<Action> actions) {
-        return new PhaseOutcome(next, true, reason, message, actions, null);
+        return new PhaseOutcome(next, true, reason, message, actions, null, List.of());
+    }
+
+    public PhaseOutcome withEvents(List<Decision.Event> more) {
+        return new PhaseOutcome(next, failed, reason, message, actions, requeueAfter, List.copyOf(more));
     }
 
     public boolean transitions() {

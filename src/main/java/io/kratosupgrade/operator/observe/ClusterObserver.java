@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -14,9 +15,11 @@ import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kube.DeploymentPods;
+import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.Labels;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -55,6 +58,7 @@ public class ClusterObserver {
 
         Boolean backupVolumeExists = null;
         DsnResolution dsn = null;
+        EffectiveConfig config = null;
         List<Pod> deploymentPods = null;
         boolean backupJobMissing = phase == Phase.BackingUp && ku.getStatus().getBackup() != null
                 && !jobs.containsKey(ku.getStatus().getBackup().getJobName());
@@ -63,6 +67,15 @@ public class ClusterObserver {
             Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), containerName);
             dsn = container.map(c -> locate(c, client, ns)).orElse(null);
         }
+        if (phase == Phase.Preflight && deployment != null) {
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            Optional<Container> container = Containers.kratos(pod, ku.getSpec().getContainerName());
+            if (container.isPresent()) {
+                List<String> denied = new ArrayList<>();
+                config = EffectiveConfig.read(pod, container.get(), tolerant(configData(client, ns), denied));
+                config.problems().addAll(denied);
+            }
+        }
         if (phase == Phase.Preflight && ku.getSpec().getBackup().getPolicy() == BackupPolicy.Required) {
             backupVolumeExists = client.persistentVolumeClaims().inNamespace(ns)
                     .withName(ku.getSpec().getBackup().getPersistentVolumeClaim()).get() != null;
@@ -70,7 +83,7 @@ public class ClusterObserver {
         if ((phase == Phase.ScalingDown || phase == Phase.Verifying) && deployment != null) {
             deploymentPods = deploymentPods(client, deployment);
         }
-        return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, backupVolumeExists, dsn,
+        return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, backupVolumeExists, dsn, config,
                 deploymentPods == null ? List.of() : deploymentPods);
     }
 
@@ -107,6 +120,31 @@ public class ClusterObserver {
         } catch (DsnAccessDeniedException e) {
             return DsnResolution.unreadable(e.getMessage());
         }
+    }
+
+    /** Config data whose unreadable objects (RBAC) count as missing, each said in {@code denied}. */
+    private static DsnLocator.ConfigData tolerant(DsnLocator.ConfigData data, List<String> denied) {
+        return new DsnLocator.ConfigData() {
+            @Override
+            public Optional<Map<String, String>> secret(String name) {
+                try {
+                    return data.secret(name);
+                } catch (DsnAccessDeniedException e) {
+                    denied.add(e.getMessage());
+                    return Optional.empty();
+                }
+            }
+
+            @Override
+            public Optional<Map<String, String>> configMap(String name) {
+                try {
+                    return data.configMap(name);
+                } catch (DsnAccessDeniedException e) {
+                    denied.add(e.getMessage());
+                    return Optional.empty();
+                }
+            }
+        };
     }
 
     public static String deploymentKey(String namespace, String deployment) {

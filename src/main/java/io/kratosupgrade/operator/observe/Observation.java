@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,11 +20,12 @@ import java.util.Optional;
  * @param peers          other KratosUpgrades in the namespace targeting the same Deployment
  * @param backupVolumeExists whether the backup PVC exists (Preflight only)
  * @param dsn            where the DSN is and its value (Preflight, and BackingUp before the Job exists)
+ * @param config         the configuration the Kratos container runs with (Preflight only)
  * @param deploymentPods the Deployment's own pods, terminating ones included (ScalingDown and Verifying only)
  */
 public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
                           Map<String, String> podCreationFailures, List<KratosUpgrade> peers,
-                          Boolean backupVolumeExists, DsnResolution dsn, List<Pod> deploymentPods) {
+                          Boolean backupVolumeExists, DsnResolution dsn, EffectiveConfig config, List<Pod> deploymentPods) {
 
     public Optional<Job> job(String name) {
         return name == null ? Optional.empty() : Optional.ofNullable(jobs.get(name));

@@ -20,6 +20,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.observe.DsnLocator;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.resources.DeploymentLock;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
@@ -186,6 +187,17 @@ final class Fixtures {
         };
     }
 
+    /** A configuration as read from the Deployment: one file's YAML, the container's environment, no identity schema. */
+    static EffectiveConfig config(String yaml, Map<String, String> environment) {
+        try {
+            return new EffectiveConfig(new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readTree(yaml), environment, List.of(), List.of("/etc/config/kratos.yaml (ConfigMap kratos-config key kratos.yaml)"),
+                    new ArrayList<>());
+        } catch (Exception e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
     // ---------------------------------------------------------------- Jobs and pods
 
     static Job job(String name) {
@@ -260,11 +272,12 @@ final class Fixtures {
         final List<KratosUpgrade> peers = new ArrayList<>();
         Boolean backupVolumeExists = true;
         DsnResolution dsn = dsnFound(POSTGRES_DSN);
+        EffectiveConfig config = config("dsn: memory\nselfservice:\n  default_browser_return_url: http://x/\n", Map.of());
         final List<Pod> deploymentPods = new ArrayList<>();
 
         Observation observe() {
             return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers),
-                    backupVolumeExists, dsn, List.copyOf(deploymentPods));
+                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods));
         }
 
         void putJob(Job job, Pod... jobPods) {

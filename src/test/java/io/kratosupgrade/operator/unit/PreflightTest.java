@@ -13,6 +13,8 @@ import io.kratosupgrade.operator.resources.Names;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.status.Conditions;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Every refusal of Preflight ends the run Failed with its own reason; a pass takes the Deployment first. */
@@ -229,5 +231,82 @@ class PreflightTest {
         s.passPreflight();
 
         assertThat(s.status().getToImage()).isEqualTo("registry.example.com/kratos@sha256:" + "c".repeat(64));
+    }
+
+    // ---------------------------------------------------------------- configuration rules and the plan
+
+    @Test
+    void aConfigurationTheTargetRefusesStopsTheRunNamingKeyReleaseAndFix() {
+        s.world.deployment = Fixtures.deployment("oryd/kratos:v0.10.1");
+        s.ku.getSpec().setVersion("v0.11.0");
+        s.world.config = Fixtures.config("courier:\n  message_ttl: 1h\n", Map.of());
+
+        Decision d = preflight();
+
+        assertRefused(d, "BreakingConfigChange");
+        assertThat(s.status().getMessage()).contains("courier.message_ttl", "v0.11.0", "courier.message_retries", "Nothing was changed");
+    }
+
+    @Test
+    void thePlanIsWrittenBeforeTheDeploymentIsTakenAndItsHashIsStable() {
+        s.world.deployment = Fixtures.deployment("oryd/kratos:v0.10.1");
+        s.ku.getSpec().setVersion("v1.0.0");
+        s.world.config = Fixtures.config("selfservice:\n  flows:\n    recovery: {enabled: true}\n", Map.of());
+        s.toPreflight();
+
+        Decision taking = s.decide();
+
+        assertThat(taking.actions()).singleElement().isInstanceOf(Action.LockDeployment.class);
+        var plan = s.status().getPlan();
+        assertThat(plan.getHash()).hasSize(12);
+        assertThat(plan.getReleasesCrossed()).containsExactly("v0.11.0", "v0.11.1", "v0.13.0", "v1.0.0");
+        assertThat(plan.getTargetKnown()).isTrue();
+        assertThat(plan.getPendingMigrations()).as("v1.0.0's postgres migrations minus v0.10.1's").isEqualTo(295 - 271);
+        assertThat(plan.getSteps()).hasSize(4).first().asString().contains("back up the postgres database");
+        assertThat(plan.getSteps().get(1)).contains("oryd/kratos:v1.0.0", "migrate sql -e --yes");
+        assertThat(plan.getOutage()).contains("crosses 4 releases", "zero downtime only when no release is skipped");
+        assertThat(plan.getRollback()).contains("previous image", "v0.10.1 serves on the v1.0.0 schema");
+        assertThat(plan.getWarnings()).extracting(w -> w.getRule()).contains("recovery-default-code");
+        String hash = plan.getHash();
+
+        Fixtures.lockedBy(s.world.deployment, s.ku.getMetadata().getName());
+        Decision passed = s.decide();
+
+        assertThat(s.status().getPlan().getHash()).as("the same facts give the same plan").isEqualTo(hash);
+        assertThat(s.status().getMessage()).contains("plan " + hash, "recovery-default-code");
+        assertThat(passed.events()).anySatisfy(e -> {
+            assertThat(e.reason()).isEqualTo("ConfigurationWarning");
+            assertThat(e.message()).startsWith("recovery-default-code: ");
+        });
+    }
+
+    @Test
+    void acknowledgingAWarningChangesThePlanAndItsHash() {
+        s.world.deployment = Fixtures.deployment("oryd/kratos:v0.10.1");
+        s.ku.getSpec().setVersion("v0.11.0");
+        s.world.config = Fixtures.config("selfservice:\n  flows:\n    recovery: {enabled: true}\n", Map.of());
+        s.toPreflight();
+        s.decide();
+        String before = s.status().getPlan().getHash();
+
+        s.ku.getSpec().setAcknowledgedWarnings(List.of("recovery-default-code"));
+        s.decide();
+
+        assertThat(s.status().getPlan().getWarnings()).extracting(w -> w.getRule()).doesNotContain("recovery-default-code");
+        assertThat(s.status().getPlan().getAcknowledgedWarnings()).contains("recovery-default-code");
+        assertThat(s.status().getPlan().getHash()).isNotEqualTo(before);
+    }
+
+    @Test
+    void aTargetNewerThanTheKnowledgeBaseIsNotRefusedThePlanSaysWhatWasNotChecked() {
+        s.ku.getSpec().setVersion("v27.1.0");
+
+        s.passPreflight();
+
+        assertThat(s.phase()).isEqualTo(Phase.BackingUp);
+        assertThat(s.status().getPlan().getTargetKnown()).isFalse();
+        assertThat(s.status().getPlan().getPendingMigrations()).isNull();
+        assertThat(s.status().getPlan().getNotes()).anySatisfy(n -> assertThat(n).contains("v27.1.0 is not in the knowledge base",
+                "v26.2.0"));
     }
 }

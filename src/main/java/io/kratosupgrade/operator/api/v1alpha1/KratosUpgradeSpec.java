@@ -6,6 +6,8 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import java.util.ArrayList;
+import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class KratosUpgradeSpec {
@@ -64,6 +66,12 @@ public class KratosUpgradeSpec {
     @JsonPropertyDescription("What to do when the new release does not become ready.")
     private RollbackSpec rollback = new RollbackSpec();
 
+    @Size(max = 64)
+    @JsonPropertyDescription("Ids of configuration warnings (status.plan.warnings[].rule) that were read and accepted: "
+            + "they no longer show in the plan as warnings. Rules that block an upgrade cannot be acknowledged: fix "
+            + "the configuration.")
+    private List<@Pattern(DNS_LABEL) String> acknowledgedWarnings = new ArrayList<>();
+
     public String getDeploymentName() { return deploymentName; }
     public void setDeploymentName(String deploymentName) { this.deploymentName = deploymentName; }
     public String getContainerName() { return containerName; }
@@ -80,6 +88,8 @@ public class KratosUpgradeSpec {
     public void setMigration(MigrationSpec migration) { this.migration = migration; }
     public RolloutSpec getRollout() { return rollout; }
     public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
+    public List<String> getAcknowledgedWarnings() { return acknowledgedWarnings; }
+    public void setAcknowledgedWarnings(List<String> acknowledgedWarnings) { this.acknowledgedWarnings = acknowledgedWarnings; }
     public RollbackSpec getRollback() { return rollback; }
     public void setRollback(RollbackSpec rollback) { this.rollback = rollback; }
 }

@@ -74,6 +74,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("What went wrong in the current run, kept while a rollback overwrites message.")
     private String failureMessage;
 
+    @JsonPropertyDescription("The upgrade plan, written by preflight before anything is touched.")
+    private PlanStatus plan;
+
     @JsonPropertyDescription("The database backup step.")
     private BackupStatus backup;
 
@@ -130,6 +133,8 @@ public class KratosUpgradeStatus {
     public void setFinishedAt(String finishedAt) { this.finishedAt = finishedAt; }
     public String getFailureReason() { return failureReason; }
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
+    public PlanStatus getPlan() { return plan; }
+    public void setPlan(PlanStatus plan) { this.plan = plan; }
     public BackupStatus getBackup() { return backup; }
     public void setBackup(BackupStatus backup) { this.backup = backup; }
     public StepStatus getMigration() { return migration; }

@@ -21,7 +21,14 @@ import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.lifecycle.Decision;
+import io.kratosupgrade.operator.observe.config.EffectiveConfig;
+import io.kratosupgrade.operator.preflight.ConfigRuleCheck;
+import io.kratosupgrade.operator.preflight.PlanBuilder;
+import io.kratosupgrade.operator.preflight.RuleFinding;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -104,6 +111,22 @@ public class PreflightHandler implements PhaseHandler {
                     + ctx.spec().getBackup().getPersistentVolumeClaim() + " (spec.backup.persistentVolumeClaim) does not exist");
         }
 
+        // Every configuration rule of every release crossed, on the configuration the Deployment really runs.
+        EffectiveConfig config = ctx.observed().config();
+        ConfigRuleCheck rules = ConfigRuleCheck.evaluate(ctx.product().knowledge().rulesCrossing(current.get(), target), config,
+                ctx.product(), Set.copyOf(ctx.spec().getAcknowledgedWarnings()));
+        if (!rules.blocks().isEmpty()) {
+            return Failures.fail(ctx, "BreakingConfigChange", ctx.product().displayName() + " " + target
+                    + " would refuse the configuration Deployment " + deploymentName + " runs: "
+                    + String.join("; ", rules.blocks().stream().map(RuleFinding::describe).toList())
+                    + ". Nothing was changed; fix the configuration, then the run starts again on its own when the spec "
+                    + "changes, or on a retry request");
+        }
+        String toImage = ctx.spec().getImage() != null ? ctx.spec().getImage() : currentRef.withTag(target.toString());
+        int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
+        ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, toImage,
+                deploymentName, replicas, kind, config, rules)));
+
         if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
             // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
             return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
@@ -115,9 +138,9 @@ public class PreflightHandler implements PhaseHandler {
         status.setFromImage(currentImage);
         status.setFromVersion(current.get().toString());
         status.setToVersion(target.toString());
-        status.setToImage(ctx.spec().getImage() != null ? ctx.spec().getImage() : currentRef.withTag(target.toString()));
+        status.setToImage(toImage);
         RolloutStatus rollout = new RolloutStatus();
-        rollout.setOriginalReplicas(deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas());
+        rollout.setOriginalReplicas(replicas);
         status.setRollout(rollout);
         if (backup) {
             status.setBackup(new io.kratosupgrade.operator.api.v1alpha1.BackupStatus());
@@ -125,12 +148,14 @@ public class PreflightHandler implements PhaseHandler {
         }
 
         String summary = "preflight passed: " + current.get() + " -> " + target + " (" + ctx.spec().getStrategy()
-                + ", " + kind.id() + " database, DSN from " + dsn.source() + ")";
+                + ", " + kind.id() + " database, DSN from " + dsn.source() + "); plan " + status.getPlan().getHash()
+                + (rules.warnings().isEmpty() ? "" : "; " + rules.warnings().size() + " configuration warnings in status.plan.warnings: "
+                + String.join(", ", rules.warnings().stream().map(w -> w.rule().id()).toList()));
         status.setStrategy(ctx.spec().getStrategy());
-        if (ctx.spec().getStrategy() == Strategy.Recreate) {
-            return PhaseOutcome.advance(Phase.ScalingDown, "PreflightPassed", summary);
-        }
-        return PhaseOutcome.advance(backup ? Phase.BackingUp : Phase.Migrating, "PreflightPassed", summary);
+        List<Decision.Event> warnings = rules.warnings().stream()
+                .map(w -> new Decision.Event(true, "ConfigurationWarning", w.rule().id() + ": " + w.describe())).toList();
+        Phase next = ctx.spec().getStrategy() == Strategy.Recreate ? Phase.ScalingDown : backup ? Phase.BackingUp : Phase.Migrating;
+        return PhaseOutcome.advance(next, "PreflightPassed", summary).withEvents(warnings);
     }
 
     /** Another KratosUpgrade that holds the Deployment and is still running. */

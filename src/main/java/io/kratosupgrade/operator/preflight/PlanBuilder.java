@@ -1,0 +1,144 @@
+package io.kratosupgrade.operator.preflight;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
+import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
+import io.kratosupgrade.operator.api.v1alpha1.PlanWarning;
+import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.knowledge.Release;
+import io.kratosupgrade.operator.knowledge.ReleaseKnowledge;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.observe.config.EffectiveConfig;
+import io.kratosupgrade.operator.product.Product;
+import io.kratosupgrade.operator.resources.Names;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeSet;
+
+/**
+ * Writes the upgrade plan from what preflight found: the releases crossed, the steps in order, the pending
+ * migrations, the outage the strategy implies, the way back, the warnings, and what could not be checked. Its
+ * hash identifies exactly this plan (an approval names it). No I/O.
+ */
+public final class PlanBuilder {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private PlanBuilder() {
+    }
+
+    /**
+     * @param deployment the Deployment's name, for the steps
+     * @param replicas   its replica count
+     * @param database   the database kind (dialect for the pending migrations), or null when unknown
+     */
+    public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, String toImage,
+                        String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules) {
+    }
+
+    public static PlanStatus build(Input in) {
+        ReleaseKnowledge kb = in.product().knowledge();
+        PlanStatus plan = new PlanStatus();
+        plan.setFromVersion(in.from().toString());
+        plan.setToVersion(in.to().toString());
+        boolean targetKnown = kb.release(in.to()).isPresent();
+        plan.setTargetKnown(targetKnown);
+        List<Release> crossed = kb.crossed(in.from(), in.to());
+        crossed.forEach(r -> plan.getReleasesCrossed().add(r.version().toString()));
+        if (!targetKnown) {
+            plan.getNotes().add(in.product().displayName() + " " + in.to() + " is not in the knowledge base (newest known: "
+                    + kb.newest().version() + "): its configuration rules and its migrations are unknown; the migration "
+                    + "runs the command of " + kb.closest(in.to()).map(r -> r.version().toString()).orElse("the oldest known release"));
+        }
+        pendingMigrations(kb, in).ifPresent(plan::setPendingMigrations);
+
+        boolean recreate = in.spec().getStrategy() == Strategy.Recreate;
+        boolean backup = in.spec().getBackup().getPolicy() == BackupPolicy.Required;
+        List<String> steps = plan.getSteps();
+        if (recreate) {
+            steps.add("scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
+        }
+        steps.add(backup ? "back up the " + in.database().id() + " database to PersistentVolumeClaim "
+                + in.spec().getBackup().getPersistentVolumeClaim() : "no backup (spec.backup.policy: Skip)");
+        steps.add("migrate the database with " + in.toImage() + ": " + in.product().displayName().toLowerCase()
+                + " " + String.join(" ", in.product().migrateArgs(in.to())));
+        steps.add("roll out " + in.toImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+        steps.add("verify that every ready pod runs " + in.toImage());
+
+        plan.setOutage(outage(in, crossed, recreate));
+        plan.setRollback(rollback(in, recreate));
+
+        for (RuleFinding f : in.rules().warnings()) {
+            PlanWarning w = new PlanWarning();
+            w.setRule(f.rule().id());
+            w.setRelease(f.rule().release().toString());
+            w.setKey(f.where());
+            w.setWhat(f.rule().what() + (f.note() == null ? "" : " (" + f.note() + ")"));
+            w.setFix(f.rule().fix());
+            w.setLink(f.rule().link());
+            plan.getWarnings().add(w);
+        }
+        in.rules().acknowledged().forEach(f -> plan.getAcknowledgedWarnings().add(f.rule().id()));
+        plan.getConfigSources().addAll(in.config().sources());
+        plan.getNotes().addAll(in.config().problems());
+        plan.setHash(hash(plan));
+        return plan;
+    }
+
+    /** Migrations of the target the running release does not have, assuming the database is at the running release. */
+    private static Optional<Integer> pendingMigrations(ReleaseKnowledge kb, Input in) {
+        if (in.database() == null || !in.database().dumpable()) return Optional.empty();
+        Optional<Release> from = kb.release(in.from());
+        Optional<Release> to = kb.release(in.to());
+        if (from.isEmpty() || to.isEmpty()) return Optional.empty();
+        String dialect = in.database().id();
+        SortedSet<String> pending = new TreeSet<>(to.get().migrations(dialect));
+        pending.removeAll(from.get().migrations(dialect));
+        return Optional.of(pending.size());
+    }
+
+    private static String outage(Input in, List<Release> crossed, boolean recreate) {
+        if (recreate) {
+            return "Kratos is down from the scale-down until the new pods are ready: the time the backup, the migration "
+                    + "and the start of the new release take (Recreate)";
+        }
+        if (crossed.size() > 1) {
+            return "none planned, but not guaranteed: the upgrade crosses " + crossed.size() + " releases ("
+                    + String.join(", ", crossed.stream().map(r -> r.version().toString()).toList()) + "); Ory documents "
+                    + "zero downtime only when no release is skipped, because the old release then serves on a schema "
+                    + "migrated by a newer release than its successor; upgrading release by release avoids that";
+        }
+        return "none: the old release serves while the database is migrated (a release serves on its successor's "
+                + "schema), then pods are replaced one by one";
+    }
+
+    private static String rollback(Input in, boolean recreate) {
+        String failedBeforeRollout = recreate
+                ? "a failure before the rollout scales the old release back up; "
+                : "a failure before the rollout leaves the Deployment untouched; ";
+        if (in.spec().getRollback().getOnFailure() == RollbackPolicy.Image) {
+            return failedBeforeRollout + "if " + in.to() + " does not become ready within " + in.spec().getRollout().getTimeout()
+                    + ", the previous image comes back with the original replica count; the database stays migrated ("
+                    + in.from() + " serves on the " + in.to() + " schema)";
+        }
+        return failedBeforeRollout + "a failed rollout is left as it is for inspection (spec.rollback.onFailure: None)";
+    }
+
+    /** The first 12 hex digits of the SHA-256 of the plan's content. */
+    static String hash(PlanStatus plan) {
+        String previous = plan.getHash();
+        plan.setHash(null);
+        try {
+            return Names.sha256(JSON.writeValueAsString(plan)).substring(0, 12);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            plan.setHash(previous);
+        }
+    }
+}
