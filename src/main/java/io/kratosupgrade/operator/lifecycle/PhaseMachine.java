@@ -9,6 +9,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RunRecord;
 import io.kratosupgrade.operator.config.OperatorSettings;
+import io.kratosupgrade.operator.lifecycle.handlers.AwaitingApprovalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.BackingUpHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.MigratingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PendingHandler;
@@ -44,9 +45,9 @@ public class PhaseMachine {
     public PhaseMachine(OperatorSettings settings, Product product) {
         this.settings = settings;
         this.product = product;
-        for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new ScalingDownHandler(),
+        for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
-                new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Failed),
+                new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
         }
@@ -217,7 +218,7 @@ public class PhaseMachine {
         } else {
             stepCondition.ifPresent(type -> Conditions.set(status, type, "True", outcome.reason(), outcome.message(), generation, now));
         }
-        if (from == Phase.Preflight && ctx.spec().getBackup().getPolicy() == BackupPolicy.Skip && !outcome.failed()) {
+        if (from == Phase.Preflight && ctx.spec().getBackup().getPolicy() == BackupPolicy.Skip && !outcome.failed() && to != Phase.Planned) {
             Conditions.set(status, ConditionTypes.BACKED_UP, "False", "BackupSkipped", "spec.backup.policy is Skip", generation, now);
         }
         status.setPhase(to);

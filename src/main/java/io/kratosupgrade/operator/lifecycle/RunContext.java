@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.lifecycle;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.observe.Observation;
@@ -32,6 +33,11 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
     /** Whether this run backs up: decided in Preflight, when status.backup is created. */
     public boolean backsUp() {
         return status().getBackup() != null;
+    }
+
+    /** The first step that touches something, once the run may go: scale down (Recreate), back up, or migrate. */
+    public Phase firstStep() {
+        return strategy() == Strategy.Recreate ? Phase.ScalingDown : backsUp() ? Phase.BackingUp : Phase.Migrating;
     }
 
     public int run() {

@@ -54,10 +54,14 @@ public final class Conditions {
         String reason = status.getFailureReason() == null ? phase.name() : status.getFailureReason();
         String message = status.getMessage();
         boolean stalledByError = reconcileErrorActive(status);
-        if (phase == Phase.Succeeded) {
-            set(status, ConditionTypes.READY, "True", "Succeeded", message, generation, now);
-            set(status, ConditionTypes.RECONCILING, "False", "Succeeded", "", generation, now);
-            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", "Succeeded", "", generation, now);
+        if (phase == Phase.Succeeded || phase == Phase.Planned) {
+            set(status, ConditionTypes.READY, "True", phase.name(), message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "False", phase.name(), "", generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", phase.name(), "", generation, now);
+        } else if (phase == Phase.AwaitingApproval) {
+            set(status, ConditionTypes.READY, "False", "AwaitingApproval", message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "True", "AwaitingApproval", message, generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", "AwaitingApproval", "", generation, now);
         } else if (phase.isTerminal()) {
             set(status, ConditionTypes.READY, "False", reason, message, generation, now);
             set(status, ConditionTypes.RECONCILING, "False", phase.name(), "", generation, now);

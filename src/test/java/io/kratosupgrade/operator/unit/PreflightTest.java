@@ -185,7 +185,9 @@ class PreflightTest {
         assertThat(d.actions()).containsExactly(new Action.LockDeployment("kratos", "4711", Fixtures.NAME));
         assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(5));
         assertThat(d.transitions()).isEmpty();
-        assertThat(s.status().getFromVersion()).isNull();
+        // What the run found and its plan are in status before the lock (and anything after it) happens.
+        assertThat(s.status().getFromVersion()).isEqualTo("v1.1.0");
+        assertThat(s.status().getPlan().getHash()).isNotBlank();
     }
 
     @Test

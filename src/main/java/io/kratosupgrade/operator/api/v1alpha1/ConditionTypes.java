@@ -15,6 +15,7 @@ public final class ConditionTypes {
     public static final String RECONCILE_ERROR = "ReconcileError";
 
     public static final String PREFLIGHT_PASSED = "PreflightPassed";
+    public static final String APPROVED = "Approved";
     public static final String SCALED_DOWN = "ScaledDown";
     public static final String BACKED_UP = "BackedUp";
     public static final String MIGRATED = "Migrated";
@@ -23,7 +24,7 @@ public final class ConditionTypes {
     public static final String ROLLED_BACK = "RolledBack";
 
     /** The conditions that describe one run's steps; a new run starts without them. */
-    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, SCALED_DOWN, BACKED_UP, MIGRATED, ROLLED_OUT,
+    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, MIGRATED, ROLLED_OUT,
             VERIFIED, ROLLED_BACK);
 
     private ConditionTypes() {

@@ -32,6 +32,8 @@ public class KratosUpgrade extends CustomResource<KratosUpgradeSpec, KratosUpgra
     public static final String VERSION = "v1alpha1";
     /** Setting this annotation to a new value retries a failed or rolled-back run. */
     public static final String RETRY_ANNOTATION = GROUP + "/retry";
+    /** Set to the hash of status.plan to approve that plan (spec.approval.required). */
+    public static final String APPROVE_ANNOTATION = GROUP + "/approve";
 
     @Override
     protected KratosUpgradeStatus initStatus() {

@@ -66,6 +66,16 @@ public class KratosUpgradeSpec {
     @JsonPropertyDescription("What to do when the new release does not become ready.")
     private RollbackSpec rollback = new RollbackSpec();
 
+    @Default("{}")
+    @JsonPropertyDescription("Whether a person or a pipeline approves the plan before anything is touched.")
+    private ApprovalSpec approval = new ApprovalSpec();
+
+    @Default("false")
+    @JsonPropertyDescription("true: run preflight, write status.plan, and end in phase Planned: no backup, no "
+            + "migration, no rollout; the Deployment and the database are not changed (not even locked). Setting it "
+            + "back to false starts the real run.")
+    private boolean dryRun;
+
     @Size(max = 64)
     @JsonPropertyDescription("Ids of configuration warnings (status.plan.warnings[].rule) that were read and accepted: "
             + "they no longer show in the plan as warnings. Rules that block an upgrade cannot be acknowledged: fix "
@@ -88,6 +98,10 @@ public class KratosUpgradeSpec {
     public void setMigration(MigrationSpec migration) { this.migration = migration; }
     public RolloutSpec getRollout() { return rollout; }
     public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
+    public ApprovalSpec getApproval() { return approval; }
+    public void setApproval(ApprovalSpec approval) { this.approval = approval; }
+    public boolean isDryRun() { return dryRun; }
+    public void setDryRun(boolean dryRun) { this.dryRun = dryRun; }
     public List<String> getAcknowledgedWarnings() { return acknowledgedWarnings; }
     public void setAcknowledgedWarnings(List<String> acknowledgedWarnings) { this.acknowledgedWarnings = acknowledgedWarnings; }
     public RollbackSpec getRollback() { return rollback; }

@@ -17,10 +17,16 @@ public enum Phase {
     /** Run accepted, nothing checked. Exits: Preflight; failure: Failed. */
     Pending(null),
     /**
-     * Checks what can be checked before touching anything, then takes the Deployment.
-     * Exits: ScalingDown (Recreate), BackingUp, Migrating (backup Skip); failure: Failed.
+     * Checks what can be checked before touching anything and writes the plan, then takes the Deployment.
+     * Exits: Planned (dry run, nothing taken), AwaitingApproval (approval required), ScalingDown (Recreate),
+     * BackingUp, Migrating (backup Skip); failure: Failed.
      */
     Preflight(ConditionTypes.PREFLIGHT_PASSED),
+    /**
+     * The plan waits for an approval naming its hash; nothing is touched but the Deployment's lock.
+     * Exits: ScalingDown (Recreate), BackingUp, Migrating (backup Skip); failure: Failed.
+     */
+    AwaitingApproval(ConditionTypes.APPROVED),
     /**
      * Recreate: replicas to zero, then wait until no pod of the Deployment exists (terminating ones included).
      * Exits: BackingUp, Migrating (backup Skip); failure: RollingBack (restores the replicas).
@@ -44,6 +50,8 @@ public enum Phase {
     RollingBack(ConditionTypes.ROLLED_BACK),
     /** Terminal. Exits: Pending, only for a new target (spec change). */
     Succeeded(null),
+    /** Terminal: a dry run wrote its plan and changed nothing. Exits: Pending, for a spec change or a retry request. */
+    Planned(null),
     /** Terminal. Exits: Pending, for a new target or a retry request. */
     Failed(null),
     /** Terminal: the old release serves again. Exits: Pending, for a new target or a retry request. */
@@ -57,8 +65,8 @@ public enum Phase {
 
     public boolean isTerminal() {
         return switch (this) {
-            case Succeeded, Failed, RolledBack -> true;
-            case Pending, Preflight, ScalingDown, BackingUp, Migrating, RollingOut, Verifying, RollingBack -> false;
+            case Succeeded, Planned, Failed, RolledBack -> true;
+            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, Migrating, RollingOut, Verifying, RollingBack -> false;
         };
     }
 
@@ -71,14 +79,15 @@ public enum Phase {
     public Set<Phase> allowedNext() {
         return switch (this) {
             case Pending -> EnumSet.of(Preflight, Failed);
-            case Preflight -> EnumSet.of(ScalingDown, BackingUp, Migrating, Failed);
+            case Preflight -> EnumSet.of(Planned, AwaitingApproval, ScalingDown, BackingUp, Migrating, Failed);
+            case AwaitingApproval -> EnumSet.of(ScalingDown, BackingUp, Migrating, Failed);
             case ScalingDown -> EnumSet.of(BackingUp, Migrating, RollingBack);
             case BackingUp -> EnumSet.of(Migrating, Failed, RollingBack);
             case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
             case RollingOut -> EnumSet.of(Verifying, RollingBack, Failed);
             case Verifying -> EnumSet.of(Succeeded, RollingBack, Failed);
             case RollingBack -> EnumSet.of(RolledBack, Failed);
-            case Succeeded, Failed, RolledBack -> EnumSet.of(Pending);
+            case Succeeded, Planned, Failed, RolledBack -> EnumSet.of(Pending);
         };
     }
 
@@ -100,11 +109,11 @@ public enum Phase {
      */
     public Phase onFailure(Strategy strategy, RollbackPolicy rollback) {
         return switch (this) {
-            case Pending, Preflight, RollingBack -> Failed;
+            case Pending, Preflight, AwaitingApproval, RollingBack -> Failed;
             case ScalingDown -> RollingBack;
             case BackingUp, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
             case RollingOut, Verifying -> rollback == RollbackPolicy.Image ? RollingBack : Failed;
-            case Succeeded, Failed, RolledBack -> throw new IllegalStateException(this + " is terminal: nothing in it can fail");
+            case Succeeded, Planned, Failed, RolledBack -> throw new IllegalStateException(this + " is terminal: nothing in it can fail");
         };
     }
 
@@ -114,7 +123,7 @@ public enum Phase {
      */
     public boolean deploymentUntouched(Strategy strategy) {
         return switch (this) {
-            case Pending, Preflight -> true;
+            case Pending, Preflight, AwaitingApproval, Planned -> true;
             case BackingUp, Migrating -> strategy == Strategy.Rolling;
             case ScalingDown, RollingOut, Verifying, RollingBack, Succeeded, Failed, RolledBack -> false;
         };

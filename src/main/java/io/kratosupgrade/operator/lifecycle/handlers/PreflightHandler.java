@@ -127,12 +127,6 @@ public class PreflightHandler implements PhaseHandler {
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, toImage,
                 deploymentName, replicas, kind, config, rules)));
 
-        if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
-            // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
-            return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
-                    new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
-        }
-
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());
         status.setFromImage(currentImage);
@@ -142,19 +136,31 @@ public class PreflightHandler implements PhaseHandler {
         RolloutStatus rollout = new RolloutStatus();
         rollout.setOriginalReplicas(replicas);
         status.setRollout(rollout);
+        status.setStrategy(ctx.spec().getStrategy());
+        status.setBackup(null);
         if (backup) {
             status.setBackup(new io.kratosupgrade.operator.api.v1alpha1.BackupStatus());
             status.getBackup().setDatabase(kind.id());
+        }
+
+        List<Decision.Event> warnings = rules.warnings().stream()
+                .map(w -> new Decision.Event(true, "ConfigurationWarning", w.rule().id() + ": " + w.describe())).toList();
+        if (ctx.spec().isDryRun()) {
+            return PhaseOutcome.advance(Phase.Planned, "DryRun", "dry run: plan " + status.getPlan().getHash()
+                    + " written to status.plan (" + current.get() + " -> " + target + "); nothing was changed")
+                    .withEvents(warnings);
+        }
+        if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
+            // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
+            return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
+                    new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
         }
 
         String summary = "preflight passed: " + current.get() + " -> " + target + " (" + ctx.spec().getStrategy()
                 + ", " + kind.id() + " database, DSN from " + dsn.source() + "); plan " + status.getPlan().getHash()
                 + (rules.warnings().isEmpty() ? "" : "; " + rules.warnings().size() + " configuration warnings in status.plan.warnings: "
                 + String.join(", ", rules.warnings().stream().map(w -> w.rule().id()).toList()));
-        status.setStrategy(ctx.spec().getStrategy());
-        List<Decision.Event> warnings = rules.warnings().stream()
-                .map(w -> new Decision.Event(true, "ConfigurationWarning", w.rule().id() + ": " + w.describe())).toList();
-        Phase next = ctx.spec().getStrategy() == Strategy.Recreate ? Phase.ScalingDown : backup ? Phase.BackingUp : Phase.Migrating;
+        Phase next = ctx.spec().getApproval().isRequired() ? Phase.AwaitingApproval : ctx.firstStep();
         return PhaseOutcome.advance(next, "PreflightPassed", summary).withEvents(warnings);
     }
 
