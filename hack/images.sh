@@ -396,7 +396,7 @@ generate_kratos_module() {
   setup_go_env
   kratos_recipe "${release}"
   log "kratos ${release}: resolving ${KRATOS_MODULE}@${KR_MODVER}"
-  json="$(go_mod_download "${KRATOS_MODULE}@${KR_MODVER}")"
+  json="$(export GONOSUMDB="${KR_NOSUMDB}"; go_mod_download "${KRATOS_MODULE}@${KR_MODVER}")"
   mod_file="$(jq -r .GoMod <<<"${json}")"
   [[ -f "${mod_file}" ]] || die "no go.mod for ${KRATOS_MODULE}@${KR_MODVER}: ${json}"
   local mod_json

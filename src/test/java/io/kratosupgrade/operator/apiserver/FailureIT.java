@@ -1,8 +1,8 @@
 package io.kratosupgrade.operator.apiserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
@@ -76,8 +76,9 @@ class FailureIT extends ApiServerTestBase {
         assertThat(Duration.between(created, Instant.now())).isLessThan(Duration.ofMinutes(1));
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("MigrationFailed");
         assertThat(ku.getStatus().getMessage()).contains("ImagePullBackOff").contains("registry.invalid/kratos:v1.3.1");
-        Job job = client.batch().v1().jobs().inNamespace(namespace).withName("no-image-1-migrate").get();
-        assertThat(job.getSpec().getSuspend()).as("the stuck Job is stopped").isTrue();
+        // The stuck Job is stopped right after the status write the wait above saw.
+        await().atMost(WAIT).until(() -> Boolean.TRUE.equals(
+                client.batch().v1().jobs().inNamespace(namespace).withName("no-image-1-migrate").get().getSpec().getSuspend()));
         assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
     }
 

@@ -64,8 +64,9 @@ class ReliabilityIT extends ApiServerTestBase {
         assertThat(Duration.between(start, Instant.now())).as("not the 30m backup deadline").isLessThan(WAIT);
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
         assertThat(ku.getStatus().getMessage()).contains("cannot be created", "exceeded quota");
-        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("refused-1-backup").get().getSpec().getSuspend())
-                .as("the Job controller stops retrying").isTrue();
+        // The Job is suspended (the Job controller stops retrying) right after the status write the wait above saw.
+        await().atMost(WAIT).until(() -> Boolean.TRUE.equals(
+                client.batch().v1().jobs().inNamespace(namespace).withName("refused-1-backup").get().getSpec().getSuspend()));
         assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
     }
 

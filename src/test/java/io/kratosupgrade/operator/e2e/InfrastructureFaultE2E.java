@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,6 +22,8 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The cluster and the database failing under a run, on the local cluster (hack/local-cluster.sh fault, run
@@ -81,19 +84,20 @@ class InfrastructureFaultE2E extends E2eTestBase {
                 Duration.between(start, Instant.now()).toSeconds(), ku.getStatus().getMessage());
     }
 
-    @Test
-    void theApiServerRestartedMidMigrationAndTheRunCompletes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void theApiServerRestartedMidMigrationAndTheRunCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
         Instant start = Instant.now();
         try (AutoCloseable migration = gates.holdMigration()) {
-            upgrade("api", "v1.3.1", spec -> { });
+            upgrade("api", "v1.3.1", spec -> spec.setStrategy(strategy));
             awaitJobRunning("api", "api-1-migrate");
             cluster("fault", "kill", "kube-apiserver");
             cluster("up", "--no-smoke");
         }
         KratosUpgrade ku = awaitOutcome("api", Phase.Succeeded);
-        report("kube-apiserver SIGKILL mid-migration", ku, start);
+        report("kube-apiserver SIGKILL mid-migration (" + strategy + ")", ku, start);
         assertThat(client.batch().v1().jobs().inNamespace(namespace).list().getItems()).map(j -> j.getMetadata().getName())
                 .filteredOn(n -> n.startsWith("api-")).containsExactlyInAnyOrder("api-1-backup", "api-1-migrate");
         assertEveryPodAnswers("v1.3.1");
@@ -147,17 +151,19 @@ class InfrastructureFaultE2E extends E2eTestBase {
         assertEveryPodAnswers("v1.0.0");
     }
 
-    @Test
-    void theMigrationPodDeletedByHandFailsTheStepTheOldReleaseServesAndARetryCompletes() throws Exception {
+    /** Rolling: Failed, the Deployment never touched. Recreate: RolledBack, the old release scaled back up. */
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void theMigrationPodDeletedByHandFailsTheStepTheOldReleaseServesAndARetryCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
         Instant start = Instant.now();
         try (AutoCloseable migration = gates.holdMigration()) {
-            upgrade("deleted-pod", "v1.3.1", spec -> { });
+            upgrade("deleted-pod", "v1.3.1", spec -> spec.setStrategy(strategy));
             awaitJobRunning("deleted-pod", "deleted-pod-1-migrate");
             client.pods().inNamespace(namespace).withLabel("job-name", "deleted-pod-1-migrate").delete();
-            KratosUpgrade failed = awaitOutcome("deleted-pod", Phase.Failed);
-            report("migration pod deleted by hand", failed, start);
+            KratosUpgrade failed = awaitOutcome("deleted-pod", strategy == Strategy.Recreate ? Phase.RolledBack : Phase.Failed);
+            report("migration pod deleted by hand (" + strategy + ")", failed, start);
             assertThat(failed.getStatus().getFailureReason()).isEqualTo("MigrationFailed");
             assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         }
@@ -168,21 +174,26 @@ class InfrastructureFaultE2E extends E2eTestBase {
         assertEveryPodAnswers("v1.3.1");
     }
 
-    @Test
-    void postgresStoppedDuringTheBackupFailsItAndARetryCompletes() throws Exception {
+    /**
+     * Rolling: Failed, the Deployment never touched. Recreate: the old release is scaled back up, and is ready (the
+     * run RolledBack) once PostgreSQL is back.
+     */
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void postgresStoppedDuringTheBackupFailsItAndARetryCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
         Instant start = Instant.now();
         try (AutoCloseable backup = gates.holdBackup()) {
-            upgrade("pg-backup", "v1.3.1", spec -> { });
+            upgrade("pg-backup", "v1.3.1", spec -> spec.setStrategy(strategy));
             awaitJobRunning("pg-backup", "pg-backup-1-backup");
             cluster("fault", "stop", "postgres");
         }
-        KratosUpgrade failed = awaitOutcome("pg-backup", Phase.Failed);
-        report("PostgreSQL stopped mid-backup", failed, start);
-        assertThat(failed.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        awaitUpgrade("pg-backup", ku -> "BackupFailed".equals(ku.getStatus().getFailureReason()), UPGRADE_TIMEOUT);
         assertThat(job("pg-backup-1-migrate")).as("nothing migrated").isNull();
         cluster("up", "--no-smoke");
+        KratosUpgrade failed = awaitOutcome("pg-backup", strategy == Strategy.Recreate ? Phase.RolledBack : Phase.Failed);
+        report("PostgreSQL stopped mid-backup (" + strategy + ")", failed, start);
         assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");
 
