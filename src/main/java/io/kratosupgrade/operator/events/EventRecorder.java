@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.resources.Names;
 import java.time.Clock;
@@ -43,7 +44,7 @@ public class EventRecorder {
             Event existing = events.withName(name).get();
             if (existing != null) {
                 int count = existing.getCount() == null ? 1 : existing.getCount();
-                events.withName(name).patch(MERGE, io.fabric8.kubernetes.client.utils.Serialization.asJson(
+                events.withName(name).patch(MERGE, Serialization.asJson(
                         Map.of("count", count + 1, "lastTimestamp", now)));
                 return;
             }

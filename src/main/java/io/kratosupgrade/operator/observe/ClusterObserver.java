@@ -21,10 +21,13 @@ import io.kratosupgrade.operator.resources.Labels;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -91,13 +94,13 @@ public class ClusterObserver {
      * The latest FailedCreate message of each Job, from the Job controller's Events (the informer selects
      * only those). Matched on the Job's uid, so an Event of an older Job with the same name never counts.
      */
-    static Map<String, String> podCreationFailures(Map<String, Job> jobs, java.util.Set<Event> events) {
+    static Map<String, String> podCreationFailures(Map<String, Job> jobs, Set<Event> events) {
         Map<String, String> failures = new HashMap<>();
         events.stream()
                 .filter(e -> e.getInvolvedObject() != null && jobs.containsKey(e.getInvolvedObject().getName()))
-                .filter(e -> java.util.Objects.equals(e.getInvolvedObject().getUid(),
+                .filter(e -> Objects.equals(e.getInvolvedObject().getUid(),
                         jobs.get(e.getInvolvedObject().getName()).getMetadata().getUid()))
-                .sorted(java.util.Comparator.comparing(ClusterObserver::lastSeen))
+                .sorted(Comparator.comparing(ClusterObserver::lastSeen))
                 .forEach(e -> failures.put(e.getInvolvedObject().getName(), e.getMessage()));
         return failures;
     }

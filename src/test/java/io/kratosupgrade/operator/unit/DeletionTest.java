@@ -80,4 +80,17 @@ class DeletionTest {
         assertThat(delete().actions()).contains(new Action.DeleteSecret(io.kratosupgrade.operator.resources.Names
                 .backupCredentialsSecret(s.ku, 1)));
     }
+
+    @Test
+    void recreateDeletedMidRolloutKeepsTheNewImageAndGetsItsReplicasBack() {
+        s.scaledDownToBackingUp();
+        s.toRollingOut();
+        // The image was set, the replica count not yet (the operator stopped between the two patches).
+        s.world.setImage(s.status().getToImage());
+
+        Deletion deletion = delete();
+
+        assertThat(deletion.actions()).anyMatch(a -> a instanceof Action.PatchDeployment p && p.what().startsWith("replicas 2"));
+        assertThat(deletion.actions()).noneMatch(a -> a instanceof Action.PatchDeployment p && p.what().startsWith("image"));
+    }
 }
