@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
@@ -167,8 +168,8 @@ class FailureIT extends ApiServerTestBase {
         awaitPhase("retry", Phase.Failed);
 
         controllers.jobs("migrate", JobBehavior.SUCCEED);
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName("retry")
-                .edit(ku -> {
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("retry"),
+                ku -> {
                     ku.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Optional.ofNullable(ku.getMetadata().getAnnotations()).orElse(java.util.Map.of())));
                     ku.getMetadata().getAnnotations().put(KratosUpgrade.RETRY_ANNOTATION, "1");
                     return ku;

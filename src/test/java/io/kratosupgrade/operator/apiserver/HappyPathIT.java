@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.resources.Labels;
@@ -126,15 +127,15 @@ class HappyPathIT extends ApiServerTestBase {
         awaitPhase("declarative", Phase.Succeeded);
 
         // Changing only a timeout: same target, nothing is repeated.
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName("declarative")
-                .edit(ku -> { ku.getSpec().getMigration().setTimeout("20m"); return ku; });
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("declarative"),
+                ku -> { ku.getSpec().getMigration().setTimeout("20m"); return ku; });
         KratosUpgrade adopted = awaitUpgrade("declarative",
                 ku -> ku.getStatus().getObservedGeneration() == 2L && ku.getStatus().getPhase() == Phase.Succeeded);
         assertThat(adopted.getStatus().getRun()).isEqualTo(1);
         assertThat(controllers.jobsCreated).hasSize(2);
 
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName("declarative")
-                .edit(ku -> { ku.getSpec().setVersion("v25.4.0"); return ku; });
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("declarative"),
+                ku -> { ku.getSpec().setVersion("v25.4.0"); return ku; });
         KratosUpgrade second = awaitUpgrade("declarative", ku -> ku.getStatus().getRun() == 2 && ku.getStatus().getPhase() == Phase.Succeeded);
         assertThat(second.getStatus().getFromVersion()).isEqualTo("v1.3.1");
         assertThat(deploymentImage()).isEqualTo("oryd/kratos:v25.4.0");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import java.util.HashMap;
 import java.util.Map;
@@ -18,7 +19,7 @@ class PlanIT extends ApiServerTestBase {
     }
 
     private void annotate(String name, String key, String value) {
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).edit(ku -> {
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name),ku -> {
             var annotations = new HashMap<String, String>();
             if (ku.getMetadata().getAnnotations() != null) annotations.putAll(ku.getMetadata().getAnnotations());
             annotations.put(key, value);

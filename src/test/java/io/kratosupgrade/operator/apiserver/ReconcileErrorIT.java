@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.status.Conditions;
 import io.kratosupgrade.operator.testsupport.OperatorHarness;
@@ -97,8 +98,8 @@ class ReconcileErrorIT extends ApiServerTestBase {
 
         client.rbac().clusterRoles().resource(role(true)).serverSideApply();
         // Nothing about the object changed; a touch wakes the operator, as a user's retry annotation would.
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName("forbidden")
-                .edit(ku -> { ku.getMetadata().setAnnotations(Map.of("touched", "1")); return ku; });
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("forbidden"),
+                ku -> { ku.getMetadata().setAnnotations(Map.of("touched", "1")); return ku; });
 
         KratosUpgrade done = awaitPhase("forbidden", Phase.Succeeded);
         assertThat(condition(done, ConditionTypes.RECONCILE_ERROR).getStatus()).isEqualTo("False");

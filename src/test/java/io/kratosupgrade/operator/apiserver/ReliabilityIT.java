@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Event;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.apiserver.FakeControllers.JobBehavior;
@@ -77,8 +78,8 @@ class ReliabilityIT extends ApiServerTestBase {
         upgrade("many", "v1.2.0", spec -> spec.getBackup().setPolicy(BackupPolicy.Skip));
         awaitPhase("many", Phase.Succeeded);
         for (String version : new String[] {"v1.3.0", "v1.3.1", "v25.4.0"}) {
-            client.resources(KratosUpgrade.class).inNamespace(namespace).withName("many")
-                    .edit(ku -> { ku.getSpec().setVersion(version); return ku; });
+            Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("many"),
+                    ku -> { ku.getSpec().setVersion(version); return ku; });
             awaitUpgrade("many", ku -> version.equals(ku.getStatus().getToVersion()) && ku.getStatus().getPhase() == Phase.Succeeded);
         }
 

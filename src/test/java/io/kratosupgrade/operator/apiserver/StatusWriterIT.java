@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.status.StatusWriter;
@@ -22,8 +23,8 @@ class StatusWriterIT extends ApiServerTestBase {
             upgrade("stale", "v1.3.1", spec -> { });
             KratosUpgrade basis = get("stale");
             // Someone changes the object after the operator read it: a retry annotation, say.
-            client.resources(KratosUpgrade.class).inNamespace(namespace).withName("stale")
-                    .edit(ku -> { ku.getMetadata().setAnnotations(Map.of(KratosUpgrade.RETRY_ANNOTATION, "1")); return ku; });
+            Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("stale"),
+                    ku -> { ku.getMetadata().setAnnotations(Map.of(KratosUpgrade.RETRY_ANNOTATION, "1")); return ku; });
             StatusWriter writer = new StatusWriter(client, Clock.systemUTC());
             KratosUpgradeStatus decided = new KratosUpgradeStatus();
             decided.setPhase(Phase.Migrating);

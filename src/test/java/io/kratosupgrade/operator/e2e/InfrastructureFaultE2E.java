@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kube.JobOutcome;
@@ -67,8 +68,8 @@ class InfrastructureFaultE2E extends E2eTestBase {
     }
 
     private KratosUpgrade retry(String name) {
-        client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name)
-                .edit(ku -> {
+        Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name),
+                ku -> {
                     var annotations = new java.util.HashMap<String, String>();
                     if (ku.getMetadata().getAnnotations() != null) annotations.putAll(ku.getMetadata().getAnnotations());
                     annotations.put(KratosUpgrade.RETRY_ANNOTATION, "1");
