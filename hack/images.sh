@@ -39,15 +39,17 @@
 #
 # Kratos sources: each release is built from a wrapper module pinned in
 # hack/images/kratos/<release>/ (go.mod + go.sum, made by pin-kratos), so the
-# dependency graph never drifts. Recipes exist for v1.0.0 v1.1.0 v1.3.1 v25.4.0
-# v26.2.0; the Go module proxy reachable here only serves github.com/ory/kratos
-# v1.0.0 and v1.3.1 (the others answer "403 Forbidden ... This module version is
-# not available"), so only those two are built by default.
+# dependency graph never drifts. Recipes exist for v0.10.1 v0.11.0 v0.13.0
+# v1.0.0 v1.1.0 v1.3.1 v25.4.0 v26.2.0. The Go module proxy reachable here
+# (checked 2026-11-29) serves github.com/ory/kratos v0.10.1 v0.11.0 v0.13.0
+# v1.0.0 v1.1.0 v1.2.0 v1.3.1 and refuses v0.11.1 v1.3.0 ("403 Forbidden ...
+# This module version is not available"); the default builds the chain the e2e
+# tier walks, v0.10.1 -> v0.11.0 -> v0.13.0 -> v1.0.0 -> v1.3.1.
 #
 # Environment:
 #   KUO_CACHE          cache root (default ~/.cache/kratos-upgrade-operator)
 #   KRATOS_RELEASES    Kratos releases for `all`/`kratos`, oldest first
-#                      (default "v1.0.0 v1.3.1")
+#                      (default "v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1")
 #   DB_TOOLS_TAG       tag of the database tools image (default bookworm-1; bump
 #                      it to rebuild with newer Debian packages)
 #   DEBIAN_MIRROR      Debian mirror for debootstrap (default: from /etc/apt/sources.list*)
@@ -64,7 +66,7 @@ set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-KRATOS_RELEASES="${KRATOS_RELEASES:-v1.0.0 v1.3.1}"
+KRATOS_RELEASES="${KRATOS_RELEASES:-v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1}"
 DB_TOOLS_TAG="${DB_TOOLS_TAG:-bookworm-1}"
 DEBIAN_SUITE=bookworm
 KUO_STATE="${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}"

@@ -105,7 +105,7 @@ public class PhaseMachine {
         boolean stale = generation != runGeneration;
         Duration requeue = outcome.requeueAfter();
         if (outcome.transitions() && !outcome.failed() && stale && !outcome.next().isTerminal()
-                && phase.deploymentUntouched(ctx.strategy())) {
+                && ctx.deploymentAsFound()) {
             supersede(upgrade, now, events, transitions, phase);
             requeue = Duration.ZERO;
         } else if (outcome.transitions()) {
@@ -174,6 +174,7 @@ public class PhaseMachine {
         status.setToVersion(upgrade.getSpec().getVersion());
         status.setToImage(upgrade.getSpec().getImage());
         status.setContainerName(null);
+        status.setHops(new ArrayList<>());
         status.setBackup(null);
         status.setMigration(null);
         status.setRollout(null);

@@ -8,8 +8,10 @@ import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.product.Product;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * Input of a phase handler: the object (its status is a working copy handlers may fill in), what was
@@ -38,6 +40,50 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
     /** The first step that touches something, once the run may go: scale down (Recreate), back up, or migrate. */
     public Phase firstStep() {
         return strategy() == Strategy.Recreate ? Phase.ScalingDown : backsUp() ? Phase.BackingUp : Phase.Migrating;
+    }
+
+    /**
+     * The hop in progress: the first one not verified yet (the last one once all are). A run started by an
+     * operator version without hops gets its single hop here, to the target.
+     */
+    public HopStatus hop() {
+        List<HopStatus> hops = status().getHops();
+        if (hops.isEmpty()) {
+            hops.add(new HopStatus(status().getToVersion(), status().getToImage()));
+        }
+        return hops.get(hopIndex());
+    }
+
+    /** 0-based index of {@link #hop()}. */
+    public int hopIndex() {
+        List<HopStatus> hops = status().getHops();
+        for (int i = 0; i < hops.size(); i++) {
+            if (!hops.get(i).verified()) return i;
+        }
+        return Math.max(0, hops.size() - 1);
+    }
+
+    /** "hop 2 of 4 (v0.13.0)" on a stepped path, "" for a single hop. */
+    public String hopLabel() {
+        int count = status().getHops().size();
+        return count <= 1 ? "" : "hop " + (hopIndex() + 1) + " of " + count + " (" + hop().getVersion() + "): ";
+    }
+
+    /**
+     * What a rollback restores: the newest verified hop before the one in progress (its migrations are in the
+     * database and it was seen serving), else the release the run found.
+     */
+    public HopStatus rollbackTarget() {
+        List<HopStatus> hops = status().getHops();
+        for (int i = Math.min(hopIndex(), hops.size()) - 1; i >= 0; i--) {
+            if (hops.get(i).verified()) return hops.get(i);
+        }
+        return new HopStatus(status().getFromVersion(), status().getFromImage());
+    }
+
+    /** True while the Deployment runs exactly what the run found, so the run can be abandoned cleanly. */
+    public boolean deploymentAsFound() {
+        return status().getPhase().deploymentUntouched(strategy()) && status().getHops().stream().noneMatch(HopStatus::verified);
     }
 
     public int run() {

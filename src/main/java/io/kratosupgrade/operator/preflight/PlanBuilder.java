@@ -2,7 +2,9 @@ package io.kratosupgrade.operator.preflight;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
+import io.kratosupgrade.operator.api.v1alpha1.UpgradePath;
 import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
 import io.kratosupgrade.operator.api.v1alpha1.PlanWarning;
 import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
@@ -37,7 +39,7 @@ public final class PlanBuilder {
      * @param replicas   its replica count
      * @param database   the database kind (dialect for the pending migrations), or null when unknown
      */
-    public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, String toImage,
+    public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
                         String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules) {
     }
 
@@ -65,12 +67,19 @@ public final class PlanBuilder {
         }
         steps.add(backup ? "back up the " + in.database().id() + " database to PersistentVolumeClaim "
                 + in.spec().getBackup().getPersistentVolumeClaim() : "no backup (spec.backup.policy: Skip)");
-        steps.add("migrate the database with " + in.toImage() + ": " + in.product().displayName().toLowerCase()
-                + " " + String.join(" ", in.product().migrateArgs(in.to())));
-        steps.add("roll out " + in.toImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
-        steps.add("verify that every ready pod runs " + in.toImage());
+        for (int i = 0; i < in.hops().size(); i++) {
+            HopStatus hop = in.hops().get(i);
+            String label = in.hops().size() == 1 ? "" : "hop " + (i + 1) + " of " + in.hops().size() + " (" + hop.getVersion() + "): ";
+            if (recreate && i > 0) {
+                steps.add(label + "scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
+            }
+            steps.add(label + "migrate the database with " + hop.getImage() + ": " + in.product().displayName().toLowerCase()
+                    + " " + String.join(" ", in.product().migrateArgs(KratosVersion.parse(hop.getVersion()))));
+            steps.add(label + "roll out " + hop.getImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+            steps.add(label + "verify that every ready pod runs " + hop.getImage());
+        }
 
-        plan.setOutage(outage(in, crossed, recreate));
+        plan.setOutage(outage(in, recreate));
         plan.setRollback(rollback(in, recreate));
 
         for (RuleFinding f : in.rules().warnings()) {
@@ -102,31 +111,49 @@ public final class PlanBuilder {
         return Optional.of(pending.size());
     }
 
-    private static String outage(Input in, List<Release> crossed, boolean recreate) {
+    private static String outage(Input in, boolean recreate) {
         if (recreate) {
-            return "Kratos is down from the scale-down until the new pods are ready: the time the backup, the migration "
-                    + "and the start of the new release take (Recreate)";
+            return "Kratos is down from each scale-down until the new pods are ready: the time the backup, the migration "
+                    + "and the start of the new release take (Recreate" + (in.hops().size() > 1 ? ", once per hop" : "") + ")";
         }
-        if (crossed.size() > 1) {
-            return "none planned, but not guaranteed: the upgrade crosses " + crossed.size() + " releases ("
-                    + String.join(", ", crossed.stream().map(r -> r.version().toString()).toList()) + "); Ory documents "
-                    + "zero downtime only when no release is skipped, because the old release then serves on a schema "
-                    + "migrated by a newer release than its successor; upgrading release by release avoids that";
+        // A hop that crosses more than one known release leaves the old release serving on a schema it never met.
+        List<String> skipping = new ArrayList<>();
+        KratosVersion previous = in.from();
+        for (HopStatus hop : in.hops()) {
+            KratosVersion version = KratosVersion.parse(hop.getVersion());
+            List<Release> crossed = in.product().knowledge().crossed(previous, version);
+            if (crossed.size() > 1) {
+                skipping.add(previous + " -> " + version + " crosses " + crossed.size() + " releases ("
+                        + String.join(", ", crossed.stream().map(r -> r.version().toString()).toList()) + ")");
+            }
+            previous = version;
         }
-        return "none: the old release serves while the database is migrated (a release serves on its successor's "
-                + "schema), then pods are replaced one by one";
+        if (skipping.isEmpty()) {
+            return "none: the old release serves while the database is migrated (a release serves on its successor's "
+                    + "schema), then pods are replaced one by one" + (in.hops().size() > 1 ? ", release by release" : "");
+        }
+        return "none planned, but not guaranteed: " + String.join("; ", skipping) + ". Ory documents zero downtime only when "
+                + "no release is skipped, because the old release then serves on a schema migrated by a newer release than "
+                + "its successor" + (in.spec().getPath() == UpgradePath.Direct
+                ? "; spec.path: Stepped upgrades release by release and avoids that"
+                : "; list images of the releases in between in spec.releaseImages to step through them");
     }
 
     private static String rollback(Input in, boolean recreate) {
         String failedBeforeRollout = recreate
                 ? "a failure before the rollout scales the old release back up; "
                 : "a failure before the rollout leaves the Deployment untouched; ";
+        String stepped = in.hops().size() > 1
+                ? " A failure in a later hop goes back to the previous hop's release, never further: the database holds its "
+                + "migrations and it was verified serving; the release the run found comes back only for a failure in the first hop."
+                : "";
         if (in.spec().getRollback().getOnFailure() == RollbackPolicy.Image) {
-            return failedBeforeRollout + "if " + in.to() + " does not become ready within " + in.spec().getRollout().getTimeout()
+            String first = in.hops().get(0).getVersion();
+            return failedBeforeRollout + "if " + first + " does not become ready within " + in.spec().getRollout().getTimeout()
                     + ", the previous image comes back with the original replica count; the database stays migrated ("
-                    + in.from() + " serves on the " + in.to() + " schema)";
+                    + in.from() + " serves on the " + first + " schema)." + stepped;
         }
-        return failedBeforeRollout + "a failed rollout is left as it is for inspection (spec.rollback.onFailure: None)";
+        return failedBeforeRollout + "a failed rollout is left as it is for inspection (spec.rollback.onFailure: None)." + stepped;
     }
 
     /** The first 12 hex digits of the SHA-256 of the plan's content. */

@@ -24,7 +24,12 @@ public final class Names {
     }
 
     public static String migrationJob(KratosUpgrade ku, int run) {
-        return bounded(ku.getMetadata().getName() + "-" + run + "-migrate", MAX_JOB_NAME);
+        return migrationJob(ku, run, 0);
+    }
+
+    /** The migration Job of hop {@code hop} (0-based) of a run; the first hop keeps the plain name. */
+    public static String migrationJob(KratosUpgrade ku, int run, int hop) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-migrate" + (hop == 0 ? "" : "-" + (hop + 1)), MAX_JOB_NAME);
     }
 
     public static String backupCredentialsSecret(KratosUpgrade ku, int run) {

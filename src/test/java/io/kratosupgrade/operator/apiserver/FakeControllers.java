@@ -45,6 +45,8 @@ final class FakeControllers implements AutoCloseable {
     /** Every Job the operator created, in order, with the Deployment's spec.replicas at that moment. */
     final List<String> jobsCreated = new CopyOnWriteArrayList<>();
     final Map<String, Integer> replicasWhenJobCreated = new ConcurrentHashMap<>();
+    /** Every image the Deployment's template got, in order (the initial one included). */
+    final List<String> deploymentImages = new CopyOnWriteArrayList<>();
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
     FakeControllers(KubernetesClient client, String namespace) {
@@ -52,8 +54,9 @@ final class FakeControllers implements AutoCloseable {
         this.namespace = namespace;
     }
 
-    FakeControllers jobs(String step, JobBehavior behavior) {
-        jobBehavior.put(step, behavior);
+    /** How Jobs of a step ("backup", "migrate") or one Job, by name, behave. */
+    FakeControllers jobs(String stepOrJobName, JobBehavior behavior) {
+        jobBehavior.put(stepOrJobName, behavior);
         return this;
     }
 
@@ -98,7 +101,7 @@ final class FakeControllers implements AutoCloseable {
             replicasWhenJobCreated.put(name, d.getSpec().getReplicas());
         }
         String step = job.getMetadata().getLabels().get(Labels.STEP);
-        JobBehavior behavior = jobBehavior.getOrDefault(step, JobBehavior.SUCCEED);
+        JobBehavior behavior = jobBehavior.getOrDefault(name, jobBehavior.getOrDefault(step, JobBehavior.SUCCEED));
         if (behavior == JobBehavior.FAILED_CREATE) {
             recordFailedCreate(job);
             return;
@@ -235,6 +238,9 @@ final class FakeControllers implements AutoCloseable {
         int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
         String image = d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
         boolean ready = !neverReadyImages.contains(image);
+        if (deploymentImages.isEmpty() || !deploymentImages.get(deploymentImages.size() - 1).equals(image)) {
+            deploymentImages.add(image);
+        }
         if (d.getStatus() != null && d.getStatus().getObservedGeneration() != null
                 && d.getStatus().getObservedGeneration() == generation) {
             return;

@@ -49,6 +49,21 @@ public class KratosUpgradeSpec {
             + "original replica count (a consistent backup, with downtime).")
     private Strategy strategy = Strategy.Rolling;
 
+    @Default("Direct")
+    @JsonPropertyDescription("Direct: one migration and one rollout straight to the target. Stepped: one migration, "
+            + "rollout and verification per release between the running one and the target (every release the "
+            + "operator knows, or those listed in releaseImages), with one backup before the first; a failure in a hop "
+            + "rolls back to the previous hop's release, whose migrations the database holds. Rolling upgrades keep "
+            + "zero downtime only when no release is skipped: Stepped is how to cross several releases without an outage.")
+    private UpgradePath path = UpgradePath.Direct;
+
+    @Size(max = 64)
+    @JsonPropertyDescription("Images of releases, for private registries and mirrors: a hop to a listed release uses "
+            + "this image instead of the Deployment's repository tagged with the release. With path Stepped and a "
+            + "non-empty list, the hops are exactly the listed releases between the running one and the target, plus "
+            + "the target.")
+    private List<ReleaseImage> releaseImages = new ArrayList<>();
+
     @Required
     @JsonPropertyDescription("Database backup taken before the migration. Required: either a persistentVolumeClaim "
             + "for the dump, or policy: Skip, stated explicitly.")
@@ -98,6 +113,10 @@ public class KratosUpgradeSpec {
     public void setMigration(MigrationSpec migration) { this.migration = migration; }
     public RolloutSpec getRollout() { return rollout; }
     public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
+    public UpgradePath getPath() { return path; }
+    public void setPath(UpgradePath path) { this.path = path; }
+    public List<ReleaseImage> getReleaseImages() { return releaseImages; }
+    public void setReleaseImages(List<ReleaseImage> releaseImages) { this.releaseImages = releaseImages; }
     public ApprovalSpec getApproval() { return approval; }
     public void setApproval(ApprovalSpec approval) { this.approval = approval; }
     public boolean isDryRun() { return dryRun; }

@@ -77,6 +77,10 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The upgrade plan, written by preflight before anything is touched.")
     private PlanStatus plan;
 
+    @JsonPropertyDescription("The releases this run moves the Deployment to, in order (one for a Direct path); the "
+            + "first hop without verifiedAt is the one in progress.")
+    private List<HopStatus> hops = new ArrayList<>();
+
     @JsonPropertyDescription("The database backup step.")
     private BackupStatus backup;
 
@@ -135,6 +139,8 @@ public class KratosUpgradeStatus {
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
     public PlanStatus getPlan() { return plan; }
     public void setPlan(PlanStatus plan) { this.plan = plan; }
+    public List<HopStatus> getHops() { return hops; }
+    public void setHops(List<HopStatus> hops) { this.hops = hops; }
     public BackupStatus getBackup() { return backup; }
     public void setBackup(BackupStatus backup) { this.backup = backup; }
     public StepStatus getMigration() { return migration; }

@@ -29,7 +29,8 @@ public enum Phase {
     AwaitingApproval(ConditionTypes.APPROVED),
     /**
      * Recreate: replicas to zero, then wait until no pod of the Deployment exists (terminating ones included).
-     * Exits: BackingUp, Migrating (backup Skip); failure: RollingBack (restores the replicas).
+     * Exits: BackingUp (first hop), Migrating (backup Skip, later hops); failure: RollingBack (restores the
+     * replicas).
      */
     ScalingDown(ConditionTypes.SCALED_DOWN),
     /**
@@ -37,16 +38,25 @@ public enum Phase {
      * Recreate (restores the replicas).
      */
     BackingUp(ConditionTypes.BACKED_UP),
-    /** The migration Job with the target image. Exits: RollingOut; failure: as BackingUp. */
+    /**
+     * The migration Job with the hop's image. Exits: RollingOut; failure: as BackingUp (on a later hop of a
+     * Rolling run the Deployment serves the previous hop's verified release and stays so).
+     */
     Migrating(ConditionTypes.MIGRATED),
     /**
      * Target image (and, under Recreate, the original replicas) set; waits for a complete rollout.
      * Exits: Verifying; failure: RollingBack (rollback Image) or Failed (rollback None).
      */
     RollingOut(ConditionTypes.ROLLED_OUT),
-    /** Every ready pod must run the target image. Exits: Succeeded; failure: as RollingOut. */
+    /**
+     * Every ready pod must run the hop's image. Exits: Succeeded (last hop), Migrating (next hop, Rolling),
+     * ScalingDown (next hop, Recreate); failure: as RollingOut.
+     */
     Verifying(ConditionTypes.VERIFIED),
-    /** Restores the image and replica count the run found. Exits: RolledBack; failure: Failed. */
+    /**
+     * Restores the image the run found (or, on a stepped path, the last verified hop's) and the original replica
+     * count. Exits: RolledBack; failure: Failed.
+     */
     RollingBack(ConditionTypes.ROLLED_BACK),
     /** Terminal. Exits: Pending, only for a new target (spec change). */
     Succeeded(null),
@@ -85,7 +95,7 @@ public enum Phase {
             case BackingUp -> EnumSet.of(Migrating, Failed, RollingBack);
             case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
             case RollingOut -> EnumSet.of(Verifying, RollingBack, Failed);
-            case Verifying -> EnumSet.of(Succeeded, RollingBack, Failed);
+            case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RollingBack, Failed);
             case RollingBack -> EnumSet.of(RolledBack, Failed);
             case Succeeded, Planned, Failed, RolledBack -> EnumSet.of(Pending);
         };

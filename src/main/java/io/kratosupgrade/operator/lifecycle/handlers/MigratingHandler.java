@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
 import io.kratosupgrade.operator.kratos.KratosVersion;
@@ -31,7 +32,8 @@ public class MigratingHandler implements PhaseHandler {
     @Override
     public void enter(RunContext ctx) {
         StepStatus migration = new StepStatus();
-        migration.setJobName(Names.migrationJob(ctx.upgrade(), ctx.run()));
+        migration.setJobName(Names.migrationJob(ctx.upgrade(), ctx.run(), ctx.hopIndex()));
+        ctx.hop().setMigrationJob(migration.getJobName());
         migration.setStartedAt(ctx.nowText());
         ctx.status().setMigration(migration);
     }
@@ -39,6 +41,7 @@ public class MigratingHandler implements PhaseHandler {
     @Override
     public PhaseOutcome handle(RunContext ctx) {
         StepStatus migration = ctx.status().getMigration();
+        HopStatus hop = ctx.hop();
         Duration timeout = Times.goDuration(ctx.spec().getMigration().getTimeout());
         Optional<Job> job = RunningJob.job(ctx, migration);
         if (job.isEmpty()) {
@@ -53,32 +56,32 @@ public class MigratingHandler implements PhaseHandler {
                         + " disappeared from Deployment " + ctx.spec().getDeploymentName());
             }
             Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
-                    pod, kratos.get(), ctx.status().getToImage(),
-                    ctx.product().migrateArgs(KratosVersion.parse(ctx.status().getToVersion())), timeout));
-            return PhaseOutcome.stay("starting migration Job " + migration.getJobName() + " with " + ctx.status().getToImage(),
+                    pod, kratos.get(), hop.getImage(), ctx.product().migrateArgs(KratosVersion.parse(hop.getVersion())), timeout));
+            return PhaseOutcome.stay(ctx.hopLabel() + "starting migration Job " + migration.getJobName() + " with " + hop.getImage(),
                     RunningJob.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), migration, timeout);
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 migration.setFinishedAt(ctx.nowText());
-                String migratedTo = ctx.status().getToVersion();
+                hop.setMigratedAt(ctx.nowText());
+                String migratedTo = hop.getVersion();
                 String known = ctx.status().getDatabaseVersion();
                 if (known == null || KratosVersion.parse(migratedTo).compareTo(KratosVersion.parse(known)) > 0) {
                     ctx.status().setDatabaseVersion(migratedTo);
                 }
-                return PhaseOutcome.advance(Phase.RollingOut, "MigrationComplete", "database migrated to " + migratedTo
+                return PhaseOutcome.advance(Phase.RollingOut, "MigrationComplete", ctx.hopLabel() + "database migrated to " + migratedTo
                         + " by Job " + migration.getJobName());
             }
             case FAILED -> {
                 migration.setFinishedAt(ctx.nowText());
                 String reason = "DeadlineExceeded".equals(outcome.reason()) ? "MigrationTimeout" : "MigrationFailed";
-                return Failures.fail(ctx, reason, "migration Job " + migration.getJobName() + " failed: " + outcome.message()
-                        + "; the Deployment still runs " + ctx.status().getFromImage(),
+                return Failures.fail(ctx, reason, ctx.hopLabel() + "migration Job " + migration.getJobName() + " failed: " + outcome.message()
+                        + "; the Deployment still runs " + ctx.rollbackTarget().getImage(),
                         RunningJob.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
             }
             default -> {
-                return PhaseOutcome.stay("migrating the database to " + ctx.status().getToVersion() + " (Job " + migration.getJobName()
+                return PhaseOutcome.stay(ctx.hopLabel() + "migrating the database to " + hop.getVersion() + " (Job " + migration.getJobName()
                         + "): " + outcome.message(),
                         RunningJob.deadlineLeft(ctx, migration, timeout));
             }

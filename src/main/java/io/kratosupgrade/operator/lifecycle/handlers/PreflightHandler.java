@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
@@ -25,6 +26,7 @@ import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.preflight.ConfigRuleCheck;
 import io.kratosupgrade.operator.preflight.PlanBuilder;
+import io.kratosupgrade.operator.preflight.UpgradeHops;
 import io.kratosupgrade.operator.preflight.RuleFinding;
 import java.time.Duration;
 import java.util.List;
@@ -122,9 +124,10 @@ public class PreflightHandler implements PhaseHandler {
                     + ". Nothing was changed; fix the configuration, then the run starts again on its own when the spec "
                     + "changes, or on a retry request");
         }
-        String toImage = ctx.spec().getImage() != null ? ctx.spec().getImage() : currentRef.withTag(target.toString());
+        List<HopStatus> hops = UpgradeHops.plan(ctx.spec(), ctx.product().knowledge(), currentRef, current.get(), target);
+        String toImage = hops.get(hops.size() - 1).getImage();
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
-        ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, toImage,
+        ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
                 deploymentName, replicas, kind, config, rules)));
 
         KratosUpgradeStatus status = ctx.status();
@@ -133,6 +136,7 @@ public class PreflightHandler implements PhaseHandler {
         status.setFromVersion(current.get().toString());
         status.setToVersion(target.toString());
         status.setToImage(toImage);
+        status.setHops(hops);
         RolloutStatus rollout = new RolloutStatus();
         rollout.setOriginalReplicas(replicas);
         status.setRollout(rollout);

@@ -37,23 +37,24 @@ public class RollingOutHandler implements PhaseHandler {
         Duration timeout = Times.goDuration(ctx.spec().getRollout().getTimeout());
         Duration left = ctx.remaining(ctx.status().getRollout().getStartedAt(), timeout);
         Integer replicas = ctx.strategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
-        List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, ctx.status().getToImage(), replicas);
+        String image = ctx.hop().getImage();
+        List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, image, replicas);
         if (!patches.isEmpty()) {
-            return PhaseOutcome.stay("setting image " + ctx.status().getToImage() + " on Deployment " + ctx.spec().getDeploymentName(),
+            return PhaseOutcome.stay(ctx.hopLabel() + "setting image " + image + " on Deployment " + ctx.spec().getDeploymentName(),
                     left, patches.toArray(Action[]::new));
         }
         RolloutCheck check = RolloutCheck.of(deployment);
         if (check.complete()) {
             ctx.status().getRollout().setFinishedAt(ctx.nowText());
-            return PhaseOutcome.advance(Phase.Verifying, "RolloutComplete", check.message());
+            return PhaseOutcome.advance(Phase.Verifying, "RolloutComplete", ctx.hopLabel() + check.message());
         }
         if (check.failed()) {
             return Failures.fail(ctx, "RolloutFailed", check.message());
         }
         if (left.isNegative()) {
-            return Failures.fail(ctx, "RolloutTimeout", "the rollout of " + ctx.status().getToImage() + " did not complete within "
+            return Failures.fail(ctx, "RolloutTimeout", "the rollout of " + image + " did not complete within "
                     + ctx.spec().getRollout().getTimeout() + ": " + check.message());
         }
-        return PhaseOutcome.stay("rolling out " + ctx.status().getToVersion() + ": " + check.message(), left);
+        return PhaseOutcome.stay(ctx.hopLabel() + "rolling out " + ctx.hop().getVersion() + ": " + check.message(), left);
     }
 }

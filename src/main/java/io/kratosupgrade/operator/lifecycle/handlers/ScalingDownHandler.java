@@ -46,6 +46,7 @@ public class ScalingDownHandler implements PhaseHandler {
         }
         List<Pod> running = DeploymentPods.stillRunning(ctx.observed().deploymentPods());
         if (running.isEmpty()) {
+            // One backup per run, before the first hop.
             return PhaseOutcome.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
                     "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod exists any more");
         }

@@ -1,7 +1,9 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
 import io.kratosupgrade.operator.kube.PodImages;
 import io.kratosupgrade.operator.lifecycle.Failures;
@@ -30,14 +32,23 @@ public class VerifyingHandler implements PhaseHandler {
     @Override
     public PhaseOutcome handle(RunContext ctx) {
         List<Pod> pods = ctx.observed().deploymentPods();
-        String image = ctx.status().getToImage();
+        HopStatus hop = ctx.hop();
+        String image = hop.getImage();
         List<String> stale = PodImages.readyPodsNotRunning(pods, ctx.status().getContainerName(), image);
         long ready = PodImages.readyCount(pods);
         Integer desired = ctx.observed().deployment() == null ? null : ctx.observed().deployment().getSpec().getReplicas();
         int wanted = desired == null ? 1 : desired;
         if (stale.isEmpty() && ready >= wanted) {
             ctx.status().getVerification().setFinishedAt(ctx.nowText());
-            return PhaseOutcome.advance(Phase.Succeeded, "Verified", "upgraded to " + ctx.status().getToVersion() + ": all "
+            String label = ctx.hopLabel();
+            hop.setVerifiedAt(ctx.nowText());
+            if (ctx.hop() != hop) {
+                // A stepped path goes on with the next release; Recreate stops Kratos again before its migration.
+                Phase next = ctx.strategy() == Strategy.Recreate ? Phase.ScalingDown : Phase.Migrating;
+                return PhaseOutcome.advance(next, "HopVerified", label + "all " + ready + " ready pods run " + image
+                        + "; next: " + ctx.hop().getVersion());
+            }
+            return PhaseOutcome.advance(Phase.Succeeded, "Verified", "upgraded to " + hop.getVersion() + ": all "
                     + ready + " ready pods run " + image);
         }
         String problem = !stale.isEmpty() ? "ready pods still run another image: " + String.join(", ", stale)
@@ -48,6 +59,6 @@ public class VerifyingHandler implements PhaseHandler {
             return Failures.fail(ctx, "VerificationFailed", problem);
         }
         Duration recheck = ctx.settings().podRecheck();
-        return PhaseOutcome.stay("verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
+        return PhaseOutcome.stay(ctx.hopLabel() + "verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }
