@@ -175,6 +175,7 @@ public class PhaseMachine {
         status.setToImage(upgrade.getSpec().getImage());
         status.setContainerName(null);
         status.setHops(new ArrayList<>());
+        status.setInspection(null);
         status.setBackup(null);
         status.setMigration(null);
         status.setRollout(null);

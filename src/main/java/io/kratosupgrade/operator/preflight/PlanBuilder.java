@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.preflight;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
+import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.UpgradePath;
 import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
@@ -40,8 +41,12 @@ public final class PlanBuilder {
      * @param database   the database kind (dialect for the pending migrations), or null when unknown
      */
     public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
-                        String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules) {
+                        String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules,
+                        InspectionStatus inspection) {
     }
+
+    /** Warnings about the database itself (from the inspection) carry rule ids with this prefix. */
+    public static final String DATABASE_RULE_PREFIX = "database-";
 
     public static PlanStatus build(Input in) {
         ReleaseKnowledge kb = in.product().knowledge();
@@ -57,7 +62,22 @@ public final class PlanBuilder {
                     + kb.newest().version() + "): its configuration rules and its migrations are unknown; the migration "
                     + "runs the command of " + kb.closest(in.to()).map(r -> r.version().toString()).orElse("the oldest known release"));
         }
-        pendingMigrations(kb, in).ifPresent(plan::setPendingMigrations);
+        InspectionStatus inspection = in.inspection();
+        if (inspection != null && inspection.getPendingForTarget() != null) {
+            plan.setPendingMigrations(inspection.getPendingForTarget());
+        } else {
+            pendingMigrations(kb, in).ifPresent(plan::setPendingMigrations);
+        }
+        if (inspection != null && inspection.getAppliedMigrations() != null) {
+            plan.getNotes().add("database inspected read-only by Job " + inspection.getJobName() + ": "
+                    + inspection.getAppliedMigrations() + " migrations applied" + (inspection.getNewestMigration() == null ? ""
+                    : " (newest " + inspection.getNewestMigration() + ")") + (inspection.getUnknownToRunning() == null
+                    || inspection.getUnknownToRunning() == 0 ? "" : "; " + inspection.getUnknownToRunning()
+                    + " of them belong to releases after " + in.from() + " (an earlier migration ran)"));
+        } else if (plan.getPendingMigrations() != null) {
+            plan.getNotes().add("the database was not inspected (only PostgreSQL is): pendingMigrations assumes it is "
+                    + "exactly at " + in.from());
+        }
 
         boolean recreate = in.spec().getStrategy() == Strategy.Recreate;
         boolean backup = in.spec().getBackup().getPolicy() == BackupPolicy.Required;
@@ -93,10 +113,46 @@ public final class PlanBuilder {
             plan.getWarnings().add(w);
         }
         in.rules().acknowledged().forEach(f -> plan.getAcknowledgedWarnings().add(f.rule().id()));
+        for (PlanWarning w : databaseWarnings(in)) {
+            if (in.spec().getAcknowledgedWarnings().contains(w.getRule())) {
+                plan.getAcknowledgedWarnings().add(w.getRule());
+            } else {
+                plan.getWarnings().add(w);
+            }
+        }
         plan.getConfigSources().addAll(in.config().sources());
         plan.getNotes().addAll(in.config().problems());
         plan.setHash(hash(plan));
         return plan;
+    }
+
+    private static List<PlanWarning> databaseWarnings(Input in) {
+        List<PlanWarning> warnings = new ArrayList<>();
+        InspectionStatus inspection = in.inspection();
+        if (inspection == null) return warnings;
+        if (inspection.getMissingForRunning() != null && inspection.getMissingForRunning() > 0) {
+            PlanWarning w = new PlanWarning();
+            w.setRule(DATABASE_RULE_PREFIX + "behind-running-release");
+            w.setRelease(in.from().toString());
+            w.setKey("schema_migration");
+            w.setWhat("the database lacks " + inspection.getMissingForRunning() + " migrations of the running " + in.from()
+                    + " (first: " + String.join(", ", inspection.getExamples()) + "): the running pods may answer 503 "
+                    + "\"migrations have not yet been fully applied\" (someone deployed a release without migrating it)");
+            w.setFix("this run's migration applies them; if Kratos serves errors now, that is why");
+            warnings.add(w);
+        }
+        if (inspection.getNetworks() != null && inspection.getNetworks() > 1) {
+            PlanWarning w = new PlanWarning();
+            w.setRule(DATABASE_RULE_PREFIX + "several-networks");
+            w.setRelease(in.from().toString());
+            w.setKey("networks");
+            w.setWhat("the networks table has " + inspection.getNetworks() + " rows; a Kratos install uses one, and "
+                    + "identities, sessions and flows written under another network id are invisible to it (this happens "
+                    + "when two installs or a restore shared the database)");
+            w.setFix("find out which network id the running Kratos uses (nid of recent rows) before upgrading; back up first");
+            warnings.add(w);
+        }
+        return warnings;
     }
 
     /** Migrations of the target the running release does not have, assuming the database is at the running release. */

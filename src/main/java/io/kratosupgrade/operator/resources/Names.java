@@ -32,6 +32,14 @@ public final class Names {
         return bounded(ku.getMetadata().getName() + "-" + run + "-migrate" + (hop == 0 ? "" : "-" + (hop + 1)), MAX_JOB_NAME);
     }
 
+    public static String inspectionJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-inspect", MAX_JOB_NAME);
+    }
+
+    public static String inspectionCredentialsSecret(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-inspect-db", MAX_JOB_NAME);
+    }
+
     public static String backupCredentialsSecret(KratosUpgrade ku, int run) {
         return bounded(ku.getMetadata().getName() + "-" + run + "-backup-db", MAX_JOB_NAME);
     }

@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.resources.InspectionJobBuilder;
+import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import java.time.Duration;
@@ -170,8 +172,10 @@ abstract class ApiServerTestBase {
         return deployment().getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
     }
 
+    /** The Jobs that change something (backup, migration); the read-only inspection Job is left out. */
     List<Job> jobs() {
-        return client.batch().v1().jobs().inNamespace(namespace).list().getItems();
+        return client.batch().v1().jobs().inNamespace(namespace).list().getItems().stream()
+                .filter(j -> !InspectionJobBuilder.STEP.equals(j.getMetadata().getLabels().get(Labels.STEP))).toList();
     }
 
     List<Event> events() {

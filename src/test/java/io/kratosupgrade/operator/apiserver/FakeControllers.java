@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kratosupgrade.operator.resources.InspectionJobBuilder;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -42,8 +43,14 @@ final class FakeControllers implements AutoCloseable {
             "backup", JobBehavior.SUCCEED, "migrate", JobBehavior.SUCCEED));
     private final Set<String> neverReadyImages = ConcurrentHashMap.newKeySet();
     private final Set<String> handledJobs = ConcurrentHashMap.newKeySet();
-    /** Every Job the operator created, in order, with the Deployment's spec.replicas at that moment. */
+    /** Every backup and migration Job the operator created, in order, with the Deployment's spec.replicas at that moment. */
     final List<String> jobsCreated = new CopyOnWriteArrayList<>();
+    /** The read-only database inspection Jobs, apart: they change nothing. */
+    final List<String> inspectionJobs = new CopyOnWriteArrayList<>();
+    /** What the inspection Job reports (its termination message). */
+    volatile String inspectionReport = "{\"schemaMigration\":true,\"applied\":282,\"newest\":\"20240119094628000000\","
+            + "\"pendingForTarget\":33,\"missingForRunning\":0,\"unknownToRunning\":0,\"unknownToTarget\":0,"
+            + "\"aheadExamples\":[],\"missingExamples\":[],\"networks\":1}";
     final Map<String, Integer> replicasWhenJobCreated = new ConcurrentHashMap<>();
     /** Every image the Deployment's template got, in order (the initial one included). */
     final List<String> deploymentImages = new CopyOnWriteArrayList<>();
@@ -95,12 +102,12 @@ final class FakeControllers implements AutoCloseable {
         if (!handledJobs.add(name)) {
             return;
         }
-        jobsCreated.add(name);
+        String step = job.getMetadata().getLabels().get(Labels.STEP);
+        (InspectionJobBuilder.STEP.equals(step) ? inspectionJobs : jobsCreated).add(name);
         Deployment d = client.apps().deployments().inNamespace(namespace).list().getItems().stream().findFirst().orElse(null);
         if (d != null) {
             replicasWhenJobCreated.put(name, d.getSpec().getReplicas());
         }
-        String step = job.getMetadata().getLabels().get(Labels.STEP);
         JobBehavior behavior = jobBehavior.getOrDefault(name, jobBehavior.getOrDefault(step, JobBehavior.SUCCEED));
         if (behavior == JobBehavior.FAILED_CREATE) {
             recordFailedCreate(job);
@@ -111,7 +118,11 @@ final class FakeControllers implements AutoCloseable {
         JobStatus status;
         switch (behavior) {
             case SUCCEED -> {
-                setPodTerminated(pod, 0, "backup".equals(step) ? "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\"}" : null);
+                setPodTerminated(pod, 0, switch (step) {
+                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\"}";
+                    case InspectionJobBuilder.STEP -> inspectionReport;
+                    default -> null;
+                });
                 status = new JobStatusBuilder().withStartTime(now).withCompletionTime(now).withSucceeded(1).withActive(0)
                         .withConditions(
                                 new JobConditionBuilder().withType("SuccessCriteriaMet").withStatus("True").withReason("CompletionsReached")

@@ -85,7 +85,8 @@ class ReconcileErrorIT extends ApiServerTestBase {
         KratosUpgrade failing = awaitUpgrade("forbidden", ku -> ku.getStatus() != null
                 && condition(ku, ConditionTypes.RECONCILE_ERROR) != null
                 && "True".equals(condition(ku, ConditionTypes.RECONCILE_ERROR).getStatus()));
-        assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.BackingUp);
+        // The first Job of a run is preflight's read-only database inspection.
+        assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.Preflight);
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getReason()).isEqualTo("Forbidden");
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getMessage()).contains("jobs", "forbidden");
         awaitEvents("ReconcileError");
@@ -94,7 +95,7 @@ class ReconcileErrorIT extends ApiServerTestBase {
         KratosUpgrade stalled = awaitUpgrade("forbidden", ku -> "True".equals(condition(ku, ConditionTypes.STALLED).getStatus()),
                 Duration.ofSeconds(90));
         assertThat(condition(stalled, ConditionTypes.STALLED).getReason()).isEqualTo("Forbidden");
-        assertThat(stalled.getStatus().getPhase()).isEqualTo(Phase.BackingUp);
+        assertThat(stalled.getStatus().getPhase()).isEqualTo(Phase.Preflight);
 
         client.rbac().clusterRoles().resource(role(true)).serverSideApply();
         // Nothing about the object changed; a touch wakes the operator, as a user's retry annotation would.

@@ -132,7 +132,8 @@ class OperatorKillE2E extends E2eTestBase {
                 String.join(", ", killed), missed, jobs);
 
         assertThat(missed).as("kill points whose window passed unseen").isEmpty();
-        assertThat(jobs).as("exactly one Job of each kind ever existed").isEqualTo(Map.of(name + "-1-backup", 1, name + "-1-migrate", 1));
+        assertThat(jobs).as("exactly one Job of each kind ever existed")
+                .isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-backup", 1, name + "-1-migrate", 1));
         assertThat(client.pods().inNamespace(namespace).withLabel("job-name", name + "-1-migrate").list().getItems())
                 .as("the migration ran in one pod").hasSize(1);
         assertThat(ku.getStatus().getRun()).isEqualTo(1);

@@ -77,7 +77,7 @@ class ApprovalAndDryRunTest {
         s.ku.getSpec().setDryRun(true);
         s.toPreflight();
 
-        Decision d = s.decide();
+        Decision d = s.decideInPreflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Planned);
         assertThat(d.actions()).as("not even the lock").noneMatch(a -> a instanceof Action.LockDeployment

@@ -694,7 +694,7 @@ class PhaseMachineTest {
         void stepConditionTransitionTimeMovesWhenItsStatusChanges() {
             s.toPreflight();
             String unknownSince = condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime();
-            s.decide();
+            s.decideInPreflight();
             assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime()).isEqualTo(unknownSince);
             s.world.deployment = Fixtures.lockedBy(s.world.deployment, Fixtures.NAME);
             s.decide();

@@ -76,10 +76,36 @@ final class UpgradeScenario {
         return this;
     }
 
-    /** Preflight passes, takes the Deployment (the test plays the API server), and moves on. */
+    /** What the inspection Job of a database at v1.1.0 (the fixtures' running release) reports. */
+    static final String INSPECTION_REPORT = "{\"schemaMigration\":true,\"applied\":282,\"newest\":\"20240119094628000000\","
+            + "\"pendingForTarget\":33,\"missingForRunning\":0,\"unknownToRunning\":0,\"unknownToTarget\":0,"
+            + "\"aheadExamples\":[],\"missingExamples\":[],\"networks\":1}";
+
+    /**
+     * One preflight decision as the run sees it: when that decision starts the read-only inspection Job, the
+     * Job completes with {@code report} and preflight decides again with the result.
+     */
+    Decision decideInPreflight(String report) {
+        decide();
+        boolean inspecting = actions(Action.CreateJob.class).stream()
+                .anyMatch(a -> a.job().getMetadata().getName().endsWith("-inspect"));
+        if (!inspecting) return last;
+        String job = status().getInspection().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "inspect", 0, "Completed", report));
+        decide();
+        assertThat(actions(Action.DeleteSecret.class)).as("the inspection's credentials go at once").hasSize(1);
+        assertThat(phase()).isEqualTo(Phase.Preflight);
+        return decide();
+    }
+
+    Decision decideInPreflight() {
+        return decideInPreflight(INSPECTION_REPORT);
+    }
+
+    /** Preflight inspects the database, passes, takes the Deployment (the test plays the API server), and moves on. */
     UpgradeScenario passPreflight() {
         if (phase() != Phase.Preflight) toPreflight();
-        decide();
+        decideInPreflight();
         assertThat(actions(Action.LockDeployment.class)).hasSize(1);
         Fixtures.lockedBy(world.deployment, ku.getMetadata().getName());
         decide();

@@ -77,6 +77,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The upgrade plan, written by preflight before anything is touched.")
     private PlanStatus plan;
 
+    @JsonPropertyDescription("What preflight's read-only look at the database found (PostgreSQL).")
+    private InspectionStatus inspection;
+
     @JsonPropertyDescription("The releases this run moves the Deployment to, in order (one for a Direct path); the "
             + "first hop without verifiedAt is the one in progress.")
     private List<HopStatus> hops = new ArrayList<>();
@@ -139,6 +142,8 @@ public class KratosUpgradeStatus {
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
     public PlanStatus getPlan() { return plan; }
     public void setPlan(PlanStatus plan) { this.plan = plan; }
+    public InspectionStatus getInspection() { return inspection; }
+    public void setInspection(InspectionStatus inspection) { this.inspection = inspection; }
     public List<HopStatus> getHops() { return hops; }
     public void setHops(List<HopStatus> hops) { this.hops = hops; }
     public BackupStatus getBackup() { return backup; }

@@ -5,12 +5,14 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
+import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RolloutStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.database.DatabaseTarget;
 import io.kratosupgrade.operator.database.DsnParser;
 import io.kratosupgrade.operator.database.InvalidDsnException;
 import io.kratosupgrade.operator.kratos.ImageReference;
@@ -29,6 +31,7 @@ import io.kratosupgrade.operator.preflight.PlanBuilder;
 import io.kratosupgrade.operator.preflight.UpgradeHops;
 import io.kratosupgrade.operator.preflight.RuleFinding;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.Optional;
@@ -124,11 +127,26 @@ public class PreflightHandler implements PhaseHandler {
                     + ". Nothing was changed; fix the configuration, then the run starts again on its own when the spec "
                     + "changes, or on a retry request");
         }
+        // Read-only look at the database: what is applied, against what the running and the target release expect.
+        Optional<DatabaseTarget> database = parseQuietly(dsn.value());
+        if (database.isPresent()) {
+            Optional<PhaseOutcome> inspecting = DatabaseInspection.step(ctx, deployment.getSpec().getTemplate().getSpec(),
+                    container.get(), database.get(), current.get(), target);
+            if (inspecting.isPresent()) return inspecting.get();
+        }
+        InspectionStatus inspection = ctx.status().getInspection();
+        if (inspection != null && inspection.getUnknownToTarget() != null && inspection.getUnknownToTarget() > 0) {
+            return Failures.fail(ctx, "DatabaseAhead", "the database has " + inspection.getUnknownToTarget() + " migrations "
+                    + ctx.product().displayName() + " " + target + " does not know (newest: " + String.join(", ", inspection.getExamples())
+                    + "): a newer release already migrated it, and " + target + " on that schema is a downgrade. Nothing was "
+                    + "changed; target the release that migrated it (or a newer one)");
+        }
+
         List<HopStatus> hops = UpgradeHops.plan(ctx.spec(), ctx.product().knowledge(), currentRef, current.get(), target);
         String toImage = hops.get(hops.size() - 1).getImage();
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
-                deploymentName, replicas, kind, config, rules)));
+                deploymentName, replicas, kind, config, rules, inspection)));
 
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());
@@ -147,8 +165,10 @@ public class PreflightHandler implements PhaseHandler {
             status.getBackup().setDatabase(kind.id());
         }
 
-        List<Decision.Event> warnings = rules.warnings().stream()
-                .map(w -> new Decision.Event(true, "ConfigurationWarning", w.rule().id() + ": " + w.describe())).toList();
+        List<Decision.Event> warnings = new ArrayList<>(rules.warnings().stream()
+                .map(w -> new Decision.Event(true, "ConfigurationWarning", w.rule().id() + ": " + w.describe())).toList());
+        status.getPlan().getWarnings().stream().filter(w -> w.getRule().startsWith(PlanBuilder.DATABASE_RULE_PREFIX))
+                .forEach(w -> warnings.add(new Decision.Event(true, "DatabaseWarning", w.getRule() + ": " + w.getWhat())));
         if (ctx.spec().isDryRun()) {
             return PhaseOutcome.advance(Phase.Planned, "DryRun", "dry run: plan " + status.getPlan().getHash()
                     + " written to status.plan (" + current.get() + " -> " + target + "); nothing was changed")
@@ -166,6 +186,14 @@ public class PreflightHandler implements PhaseHandler {
                 + String.join(", ", rules.warnings().stream().map(w -> w.rule().id()).toList()));
         Phase next = ctx.spec().getApproval().isRequired() ? Phase.AwaitingApproval : ctx.firstStep();
         return PhaseOutcome.advance(next, "PreflightPassed", summary).withEvents(warnings);
+    }
+
+    private static Optional<DatabaseTarget> parseQuietly(String dsn) {
+        try {
+            return Optional.of(DsnParser.parse(dsn));
+        } catch (InvalidDsnException e) {
+            return Optional.empty();
+        }
     }
 
     /** Another KratosUpgrade that holds the Deployment and is still running. */

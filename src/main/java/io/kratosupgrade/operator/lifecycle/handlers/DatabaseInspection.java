@@ -1,0 +1,134 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.database.DatabaseTarget;
+import io.kratosupgrade.operator.database.DumpToolEnvironment;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
+import io.kratosupgrade.operator.resources.InspectionJobBuilder;
+import io.kratosupgrade.operator.resources.Names;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Preflight's read-only look at the database, before the plan is written: a short Job with the database tools
+ * image, connected the way the backup connects (a short-lived credentials Secret, deleted once it finished).
+ * PostgreSQL only; other databases get a note in the plan.
+ */
+final class DatabaseInspection {
+
+    static final Duration TIMEOUT = Duration.ofMinutes(3);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private DatabaseInspection() {
+    }
+
+    /** Empty once status.inspection holds a result (or nothing can be inspected); else what preflight does meanwhile. */
+    static Optional<PhaseOutcome> step(RunContext ctx, PodSpec pod, Container kratos, DatabaseTarget database,
+                                       KratosVersion running, KratosVersion target) {
+        if (database.kind() != DatabaseKind.POSTGRES) return Optional.empty();
+        InspectionStatus inspection = ctx.status().getInspection();
+        if (inspection != null && inspection.getFinishedAt() != null) return Optional.empty();
+        String secret = Names.inspectionCredentialsSecret(ctx.upgrade(), ctx.run());
+        if (inspection == null) {
+            inspection = new InspectionStatus();
+            inspection.setJobName(Names.inspectionJob(ctx.upgrade(), ctx.run()));
+            inspection.setStartedAt(ctx.nowText());
+            ctx.status().setInspection(inspection);
+        }
+        Optional<Job> job = RunningJob.job(ctx, inspection);
+        if (job.isEmpty()) {
+            String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
+            Job built = InspectionJobBuilder.build(new InspectionJobBuilder.Input(ctx.upgrade(), ctx.run(), inspection.getJobName(),
+                    secret, image, TIMEOUT, pod, kratos, versions(ctx, running), versions(ctx, target)));
+            return Optional.of(PhaseOutcome.stay("inspecting the database read-only (Job " + inspection.getJobName() + ")",
+                    RunningJob.deadlineLeft(ctx, inspection, TIMEOUT),
+                    new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secret, DumpToolEnvironment.of(database))),
+                    new Action.CreateJob(built)));
+        }
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), inspection, TIMEOUT);
+        switch (outcome.state()) {
+            case SUCCEEDED -> {
+                inspection.setFinishedAt(ctx.nowText());
+                read(outcome.terminationMessage(), inspection, versions(ctx, running), versions(ctx, target));
+                return Optional.of(PhaseOutcome.stay("database inspected: " + summary(inspection), Duration.ZERO,
+                        new Action.DeleteSecret(secret)));
+            }
+            case FAILED -> {
+                inspection.setFinishedAt(ctx.nowText());
+                List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
+                actions.add(new Action.DeleteSecret(secret));
+                return Optional.of(Failures.fail(ctx, "DatabaseInspectionFailed", "the read-only database inspection (Job "
+                        + inspection.getJobName() + ") failed: " + outcome.message() + "; nothing was changed. The backup and "
+                        + "the migration would connect the same way: check the DSN and that the database accepts connections",
+                        actions.toArray(Action[]::new)));
+            }
+            default -> {
+                return Optional.of(PhaseOutcome.stay("inspecting the database read-only (Job " + inspection.getJobName() + "): "
+                        + outcome.message(), RunningJob.deadlineLeft(ctx, inspection, TIMEOUT)));
+            }
+        }
+    }
+
+    static String summary(InspectionStatus inspection) {
+        if (inspection.getAppliedMigrations() == null) return "no result";
+        return inspection.getAppliedMigrations() + " migrations applied"
+                + (inspection.getNewestMigration() == null ? "" : ", newest " + inspection.getNewestMigration())
+                + (inspection.getPendingForTarget() == null ? "" : ", " + inspection.getPendingForTarget() + " pending for the target")
+                + (inspection.getNetworks() == null ? "" : ", " + inspection.getNetworks() + " rows in networks");
+    }
+
+    private static Set<String> versions(RunContext ctx, KratosVersion version) {
+        return ctx.product().knowledge().release(version).map(r -> (Set<String>) r.migrations(DatabaseKind.POSTGRES.id()))
+                .orElse(Set.of());
+    }
+
+    /** Counts relative to a release the knowledge base does not know are meaningless and stay empty. */
+    static void read(String message, InspectionStatus inspection, Set<String> running, Set<String> target) {
+        if (message == null) return;
+        boolean runningKnown = !running.isEmpty();
+        boolean targetKnown = !target.isEmpty();
+        try {
+            JsonNode report = JSON.readTree(message);
+            if (report.hasNonNull("networks")) inspection.setNetworks(report.get("networks").asInt());
+            if (!report.path("schemaMigration").asBoolean(false)) {
+                // No schema_migration table: nothing was ever migrated.
+                inspection.setAppliedMigrations(0);
+                if (runningKnown) inspection.setMissingForRunning(running.size());
+                if (targetKnown) inspection.setPendingForTarget(target.size());
+                return;
+            }
+            inspection.setAppliedMigrations(report.path("applied").asInt());
+            if (report.hasNonNull("newest")) inspection.setNewestMigration(report.get("newest").asText());
+            if (runningKnown) {
+                inspection.setMissingForRunning(report.path("missingForRunning").asInt());
+                inspection.setUnknownToRunning(report.path("unknownToRunning").asInt());
+            }
+            if (targetKnown) {
+                inspection.setPendingForTarget(report.path("pendingForTarget").asInt());
+                inspection.setUnknownToTarget(report.path("unknownToTarget").asInt());
+            }
+            List<String> examples = new ArrayList<>();
+            String field = targetKnown && inspection.getUnknownToTarget() > 0 ? "aheadExamples" : "missingExamples";
+            report.path(field).forEach(v -> examples.add(v.asText()));
+            inspection.setExamples(examples);
+        } catch (Exception e) {
+            // An unreadable report leaves the counts empty; the plan then says the database was not inspected.
+            inspection.setAppliedMigrations(null);
+        }
+    }
+}
