@@ -147,6 +147,14 @@ abstract class E2eTestBase {
         }
     }
 
+    /** Every seeded identity is still there, through the Admin API and in the database. */
+    void assertIdentitiesIntact(List<String> emails) throws Exception {
+        var response = kratos.get(kratos.servingPods().get(0), 4434, "/admin/identities?per_page=100");
+        assertThat(response.statusCode()).isEqualTo(200);
+        emails.forEach(email -> assertThat(response.body()).contains(email));
+        assertThat(postgres.identities(kratos.database)).isEqualTo(emails.size());
+    }
+
     /** Enforces PodSecurity {@code restricted} on the test's namespace (new pods that do not comply are refused). */
     void enforceRestrictedPodSecurity() {
         client.namespaces().withName(namespace).edit(ns -> {
