@@ -22,6 +22,16 @@ public final class Kratos implements Product {
     }
 
     @Override
+    public List<String> coreTables() {
+        return CORE_TABLES;
+    }
+
+    /** Who can log in, with what, and how (schema_migration and networks: which schema, which install). */
+    private static final List<String> CORE_TABLES = List.of("identities", "identity_credentials",
+            "identity_credential_identifiers", "identity_verifiable_addresses", "identity_recovery_addresses",
+            "sessions", "session_devices", "selfservice_login_flows", "schema_migration", "networks");
+
+    @Override
     public String defaultContainerName() {
         return "kratos";
     }

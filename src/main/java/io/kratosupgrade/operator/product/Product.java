@@ -23,6 +23,12 @@ public interface Product {
     /** The migrate command line (without config flags) of {@code target}. */
     List<String> migrateArgs(KratosVersion target);
 
+    /**
+     * The tables whose row counts say a copy of the database is whole: taken in the backup's own snapshot, they
+     * are what a restored copy must hold.
+     */
+    List<String> coreTables();
+
     /** The environment variable that overrides a config key (Ory's configx: upper case, '.' becomes '_'). */
     default String envOverride(String configPath) {
         return configPath.toUpperCase(java.util.Locale.ROOT).replace('.', '_');

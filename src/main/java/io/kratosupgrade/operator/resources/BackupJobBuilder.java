@@ -20,19 +20,24 @@ import java.util.List;
  * The backup Job: the dump tool with the connection taken from the run's credentials Secret, writing to the
  * backup volume. It writes to a temporary name and renames at the end, so a file under the final name is
  * always a complete dump; it refuses to overwrite an existing dump; it reports size and SHA-256 through its
- * termination message.
+ * termination message. The dump is readable by its owner only (it holds password hashes and personal data).
+ *
+ * <p>PostgreSQL: a read-only repeatable-read session exports its snapshot and counts the product's core tables
+ * in it, and pg_dump dumps that very snapshot ({@code --snapshot}); the counts go to the report, so a restore
+ * can be checked against the database exactly as dumped.
  */
 public final class BackupJobBuilder {
 
     public static final String BACKUP_MOUNT = "/backup";
     static final String BACKUP_VOLUME = "kratos-upgrade-backup";
+    static final String SCRATCH_VOLUME = "kratos-upgrade-scratch";
 
     private BackupJobBuilder() {
     }
 
     public record Input(KratosUpgrade upgrade, int run, String jobName, String credentialsSecret, String pvc,
                         String file, DatabaseKind kind, String image, Duration timeout,
-                        PodSpec kratosPod, Container kratosContainer) {
+                        PodSpec kratosPod, Container kratosContainer, List<String> coreTables) {
     }
 
     public static Job build(Input in) {
@@ -44,12 +49,15 @@ public final class BackupJobBuilder {
         volumes.add(new VolumeBuilder().withName(BACKUP_VOLUME)
                 .withNewPersistentVolumeClaim().withClaimName(in.pvc()).endPersistentVolumeClaim().build());
         mounts.add(new VolumeMountBuilder().withName(BACKUP_VOLUME).withMountPath(BACKUP_MOUNT).build());
+        // The snapshot session's pipe and output: never on the backup volume, whatever the image's /tmp is.
+        volumes.add(new VolumeBuilder().withName(SCRATCH_VOLUME).withNewEmptyDir().endEmptyDir().build());
+        mounts.add(new VolumeMountBuilder().withName(SCRATCH_VOLUME).withMountPath("/tmp").build());
 
         Container dump = new ContainerBuilder()
                 .withName("backup")
                 .withImage(in.image())
                 .withImagePullPolicy("IfNotPresent")
-                .withCommand("/bin/sh", "-c", script(in.kind()))
+                .withCommand("/bin/sh", "-c", script(in.kind(), in.coreTables()))
                 .withEnv(new EnvVar("BACKUP_FILE", in.file(), null))
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 .withVolumeMounts(mounts)
@@ -63,25 +71,58 @@ public final class BackupJobBuilder {
     }
 
     /** POSIX sh; every value comes from the environment, nothing secret is on the command line. */
-    static String script(DatabaseKind kind) {
-        String dump = switch (kind) {
-            case POSTGRES -> "pg_dump --format=custom --no-password --file=\"$partial\"";
-            case MYSQL -> "mysqldump --single-transaction --routines --triggers --host=\"$DB_HOST\" --port=\"$DB_PORT\" "
-                    + "${DB_USER:+--user=\"$DB_USER\"} \"$DB_NAME\" > \"$partial\"";
-            default -> throw new IllegalArgumentException("no dump tool for " + kind.id());
-        };
-        return String.join("\n",
+    static String script(DatabaseKind kind, List<String> coreTables) {
+        List<String> lines = new ArrayList<>(List.of(
                 "set -eu",
+                "umask 077",
                 "out=\"" + BACKUP_MOUNT + "/$BACKUP_FILE\"",
                 "partial=\"$out.partial\"",
                 "if [ -e \"$out\" ]; then echo \"refusing to overwrite existing backup $out\" >&2; exit 1; fi",
                 "rm -f \"$partial\"",
-                dump,
+                "counts=null"));
+        switch (kind) {
+            case POSTGRES -> lines.addAll(List.of(
+                    "mkfifo /tmp/snapshot.in",
+                    ": > /tmp/snapshot.out",
+                    "psql -X -q -At -v ON_ERROR_STOP=1 < /tmp/snapshot.in > /tmp/snapshot.out &",
+                    "session=$!",
+                    "exec 3> /tmp/snapshot.in",
+                    "printf '%s\\n' 'begin transaction isolation level repeatable read, read only;' "
+                            + "'set local idle_in_transaction_session_timeout = 0;' 'select pg_export_snapshot();' "
+                            + "\"" + countsSql(coreTables) + "\" >&3",
+                    "waited=0",
+                    "while [ \"$(wc -l < /tmp/snapshot.out)\" -lt 2 ]; do",
+                    "  kill -0 \"$session\" 2>/dev/null || { echo 'the snapshot session ended before it counted' >&2; exit 1; }",
+                    "  waited=$((waited + 1)); [ \"$waited\" -le 1200 ] || { echo 'no snapshot after 120 s' >&2; exit 1; }",
+                    "  sleep 0.1",
+                    "done",
+                    "snapshot=$(sed -n 1p /tmp/snapshot.out)",
+                    "counts=$(sed -n 2p /tmp/snapshot.out)",
+                    "pg_dump --format=custom --no-password --snapshot=\"$snapshot\" --file=\"$partial\"",
+                    "printf 'commit;\\n' >&3",
+                    "exec 3>&-",
+                    "wait \"$session\""));
+            case MYSQL -> lines.add("mysqldump --single-transaction --routines --triggers --host=\"$DB_HOST\" --port=\"$DB_PORT\" "
+                    + "${DB_USER:+--user=\"$DB_USER\"} \"$DB_NAME\" > \"$partial\"");
+            default -> throw new IllegalArgumentException("no dump tool for " + kind.id());
+        }
+        lines.addAll(List.of(
                 "mv \"$partial\" \"$out\"",
                 "bytes=$(wc -c < \"$out\" | tr -d ' ')",
                 "sha=$(sha256sum \"$out\" | cut -d' ' -f1)",
                 "echo \"$sha  $BACKUP_FILE\" > \"$out.sha256\"",
                 "echo \"backup written: $out ($bytes bytes, sha256 $sha)\"",
-                "printf '{\"bytes\":%s,\"sha256\":\"%s\"}' \"$bytes\" \"$sha\" > /dev/termination-log");
+                "printf '{\"bytes\":%s,\"sha256\":\"%s\",\"counts\":%s}' \"$bytes\" \"$sha\" \"$counts\" > /dev/termination-log"));
+        return String.join("\n", lines);
+    }
+
+    /**
+     * One line of JSON, {"table": rows, ...}, for the tables that exist. The names are the product's own
+     * constants; query_to_xml runs each count inside the same statement, so in the same snapshot.
+     */
+    static String countsSql(List<String> tables) {
+        String names = String.join(",", tables.stream().map(t -> "'" + t + "'").toList());
+        return "select coalesce(json_object_agg(t, (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I', t), "
+                + "false, true, '')))[1]::text::bigint), '{}') from unnest(array[" + names + "]) as t where to_regclass(t) is not null;";
     }
 }

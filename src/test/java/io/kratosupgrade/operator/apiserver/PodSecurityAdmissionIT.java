@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;
@@ -84,7 +85,7 @@ class PodSecurityAdmissionIT {
         var container = kratos.getContainers().stream().filter(c -> c.getName().equals("kratos")).findFirst().orElseThrow();
 
         Job backup = BackupJobBuilder.build(new BackupJobBuilder.Input(ku, 1, "ku-1-backup", "ku-1-backup-db", "backups",
-                "f.pgdump", DatabaseKind.POSTGRES, "db-tools:1", Duration.ofMinutes(5), kratos, container));
+                "f.pgdump", DatabaseKind.POSTGRES, "db-tools:1", Duration.ofMinutes(5), kratos, container, Kratos.INSTANCE.coreTables()));
         Job migrate = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ku, 1, "ku-1-migrate", kratos, container,
                 "oryd/kratos:v1.3.1", List.of("migrate", "sql", "-e", "--yes"), Duration.ofMinutes(5)));
 

@@ -193,6 +193,10 @@ abstract class E2eTestBase {
                     .addNewVolume().withName("backups").withNewPersistentVolumeClaim().withClaimName(KratosInstallation.PVC)
                         .endPersistentVolumeClaim().endVolume()
                 .endSpec().build();
+        // Dumps are readable by their owner only: read them as the user the backup Job ran as, which is the
+        // Kratos pod's own (the operator's Jobs take the pod's security context).
+        pod.getSpec().setSecurityContext(client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get()
+                .getSpec().getTemplate().getSpec().getSecurityContext());
         // Admissible in a namespace enforcing PodSecurity restricted too (the tools image runs as a non-root uid).
         io.kratosupgrade.operator.resources.RestrictedPodSecurity.apply(pod.getSpec());
         client.pods().inNamespace(namespace).resource(pod).create();

@@ -43,8 +43,10 @@ final class LoadGenerator {
         String url = "http://" + serviceIp + ":4433/self-service/login/api";
         String script = String.join("\n",
                 "ok=0; failed=0",
+                // A request that hangs (a pod gone without a reset) counts as failed after 10 s instead of
+                // stalling the loop; busybox's wget has no timeout option of its own.
                 "while [ ! -f /tmp/stop ]; do",
-                "  if body=$(wget -q -O - '" + url + "'); then ok=$((ok+1));",
+                "  if body=$(timeout 10 wget -q -O - '" + url + "'); then ok=$((ok+1));",
                 "    echo \"WROTE $(echo \"$body\" | grep -o '\"id\":\"[^\"]*\"' | head -n 1 | cut -d'\"' -f4)\"",
                 "  else failed=$((failed+1)); echo \"FAILED $(date +%T)\"; sleep 0.2; fi",
                 "done",

@@ -54,6 +54,10 @@ class UpgradeE2E extends E2eTestBase {
         assertThat(postgres.newestMigration(restoreDb)).as("dumped before the migration").isEqualTo(NEWEST_MIGRATION.get("v1.0.0"));
         assertThat(ku.getStatus().getBackup().getBytes()).isPositive();
         assertThat(ku.getStatus().getBackup().getSha256()).hasSize(64);
+        // The counts taken in the dump's own snapshot are what the restored copy holds.
+        assertThat(ku.getStatus().getBackup().getCounts()).containsEntry("identities", 5L)
+                .containsEntry("schema_migration", postgres.count(restoreDb, "schema_migration"))
+                .containsEntry("identity_credentials", postgres.count(restoreDb, "identity_credentials"));
     }
 
     /**

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;
 import io.kratosupgrade.operator.resources.Labels;
@@ -16,6 +17,7 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +34,7 @@ class BackupJobBuilderTest {
     private static Job build(DatabaseKind kind) {
         PodSpec pod = Fixtures.kratosPodSpec(Fixtures.OLD_IMAGE);
         return BackupJobBuilder.build(new BackupJobBuilder.Input(Fixtures.upgrade(), 1, JOB, SECRET, "backups", FILE, kind,
-                "db-tools:1", Duration.ofMinutes(30), pod, pod.getContainers().get(0)));
+                "db-tools:1", Duration.ofMinutes(30), pod, pod.getContainers().get(0), Kratos.INSTANCE.coreTables()));
     }
 
     private static Container dumpContainer(Job job) {
@@ -136,17 +138,30 @@ class BackupJobBuilderTest {
         assertThatThrownBy(() -> build(DatabaseKind.COCKROACH)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    /** Runs the real script with a stand-in pg_dump, in a temporary directory instead of /backup. */
+    /**
+     * Runs the real script with stand-ins for psql (the snapshot session: it answers a snapshot id and the counts)
+     * and pg_dump (which must be handed that snapshot), in a temporary directory instead of /backup and /tmp.
+     */
     @Test
     void scriptWritesOnceThenRefuses(@TempDir Path dir) throws Exception {
         assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path fakeDump = bin.resolve("pg_dump");
-        Files.writeString(fakeDump, "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --file=*) printf 'DUMP' > \"${a#--file=}\";; esac; done\n");
+        Files.writeString(fakeDump, "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --snapshot=00000003-0000001B-1) snap=ok;; "
+                + "--file=*) file=\"${a#--file=}\";; esac; done\n[ \"$snap\" = ok ] || { echo 'no snapshot' >&2; exit 3; }\n"
+                + "printf 'DUMP' > \"$file\"\n");
         assumeTrue(fakeDump.toFile().setExecutable(true));
+        Path fakePsql = bin.resolve("psql");
+        Files.writeString(fakePsql, "#!/bin/sh\nread begin; read timeout; read export; read count\n"
+                + "case \"$export\" in *pg_export_snapshot*) echo 00000003-0000001B-1;; esac\n"
+                + "case \"$count\" in *query_to_xml*identities*) echo '{ \"identities\" : 2, \"sessions\" : 5 }';; esac\n"
+                + "read commit; [ \"$commit\" = 'commit;' ]\n");
+        assumeTrue(fakePsql.toFile().setExecutable(true));
+        Path scratch = Files.createDirectories(dir.resolve("tmp"));
         Path backup = Files.createDirectories(dir.resolve("backup"));
         String script = script(build(DatabaseKind.POSTGRES))
                 .replace("/backup", backup.toString())
+                .replace("/tmp/snapshot", scratch + "/snapshot")
                 .replace("/dev/termination-log", dir.resolve("termination-log").toString());
 
         assertThat(runScript(script, bin)).isZero();
@@ -154,7 +169,10 @@ class BackupJobBuilderTest {
         assertThat(out).hasContent("DUMP");
         assertThat(backup.resolve(FILE + ".partial")).doesNotExist();
         assertThat(backup.resolve(FILE + ".sha256")).exists();
-        assertThat(Files.readString(dir.resolve("termination-log"))).startsWith("{\"bytes\":4,\"sha256\":\"");
+        assertThat(Files.readString(dir.resolve("termination-log"))).startsWith("{\"bytes\":4,\"sha256\":\"")
+                .endsWith(",\"counts\":{ \"identities\" : 2, \"sessions\" : 5 }}");
+        assertThat(Files.getPosixFilePermissions(out)).as("the dump is readable by its owner only")
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
         Files.writeString(out, "KEEP");
         assertThat(runScript(script, bin)).isNotZero();

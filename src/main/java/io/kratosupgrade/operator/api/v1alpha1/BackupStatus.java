@@ -2,6 +2,7 @@ package io.kratosupgrade.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import java.util.Map;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class BackupStatus extends StepStatus {
@@ -21,6 +22,12 @@ public class BackupStatus extends StepStatus {
     @JsonPropertyDescription("SHA-256 of the dump, as reported by the backup Job.")
     private String sha256;
 
+    @JsonPropertyDescription("Row counts of the product's core tables in the very snapshot the dump was taken from "
+            + "(PostgreSQL: pg_dump --snapshot of a transaction that counted them): what a restore must give back.")
+    private Map<String, Long> counts;
+
+    public Map<String, Long> getCounts() { return counts; }
+    public void setCounts(Map<String, Long> counts) { this.counts = counts; }
     public String getPersistentVolumeClaim() { return persistentVolumeClaim; }
     public void setPersistentVolumeClaim(String persistentVolumeClaim) { this.persistentVolumeClaim = persistentVolumeClaim; }
     public String getFile() { return file; }

@@ -28,6 +28,8 @@ import io.kratosupgrade.operator.resources.Names;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 
 /**
@@ -107,20 +109,26 @@ public class BackingUpHandler implements PhaseHandler {
         Container kratos = Containers.kratos(pod, ctx.status().getContainerName()).orElseThrow();
         String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
         Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
-                backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos));
+                backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos,
+                ctx.product().coreTables()));
         return PhaseOutcome.stay("starting backup Job " + backup.getJobName(), RunningJob.deadlineLeft(ctx, backup, timeout),
                 new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName,
                         DumpToolEnvironment.of(target))),
                 new Action.CreateJob(job));
     }
 
-    /** The backup script reports {"bytes":N,"sha256":"..."} as its termination message. */
+    /** The backup script reports {"bytes":N,"sha256":"...","counts":{"table":N,...}|null} as its termination message. */
     static void readReport(String message, BackupStatus backup) {
         if (message == null) return;
         try {
             JsonNode report = JSON.readTree(message);
             if (report.hasNonNull("bytes")) backup.setBytes(report.get("bytes").asLong());
             if (report.hasNonNull("sha256")) backup.setSha256(report.get("sha256").asText());
+            if (report.path("counts").isObject()) {
+                Map<String, Long> counts = new TreeMap<>();
+                report.get("counts").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asLong()));
+                backup.setCounts(counts);
+            }
         } catch (Exception ignored) {
             // A report that cannot be read leaves size and checksum empty; the dump itself is fine.
         }
