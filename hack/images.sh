@@ -12,9 +12,16 @@
 #   db-tools          kratos-upgrade-db-tools:<tag> (+ :latest, one archive)
 #                                                    kratos-upgrade-db-tools_<tag>.tar
 #       Debian bookworm (debootstrap minbase) with postgresql-client-15
-#       (pg_dump, pg_restore, psql; PATH has /usr/lib/postgresql/15/bin first),
-#       the MariaDB client (mysql, mysqldump), sh and coreutils. User postgres
-#       (999:999). No Entrypoint, Cmd ["/bin/sh"].
+#       (pg_dump, pg_restore, psql), the PostgreSQL 15 server (postgresql-15:
+#       initdb, postgres, pg_ctl; PATH has /usr/lib/postgresql/15/bin first),
+#       libnss-wrapper, the MariaDB client (mysql, mysqldump), sh and coreutils.
+#       User postgres (999:999). No Entrypoint, Cmd ["/bin/sh"]. The server is
+#       there so that a backup can be checked in the backup's own pod: restore
+#       the dump into a throw-away PostgreSQL (initdb on an emptyDir, unix
+#       socket only) and count rows. No cluster is created in the image and
+#       nothing under /etc/postgresql or /run/postgresql is needed; LLVM (JIT)
+#       is left out, so JIT is off. Running as a uid without a passwd entry
+#       needs nss_wrapper for initdb; see the checks in build_db_tools_image.
 #   busybox           kratos-upgrade-busybox:local   kratos-upgrade-busybox_local.tar
 #       Debian's busybox-static with a symlink per applet (sh, wget, nc, sleep,
 #       ...). No Entrypoint, Cmd ["sh"], runs as root.
@@ -50,8 +57,9 @@
 #   KUO_CACHE          cache root (default ~/.cache/kratos-upgrade-operator)
 #   KRATOS_RELEASES    Kratos releases for `all`/`kratos`, oldest first
 #                      (default "v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1")
-#   DB_TOOLS_TAG       tag of the database tools image (default bookworm-1; bump
-#                      it to rebuild with newer Debian packages)
+#   DB_TOOLS_TAG       tag of the database tools image (default bookworm-2; bump
+#                      it to rebuild with newer Debian packages; bookworm-2 added
+#                      the PostgreSQL 15 server)
 #   DEBIAN_MIRROR      Debian mirror for debootstrap (default: from /etc/apt/sources.list*)
 #   KUO_BUILD_JOBS     parallel compile jobs for `go build -p` (default: nproc)
 #   KUO_STATE          local cluster state dir, for `load` (default
@@ -67,7 +75,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 KRATOS_RELEASES="${KRATOS_RELEASES:-v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1}"
-DB_TOOLS_TAG="${DB_TOOLS_TAG:-bookworm-1}"
+DB_TOOLS_TAG="${DB_TOOLS_TAG:-bookworm-2}"
 DEBIAN_SUITE=bookworm
 KUO_STATE="${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}"
 
@@ -627,7 +635,9 @@ debian_security_mirror() {
   esac
 }
 
-DB_TOOLS_PACKAGES=(postgresql-client-15 default-mysql-client ca-certificates)
+# postgresql-15 (the server) and libnss-wrapper: for restoring a dump into a
+# throw-away server inside the pod, also as a uid without a passwd entry.
+DB_TOOLS_PACKAGES=(postgresql-client-15 postgresql-15 libnss-wrapper default-mysql-client ca-certificates)
 
 db_tools_stamp() {
   printf 'ref=%s,%s\nrecipe=%s\nsuite=%s\npackages=%s\nmirror=%s\noci.sh=%s\n' \
@@ -685,6 +695,16 @@ EOF
     resolve_stack_dump innotop mytop; do
     printf 'path-exclude=/usr/bin/%s\n' "${b}"
   done >>"${r}/etc/dpkg/dpkg.cfg.d/01-kuo-nodoc"
+  # postgresql-15 depends on libllvm14 (and that on libz3-4), about 130 MB, for
+  # JIT compilation only. Without llvmjit.so the server turns JIT off by itself
+  # (pg_jit_available() is false, queries run as usual); the checks below run
+  # queries with jit_above_cost=0 to make sure.
+  cat >>"${r}/etc/dpkg/dpkg.cfg.d/01-kuo-nodoc" <<'EOF'
+path-exclude=/usr/lib/*/libLLVM-14.so*
+path-exclude=/usr/lib/*/libz3.so*
+path-exclude=/usr/lib/postgresql/15/lib/llvmjit*
+path-exclude=/usr/lib/postgresql/15/lib/bitcode/*
+EOF
   cat >"${r}/etc/apt/apt.conf.d/01-kuo-minimal" <<'EOF'
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
@@ -695,6 +715,20 @@ EOF
   cp /etc/resolv.conf "${r}/etc/resolv.conf" 2>/dev/null || true
 
   mountpoint -q "${r}/proc" || mount -t proc proc "${r}/proc"
+
+  # Non-root user like the postgres image's (999:999); the backup volume is
+  # 0777. Created before the packages, so that postgresql-common's postinst
+  # finds it and does not pick another uid.
+  chroot_run "${r}" groupadd --system --gid 999 postgres
+  chroot_run "${r}" useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql \
+    --no-create-home --shell /bin/sh postgres
+  # postgresql-15's postinst creates a "main" cluster unless this says no (read
+  # through createcluster.conf's include_dir, which postgresql-common installs
+  # before postgresql-15 is configured; a drop-in avoids a conffile prompt).
+  mkdir -p "${r}/etc/postgresql-common/createcluster.d"
+  printf '# kratos-upgrade-db-tools: no cluster in the image; jobs run initdb on their own volume.\ncreate_main_cluster = false\n' \
+    >"${r}/etc/postgresql-common/createcluster.d/00-kuo-no-main-cluster.conf"
+
   timed "db-tools: apt-get update" chroot_run "${r}" apt-get update >"${work}/apt.log" 2>&1 ||
     { tail -n 30 "${work}/apt.log" >&2; die "db-tools: apt-get update in the chroot failed"; }
   timed "db-tools: apt-get install ${DB_TOOLS_PACKAGES[*]}" \
@@ -702,10 +736,15 @@ EOF
     { tail -n 30 "${work}/apt.log" >&2; die "db-tools: apt-get install in the chroot failed"; }
   chroot_run "${r}" apt-get clean
 
-  # Non-root user like the postgres image's (999:999); the backup volume is 0777.
-  chroot_run "${r}" groupadd --system --gid 999 postgres
-  chroot_run "${r}" useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql \
-    --no-create-home --shell /bin/sh postgres
+  [[ "$(chroot_run "${r}" id -u postgres):$(chroot_run "${r}" id -g postgres)" == 999:999 ]] ||
+    die "db-tools: user postgres is not 999:999 after the install"
+  if [[ -n "$(ls -A "${r}/etc/postgresql")" || -e "${r}/var/lib/postgresql/15" ]]; then
+    die "db-tools: the packages created a cluster (/etc/postgresql/15, /var/lib/postgresql/15)"
+  fi
+  # ssl-cert's postinst made a snakeoil key pair; nothing here uses it, and a
+  # private key should not ship in an image.
+  find "${r}/etc/ssl/certs" -maxdepth 1 -lname ssl-cert-snakeoil.pem -delete
+  rm -f "${r}/etc/ssl/certs/ssl-cert-snakeoil.pem" "${r}/etc/ssl/private/ssl-cert-snakeoil.key" "${r}/run/adduser"
   mkdir -p "${r}/var/lib/postgresql"
   chown 999:999 "${r}/var/lib/postgresql"
   chmod 0755 "${r}/var/lib/postgresql"
@@ -725,6 +764,75 @@ EOF
   chroot --userspec=999:999 "${r}" /bin/sh -c \
     'set -e; echo abc | sha256sum | cut -c1-8 | tr a-f A-F | wc -c >/dev/null; cd /tmp; touch x; mv x y; rm y; gzip --version >/dev/null' ||
     die "db-tools: sh/coreutils check failed in the chroot"
+
+  # The throw-away server, the way a verification Job runs it: initdb into a
+  # fresh directory, postgres on a unix socket only, a table dumped with
+  # pg_dump -Fc and restored with pg_restore into a second database, rows
+  # counted, pg_ctl stop -m fast. Run as 999:999 (the image's user) and as
+  # 10000:10000, which has no passwd or group entry.
+  #
+  # What a Job needs when its uid has no passwd entry (found 2026-11-29 with
+  # PostgreSQL 15.20):
+  #   - initdb looks up its effective uid whatever -U or USER say ("initdb:
+  #     could not look up effective user ID 10000: user does not exist"), so
+  #     it must run under nss_wrapper: a one-line passwd file for the uid in a
+  #     writable directory, then LD_PRELOAD=libnss_wrapper.so
+  #     NSS_WRAPPER_PASSWD=<that file> NSS_WRAPPER_GROUP=/etc/group (both
+  #     variables, or nss_wrapper stays off; the gid need not be in the group
+  #     file). Pass -U postgres so the superuser's name does not depend on the
+  #     uid.
+  #   - postgres and pg_ctl need no passwd entry (no nss_wrapper). Let initdb
+  #     create the data directory below the emptyDir (<emptyDir>/data): it must
+  #     belong to the server's uid and be 0700 or 0750, which initdb cannot
+  #     arrange for a directory it does not own.
+  #   - psql, pg_dump, pg_restore (libpq) need PGUSER (or -U), else "local
+  #     user with ID 10000 does not exist". With initdb's default trust for
+  #     local connections no password is needed.
+  #   - The checks call the binaries through PATH (/usr/lib/postgresql/15/bin
+  #     first); /usr/bin/psql etc. are postgresql-common's Perl wrapper.
+  cat >"${r}/tmp/kuo-pg-check.sh" <<'EOF'
+set -eu
+d="$(mktemp -d /tmp/kuo-pg-check.XXXXXX)"
+trap 'pg_ctl -D "$d/data" -m immediate stop >/dev/null 2>&1 || :; rm -rf "$d"' EXIT
+who="uid $(id -u) gid $(id -g)"
+if id -un >/dev/null 2>&1; then
+  initdb -D "$d/data" -U postgres >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; exit 1; }
+else
+  who="${who} (no passwd entry; initdb under nss_wrapper)"
+  printf 'postgres:x:%s:%s::%s:/bin/sh\n' "$(id -u)" "$(id -g)" "$d" >"$d/passwd"
+  LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$d/passwd" NSS_WRAPPER_GROUP=/etc/group \
+    initdb -D "$d/data" -U postgres >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; exit 1; }
+fi
+postgres -D "$d/data" -k "$d" -c listen_addresses= >"$d/server.log" 2>&1 &
+export PGHOST="$d" PGUSER=postgres PGDATABASE=postgres
+i=0
+until pg_isready -q; do
+  i=$((i + 1))
+  [ "$i" -lt 300 ] || { cat "$d/server.log" >&2; echo "server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ "$(psql -X -Atc 'select 1')" = 1 ]
+psql -X -q -v ON_ERROR_STOP=1 -c 'create table t (id int primary key, v text)' \
+  -c "insert into t select g, md5(g::text) from generate_series(1, 1000) g" -c 'create database restored'
+pg_dump -Fc -f "$d/dump" postgres
+pg_restore -d restored --exit-on-error "$d/dump"
+n="$(PGOPTIONS='-c jit_above_cost=0 -c jit_inline_above_cost=0 -c jit_optimize_above_cost=0' \
+  psql -X -d restored -Atc 'select count(*) from t')"
+[ "${n}" = 1000 ] || { echo "restored ${n} rows, want 1000" >&2; exit 1; }
+jit="$(psql -X -Atc 'select pg_jit_available()')"
+pg_ctl -D "$d/data" -w -t 30 stop -m fast >/dev/null
+echo "postgres $(postgres -V | awk '{print $3}') as ${who}: initdb, unix socket, select 1, pg_dump/pg_restore 1000 rows ok, jit available: ${jit}" >&2
+EOF
+  local u
+  for u in 999:999 10000:10000; do
+    chroot --userspec="${u}" "${r}" /usr/bin/env -i HOME=/tmp LANG=C.UTF-8 \
+      PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      /bin/sh /tmp/kuo-pg-check.sh ||
+      die "db-tools: the PostgreSQL server check failed as ${u} in the chroot"
+  done
+  rm -f "${r}/tmp/kuo-pg-check.sh"
+  [[ -z "$(find "${r}/tmp" -mindepth 1 -maxdepth 1 -name 'kuo-pg-check.*')" ]] ||
+    die "db-tools: the server check left files in /tmp"
 
   unmount_under "${r}"
   # Slim down: package lists, caches, logs, docs, device nodes from debootstrap.
@@ -746,7 +854,7 @@ EOF
   mkdir -p "${IMAGES_DIR}"
   OCI_CMD='["/bin/sh"]' OCI_WORKDIR=/var/lib/postgresql OCI_PRESERVE_OWNERSHIP=1 \
     OCI_ENV='["PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8"]' \
-    OCI_LABELS="$(jq -n -c --arg t "${DB_TOOLS_TAG}" '{"org.opencontainers.image.title":"kratos-upgrade-db-tools","org.opencontainers.image.version":$t,"org.opencontainers.image.description":"Debian bookworm with postgresql-client-15 and the MariaDB client, for database backups"}')" \
+    OCI_LABELS="$(jq -n -c --arg t "${DB_TOOLS_TAG}" '{"org.opencontainers.image.title":"kratos-upgrade-db-tools","org.opencontainers.image.version":$t,"org.opencontainers.image.description":"Debian bookworm with postgresql-client-15, the PostgreSQL 15 server and the MariaDB client, for database backups and restore checks"}')" \
     oci_archive_from_rootfs "${r}" "${DB_TOOLS_REF}" "${DB_TOOLS_ARCHIVE}" "" 999:999
   add_archive_name "${DB_TOOLS_ARCHIVE}" "${DB_TOOLS_REF_LATEST}"
   log "db-tools: rootfs $(du -sh "${r}" | cut -f1), archive $(archive_size "${DB_TOOLS_ARCHIVE}")"
