@@ -19,7 +19,7 @@ import java.util.List;
  * <li>a migration Job that is running is never cut off: deletion waits until it has finished;</li>
  * <li>replicas a Recreate run took away are given back (the original count, with whatever image the
  *     Deployment has at that moment: the old release before RollingOut, the target after it);</li>
- * <li>the backup credentials Secret is deleted and the Deployment's lock released;</li>
+ * <li>the credentials Secrets (inspection, backup) are deleted and the Deployment's lock released;</li>
  * <li>the image is never changed and nothing is rolled back; backup files are kept.</li>
  * </ul>
  * Then the finalizer goes, and the garbage collector removes the object's Jobs (a backup Job still running
@@ -47,6 +47,7 @@ public record Deletion(String waitReason, List<Action> actions) {
                 return new Deletion("migration Job " + job + " is running; deletion waits for it to finish", List.of());
             }
         }
+        actions.add(new Action.DeleteSecret(Names.inspectionCredentialsSecret(upgrade, status.getRun())));
         actions.add(new Action.DeleteSecret(Names.backupCredentialsSecret(upgrade, status.getRun())));
         Deployment deployment = observed.deployment();
         Integer original = status.getRollout() == null ? null : status.getRollout().getOriginalReplicas();
