@@ -79,22 +79,24 @@ public record ConfigRuleCheck(List<RuleFinding> blocks, List<RuleFinding> warnin
             }
         }
         List<Located> found = new ArrayList<>();
-        collect(config.file(), path.split("\\."), 0, path, found);
+        // The files are merged before the rules run, so a key is placed in the files it may come from.
+        String files = config.sources().isEmpty() ? "configuration file" : String.join(" or ", config.sources());
+        collect(config.file(), path.split("\\."), 0, path, files, found);
         return found;
     }
 
-    private static void collect(JsonNode node, String[] steps, int i, String path, List<Located> out) {
+    private static void collect(JsonNode node, String[] steps, int i, String path, String files, List<Located> out) {
         if (node == null || node.isMissingNode() || node.isNull()) return;
         if (i == steps.length) {
-            out.add(new Located(node, path + " (configuration file)"));
+            out.add(new Located(node, path + " (" + files + ")"));
             return;
         }
         String step = steps[i];
         if (step.endsWith("[]")) {
             JsonNode list = node.get(step.substring(0, step.length() - 2));
-            if (list != null && list.isArray()) list.forEach(e -> collect(e, steps, i + 1, path, out));
+            if (list != null && list.isArray()) list.forEach(e -> collect(e, steps, i + 1, path, files, out));
         } else {
-            collect(node.get(step), steps, i + 1, path, out);
+            collect(node.get(step), steps, i + 1, path, files, out);
         }
     }
 

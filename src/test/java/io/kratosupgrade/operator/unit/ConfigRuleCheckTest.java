@@ -30,7 +30,7 @@ class ConfigRuleCheckTest {
 
         assertThat(result.blocks()).singleElement().satisfies(f -> {
             assertThat(f.rule().id()).isEqualTo("courier-message-ttl-removed");
-            assertThat(f.where()).isEqualTo("courier.message_ttl (configuration file)");
+            assertThat(f.where()).isEqualTo("courier.message_ttl (/etc/config/kratos.yaml (ConfigMap kratos-config key kratos.yaml))");
             assertThat(f.describe()).contains("v0.11.0", "courier.message_retries");
         });
     }
