@@ -147,6 +147,18 @@ abstract class E2eTestBase {
         }
     }
 
+    /**
+     * Starts steady load through the Kratos Service (see {@link LoadGenerator}).
+     *
+     * @param restricted whether the namespace enforces PodSecurity restricted
+     */
+    LoadGenerator startLoad(boolean restricted) {
+        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
+        LoadGenerator load = new LoadGenerator(client, namespace);
+        load.start(serviceIp, env.busyboxImage(), restricted);
+        return load;
+    }
+
     /** Every seeded identity is still there, through the Admin API and in the database. */
     void assertIdentitiesIntact(List<String> emails) throws Exception {
         var response = kratos.get(kratos.servingPods().get(0), 4434, "/admin/identities?per_page=100");

@@ -96,9 +96,7 @@ class FieldReportE2E extends E2eTestBase {
 
         // 1 (continued), 2. The retry after the fix, under steady load: every request answered, the plan's pending
         // migrations are the rows the migration writes.
-        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
-        LoadGenerator load = new LoadGenerator(client, namespace);
-        load.start(serviceIp, env.busyboxImage());
+        LoadGenerator load = startLoad(false);
         Schema before = schema();
         int refusedRun = refused.getStatus().getRun();
         Instant retryStart = Instant.now();

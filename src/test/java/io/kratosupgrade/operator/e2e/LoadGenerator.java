@@ -34,10 +34,6 @@ final class LoadGenerator {
         this.namespace = namespace;
     }
 
-    void start(String serviceIp, String image) {
-        start(serviceIp, image, false);
-    }
-
     /** @param restricted give the pod what a namespace enforcing PodSecurity restricted requires */
     void start(String serviceIp, String image, boolean restricted) {
         String url = "http://" + serviceIp + ":4433/self-service/login/api";

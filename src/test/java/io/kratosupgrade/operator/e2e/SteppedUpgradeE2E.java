@@ -27,9 +27,7 @@ class SteppedUpgradeE2E extends E2eTestBase {
     void aSteppedUpgradeMigratesAndServesEveryReleaseInTurnWithoutAFailedRequest() throws Exception {
         kratos.install("v0.10.1");
         List<String> emails = kratos.seedIdentities(3);
-        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
-        LoadGenerator load = new LoadGenerator(client, namespace);
-        load.start(serviceIp, env.busyboxImage());
+        LoadGenerator load = startLoad(false);
 
         Instant start = Instant.now();
         KratosUpgrade ku;

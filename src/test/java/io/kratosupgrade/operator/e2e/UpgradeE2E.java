@@ -28,9 +28,7 @@ class UpgradeE2E extends E2eTestBase {
     void rollingUpgradeUnderLoadLosesNoRequestAndNoData() throws Exception {
         kratos.install("v1.0.0");
         List<String> emails = kratos.seedIdentities(5);
-        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
-        LoadGenerator load = new LoadGenerator(client, namespace);
-        load.start(serviceIp, env.busyboxImage());
+        LoadGenerator load = startLoad(false);
 
         upgrade("to-v131", "v1.3.1", spec -> { });
         KratosUpgrade ku = awaitOutcome("to-v131", Phase.Succeeded);
@@ -73,9 +71,7 @@ class UpgradeE2E extends E2eTestBase {
         kratos.drainSeconds = 15;
         kratos.install("v1.0.0");
         List<String> emails = kratos.seedIdentities(3);
-        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
-        LoadGenerator writer = new LoadGenerator(client, namespace);
-        writer.start(serviceIp, env.busyboxImage(), true);
+        LoadGenerator writer = startLoad(true);
         await().atMost(Duration.ofSeconds(30)).until(() -> postgres.count(kratos.database, "selfservice_login_flows") > 0);
 
         upgrade("recreate", "v1.3.1", spec -> spec.setStrategy(Strategy.Recreate));
