@@ -60,7 +60,8 @@
 #   KUO_STATE          state dir (see above)
 #   KUO_NODE_NAME      node name (default kuo-node)
 #   KUO_PG_PORT        PostgreSQL port (default 5432)
-#   KUO_PV_COUNT       number of local-backup PersistentVolumes (default 24)
+#   KUO_PV_COUNT       number of local-backup PersistentVolumes (default 64: one per e2e test that
+#                      backs up, with room for namespaces still being deleted)
 #   KUO_PAUSE_IMAGE_TAR  an OCI archive of registry.k8s.io/pause:3.10 to use
 #                      instead of building one from hack/cluster/pause.c
 #   KUO_UP_TIMEOUT     seconds to wait for each start-up step (default 180)
@@ -88,7 +89,7 @@ ETCD_PEER_PORT=2380
 PG_PORT="${KUO_PG_PORT:-5432}"
 PG_VERSION=15
 PG_BIN="/usr/lib/postgresql/${PG_VERSION}/bin"
-PV_COUNT="${KUO_PV_COUNT:-24}"
+PV_COUNT="${KUO_PV_COUNT:-64}"
 STORAGE_CLASS=local-backup
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 BUSYBOX_IMAGE=busybox:local
