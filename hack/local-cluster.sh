@@ -1093,6 +1093,7 @@ cmd_up() {
   chmod 0755 "${S}" "${LOGS}"
 
   if all_up; then
+    apply_storage # a larger KUO_PV_COUNT takes effect on a running cluster too
     recycle_pvs
     write_env_file
     log "cluster already up (checked in $(fmt_duration $((SECONDS - start)))); env: ${S}/env"
