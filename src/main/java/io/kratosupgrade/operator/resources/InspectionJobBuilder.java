@@ -54,9 +54,14 @@ public final class InspectionJobBuilder {
     static final String SCRIPT = String.join("\n",
             "set -eu",
             "q() { psql -X -At -v ON_ERROR_STOP=1 \"$@\"; }",
+            // Assignments, not tests: a failing query inside [ ] would not stop the script (set -e), and an
+            // unreachable database would pass for an empty one.
+            "q -c 'select 1' > /dev/null",
+            "has_networks=$(q -c \"select to_regclass('networks') is not null\")",
+            "has_schema=$(q -c \"select to_regclass('schema_migration') is not null\")",
             "networks=null",
-            "if [ \"$(q -c \"select to_regclass('networks') is not null\")\" = t ]; then networks=$(q -c 'select count(*) from networks'); fi",
-            "if [ \"$(q -c \"select to_regclass('schema_migration') is not null\")\" != t ]; then",
+            "if [ \"$has_networks\" = t ]; then networks=$(q -c 'select count(*) from networks'); fi",
+            "if [ \"$has_schema\" != t ]; then",
             "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > /dev/termination-log",
             "else",
             "  q -v running=\"$RUNNING_MIGRATIONS\" -v target=\"$TARGET_MIGRATIONS\" -v networks=\"$networks\" > /dev/termination-log <<'SQL'",

@@ -34,7 +34,8 @@ class FailureE2E extends E2eTestBase {
     @Test
     void aJobWhosePodAQuotaRefusesFailsAtOnceWithTheQuotaMessage() throws Exception {
         kratos.install("v1.0.0");
-        // The namespace may run two pods: both are Kratos, so the backup Job's pod is refused by admission.
+        // The namespace may run two pods: both are Kratos, so the first Job's pod (preflight's database
+        // inspection) is refused by admission.
         client.resourceQuotas().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ResourceQuotaBuilder()
                 .withNewMetadata().withName("pods").endMetadata()
                 .withNewSpec().addToHard("pods", new io.fabric8.kubernetes.api.model.Quantity("2")).endSpec().build()).create();
@@ -46,14 +47,15 @@ class FailureE2E extends E2eTestBase {
         System.out.printf("pod refused by a quota detected after %ds (backup timeout %s)%n",
                 Duration.between(start, Instant.now()).toSeconds(), ku.getSpec().getBackup().getTimeout());
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(2));
-        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
         assertThat(ku.getStatus().getMessage()).contains("cannot be created", "exceeded quota");
+        assertThat(ku.getStatus().getBackup()).as("nothing was backed up or locked").isNull();
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");
     }
 
     @Test
-    void aWrongDatabasePasswordFailsTheBackupAndNothingIsMigrated() throws Exception {
+    void aWrongDatabasePasswordFailsPreflightAndNothingIsTouched() throws Exception {
         kratos.install("v1.0.0");
         // The running pods keep the DSN they started with; the Secret now holds a wrong password.
         client.secrets().inNamespace(namespace).withName("kratos-db")
@@ -62,9 +64,11 @@ class FailureE2E extends E2eTestBase {
         upgrade("wrong-password", "v1.3.1", spec -> { });
         KratosUpgrade ku = awaitOutcome("wrong-password", Phase.Failed);
 
-        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        // Preflight's read-only inspection connects as the backup would: the run fails before anything is touched.
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
+        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-backup").get()).isNull();
         assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-migrate").get()).isNull();
-        assertThat(kratos.jobLogs("wrong-password-1-backup")).contains("password authentication failed");
+        assertThat(kratos.jobLogs("wrong-password-1-inspect")).contains("password authentication failed");
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");
