@@ -26,6 +26,12 @@ public record JobOutcome(State state, String reason, String message, String term
             "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull",
             "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError");
 
+    /**
+     * Messages of those reasons that the kubelet retries by itself: it could not read a Secret or ConfigMap
+     * from the API server yet (restarted, overloaded). A missing Secret or key stays a fast failure.
+     */
+    private static final List<String> TRANSIENT_MESSAGES = List.of("failed to sync secret cache", "failed to sync configmap cache");
+
     public static JobOutcome of(Job job, List<Pod> pods) {
         return of(job, pods, null);
     }
@@ -58,7 +64,7 @@ public record JobOutcome(State state, String reason, String message, String term
         for (Pod pod : pods) {
             for (ContainerStatus cs : containerStatuses(pod)) {
                 ContainerStateWaiting waiting = cs.getState() == null ? null : cs.getState().getWaiting();
-                if (waiting != null && FAST_FAILURE_REASONS.contains(waiting.getReason())) {
+                if (waiting != null && FAST_FAILURE_REASONS.contains(waiting.getReason()) && !transientMessage(waiting.getMessage())) {
                     String detail = waiting.getMessage() == null ? "" : ": " + waiting.getMessage();
                     return new JobOutcome(State.FAILED, waiting.getReason(),
                             "container " + cs.getName() + " of pod " + pod.getMetadata().getName() + " is in "
@@ -67,6 +73,10 @@ public record JobOutcome(State state, String reason, String message, String term
             }
         }
         return new JobOutcome(State.RUNNING, "Running", pendingDetail(pods).orElse("Job is running"), null);
+    }
+
+    private static boolean transientMessage(String message) {
+        return message != null && TRANSIENT_MESSAGES.stream().anyMatch(message::contains);
     }
 
     /** Why a Job's pod has not started yet (unschedulable, an unbound PVC, ...), for the status message. */

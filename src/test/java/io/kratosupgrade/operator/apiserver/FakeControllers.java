@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.kratosupgrade.operator.resources.InspectionJobBuilder;
+import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -156,12 +157,14 @@ final class FakeControllers implements AutoCloseable {
 
     /** The scheduler gives up on a running Job's pod for now (what a full node looks like). */
     void unschedulable(String jobName) {
-        Pod pod = client.pods().inNamespace(namespace).withName(jobName + "-pod").get();
-        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
-                .withConditions(new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
-                        .withMessage("0/1 nodes are available: 1 Insufficient memory.").build())
-                .build());
-        client.pods().inNamespace(namespace).resource(pod).updateStatus();
+        Edits.retryingConflicts(() -> {
+            Pod pod = client.pods().inNamespace(namespace).withName(jobName + "-pod").get();
+            pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                    .withConditions(new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+                            .withMessage("0/1 nodes are available: 1 Insufficient memory.").build())
+                    .build());
+            return client.pods().inNamespace(namespace).resource(pod).updateStatus();
+        });
     }
 
     /** What the Job controller records when the API server refuses the Job's pod. */
@@ -181,6 +184,10 @@ final class FakeControllers implements AutoCloseable {
 
     /** Finishes a Job left running (HANG) the way the Job controller would. */
     void completeJob(String name) {
+        Edits.retryingConflicts(() -> completeJobOnce(name));
+    }
+
+    private Job completeJobOnce(String name) {
         Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
         String now = now();
         job.setStatus(new JobStatusBuilder(job.getStatus()).withCompletionTime(now).withSucceeded(1).withActive(0)
@@ -190,7 +197,7 @@ final class FakeControllers implements AutoCloseable {
                         new JobConditionBuilder().withType("Complete").withStatus("True").withReason("CompletionsReached")
                                 .withLastTransitionTime(now).withLastProbeTime(now).build())
                 .build());
-        client.batch().v1().jobs().inNamespace(namespace).resource(job).updateStatus();
+        return client.batch().v1().jobs().inNamespace(namespace).resource(job).updateStatus();
     }
 
     private Pod createJobPod(Job job) {

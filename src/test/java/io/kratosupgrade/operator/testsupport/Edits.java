@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -20,10 +21,15 @@ public final class Edits {
     }
 
     public static <T extends HasMetadata> T edit(Resource<T> resource, UnaryOperator<T> change) {
+        return retryingConflicts(() -> resource.edit(change));
+    }
+
+    /** Runs a read-modify-write (a status update, say) again from the read while it fails with 409 Conflict. */
+    public static <T> T retryingConflicts(Supplier<T> readModifyWrite) {
         Instant deadline = Instant.now().plus(DEADLINE);
         while (true) {
             try {
-                return resource.edit(change);
+                return readModifyWrite.get();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 || Instant.now().isAfter(deadline)) throw e;
             }

@@ -66,6 +66,19 @@ class JobOutcomeTest {
     }
 
     @Test
+    void aSecretTheKubeletCannotReadYetIsWaitedForButAMissingOneFails() {
+        // Seen when the API server restarted while the migration pod started: the kubelet retries by itself.
+        Pod syncing = Fixtures.waitingPod(JOB, "migrate", "CreateContainerConfigError");
+        syncing.getStatus().getContainerStatuses().get(0).getState().getWaiting()
+                .setMessage("failed to sync secret cache: timed out waiting for the condition");
+        Pod missing = Fixtures.waitingPod(JOB, "migrate", "CreateContainerConfigError");
+        missing.getStatus().getContainerStatuses().get(0).getState().getWaiting().setMessage("secret \"kratos-db\" not found");
+
+        assertThat(JobOutcome.of(Fixtures.job(JOB), List.of(syncing)).state()).isEqualTo(JobOutcome.State.RUNNING);
+        assertThat(JobOutcome.of(Fixtures.job(JOB), List.of(missing)).state()).isEqualTo(JobOutcome.State.FAILED);
+    }
+
+    @Test
     void initContainerThatCannotStartAlsoFails() {
         Pod pod = Fixtures.waitingPod(JOB, "migrate", "PodInitializing");
         pod.getStatus().setInitContainerStatuses(Fixtures.waitingPod(JOB, "cloud-sql-proxy", "ErrImagePull")
