@@ -58,6 +58,9 @@ else
     fi
   )
   hack/local-cluster.sh recycle-pvs >/dev/null   # backup volumes released by earlier runs
+  # Operators the reliability tests start as separate processes outlive a test JVM that was killed; one left
+  # running would reconcile this run's objects too.
+  if pkill -f -- '-Dquarkus.profile=chaos' 2>/dev/null; then log "stopped operator processes left by an earlier run"; fi
   timed "images" hack/images.sh build
   timed "image load" hack/images.sh load
 fi
