@@ -401,7 +401,7 @@ class HelmInstallE2E {
                     .as("kratos_upgrade_runs_total{result=Succeeded} on the leader's /q/metrics").isTrue();
         }
 
-        /** v1.1.0 if the local images include it, else the oldest Kratos release hack/images.sh built. */
+        /** v1.1.0 if the local images include it, else the newest Kratos release hack/images.sh built below the target. */
         String fromVersion() {
             String configured = System.getProperty("e2e.helm.fromVersion", "");
             if (!configured.isBlank()) return configured;
@@ -409,7 +409,7 @@ class HelmInstallE2E {
             List<String> releases = r.stdout().lines().map(l -> l.split("\t")[0]).filter(ref -> ref.startsWith("oryd/kratos:v"))
                     .map(ref -> ref.substring("oryd/kratos:".length())).filter(v -> !v.equals(TO_VERSION)).toList();
             if (releases.contains("v1.1.0") || releases.isEmpty()) return "v1.1.0";
-            return releases.get(0);
+            return releases.get(releases.size() - 1);
         }
 
         String operatorGet(String pod, String path) throws Exception {
