@@ -51,7 +51,8 @@ public record JobOutcome(State state, String reason, String message, String term
                 if ("Failed".equals(c.getType())) {
                     String reason = c.getReason() == null ? "Failed" : c.getReason();
                     String detail = c.getMessage() == null ? "" : ": " + c.getMessage();
-                    return new JobOutcome(State.FAILED, reason, "Job failed (" + reason + ")" + detail + podExitSummary(pods), null);
+                    return new JobOutcome(State.FAILED, reason, "Job failed (" + reason + ")" + detail + podExitSummary(pods),
+                            failedContainerMessage(pods));
                 }
             }
         }
@@ -97,12 +98,31 @@ public record JobOutcome(State state, String reason, String message, String term
         return state != State.RUNNING;
     }
 
-    /** The termination message of a successful pod (the backup Job reports size and checksum there). */
+    /**
+     * The termination message of a successful pod (the backup Job reports size and checksum there): that of the
+     * first container that exited 0 with one.
+     */
     private static String terminationMessage(List<Pod> pods) {
         for (Pod pod : pods) {
             for (ContainerStatus cs : containerStatuses(pod)) {
                 ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
                 if (t != null && Integer.valueOf(0).equals(t.getExitCode()) && t.getMessage() != null) {
+                    return t.getMessage();
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The termination message of the first container that exited non-zero: with
+     * terminationMessagePolicy FallbackToLogsOnError, the end of its log. Not redacted here.
+     */
+    private static String failedContainerMessage(List<Pod> pods) {
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : containerStatuses(pod)) {
+                ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+                if (t != null && t.getExitCode() != null && t.getExitCode() != 0 && t.getMessage() != null && !t.getMessage().isBlank()) {
                     return t.getMessage();
                 }
             }

@@ -16,7 +16,9 @@ import io.kratosupgrade.operator.lifecycle.handlers.PendingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PreflightHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.RollingBackHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.RollingOutHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.RehearsingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.ScalingDownHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.VerifyingBackupHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.TerminalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.VerifyingHandler;
 import io.kratosupgrade.operator.observe.Observation;
@@ -46,7 +48,7 @@ public class PhaseMachine {
         this.settings = settings;
         this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
-                new BackingUpHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
+                new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
                 new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
@@ -177,6 +179,7 @@ public class PhaseMachine {
         status.setHops(new ArrayList<>());
         status.setInspection(null);
         status.setBackup(null);
+        status.setRehearsal(null);
         status.setMigration(null);
         status.setRollout(null);
         status.setVerification(null);

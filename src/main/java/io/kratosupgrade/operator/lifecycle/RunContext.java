@@ -6,6 +6,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
+import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
@@ -40,6 +41,17 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
     /** The first step that touches something, once the run may go: scale down (Recreate), back up, or migrate. */
     public Phase firstStep() {
         return strategy() == Strategy.Recreate ? Phase.ScalingDown : backsUp() ? Phase.BackingUp : Phase.Migrating;
+    }
+
+    /** The step after the backup, the verification or the rehearsal that just completed ({@link Phase#afterBackupStep}). */
+    public Phase afterBackupStep() {
+        boolean postgres = backsUp() && DatabaseKind.POSTGRES.id().equals(status().getBackup().getDatabase());
+        return Phase.afterBackupStep(status().getPhase(), spec(), postgres);
+    }
+
+    /** The image with the database tools: spec.backup.image, else the operator's configured one. */
+    public String toolsImage() {
+        return spec().getBackup().getImage() != null ? spec().getBackup().getImage() : settings().backupImage();
     }
 
     /**

@@ -87,6 +87,19 @@ public final class PlanBuilder {
         }
         steps.add(backup ? "back up the " + in.database().id() + " database to PersistentVolumeClaim "
                 + in.spec().getBackup().getPersistentVolumeClaim() : "no backup (spec.backup.policy: Skip)");
+        boolean postgres = in.database() == DatabaseKind.POSTGRES;
+        if (in.spec().getBackup().verifies() && postgres) {
+            steps.add("verify the dump: check its SHA-256, restore it into a throw-away PostgreSQL inside the Job's pod and "
+                    + "compare the row counts of " + in.product().coreTables().size() + " core tables with the dump's snapshot");
+        }
+        if (in.spec().rehearses() && postgres) {
+            steps.add("rehearse on a restored copy: run " + (in.hops().size() == 1 ? "the migration" : "the " + in.hops().size()
+                    + " hops' migrations") + " against it; a failure ends the run before production is touched");
+        }
+        if ((in.spec().getBackup().verifies() || in.spec().rehearses()) && backup && !postgres) {
+            plan.getNotes().add("backup verification and rehearsal need PostgreSQL: this " + in.database().id()
+                    + " dump is neither verified nor rehearsed");
+        }
         for (int i = 0; i < in.hops().size(); i++) {
             HopStatus hop = in.hops().get(i);
             String label = in.hops().size() == 1 ? "" : "hop " + (i + 1) + " of " + in.hops().size() + " (" + hop.getVersion() + "): ";
@@ -169,8 +182,10 @@ public final class PlanBuilder {
 
     private static String outage(Input in, boolean recreate) {
         if (recreate) {
-            return "Kratos is down from each scale-down until the new pods are ready: the time the backup, the migration "
-                    + "and the start of the new release take (Recreate" + (in.hops().size() > 1 ? ", once per hop" : "") + ")";
+            boolean checks = in.database() == DatabaseKind.POSTGRES && (in.spec().getBackup().verifies() || in.spec().rehearses());
+            return "Kratos is down from each scale-down until the new pods are ready: the time the backup, "
+                    + (checks ? "its verification and the rehearsal (they run on the quiesced dump), " : "")
+                    + "the migration and the start of the new release take (Recreate" + (in.hops().size() > 1 ? ", once per hop" : "") + ")";
         }
         // A hop that crosses more than one known release leaves the old release serving on a schema it never met.
         List<String> skipping = new ArrayList<>();

@@ -26,7 +26,16 @@ public final class MigrationJobBuilder {
     }
 
     public static Job build(Input in) {
-        Container server = in.kratosContainer();
+        Container migrate = migrateContainer("migrate", in.kratosContainer(), in.targetImage(), in.migrateArgs());
+        PodSpec template = in.kratosPod();
+        return OperatorJobs.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), OperatorJobs.podLike(template)
+                .withContainers(migrate)
+                .withVolumes(template.getVolumes())
+                .build());
+    }
+
+    /** The server container turned into the migrate command of {@code image}: same env, mounts, security context. */
+    static Container migrateContainer(String name, Container server, String image, List<String> migrateArgs) {
         // Config flags may sit in command (["kratos", "serve", "-c", ...]) or in args.
         List<String> serverArgs = new java.util.ArrayList<>();
         if (server.getCommand() != null && server.getCommand().size() > 1) {
@@ -36,12 +45,12 @@ public final class MigrationJobBuilder {
             serverArgs.addAll(server.getArgs());
         }
         String binary = server.getCommand() != null && !server.getCommand().isEmpty() ? server.getCommand().get(0) : "kratos";
-        Container migrate = new ContainerBuilder()
-                .withName("migrate")
-                .withImage(in.targetImage())
+        return new ContainerBuilder()
+                .withName(name)
+                .withImage(image)
                 .withImagePullPolicy(server.getImagePullPolicy())
                 .withCommand(binary)
-                .withArgs(MigrateCommand.args(in.migrateArgs(), serverArgs))
+                .withArgs(MigrateCommand.args(migrateArgs, serverArgs))
                 .withEnv(server.getEnv())
                 .withEnvFrom(server.getEnvFrom())
                 .withVolumeMounts(server.getVolumeMounts())
@@ -49,11 +58,5 @@ public final class MigrationJobBuilder {
                 .withResources(server.getResources())
                 .withSecurityContext(server.getSecurityContext())
                 .build();
-
-        PodSpec template = in.kratosPod();
-        return OperatorJobs.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), OperatorJobs.podLike(template)
-                .withContainers(migrate)
-                .withVolumes(template.getVolumes())
-                .build());
     }
 }

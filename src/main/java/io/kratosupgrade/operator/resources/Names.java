@@ -32,6 +32,14 @@ public final class Names {
         return bounded(ku.getMetadata().getName() + "-" + run + "-migrate" + (hop == 0 ? "" : "-" + (hop + 1)), MAX_JOB_NAME);
     }
 
+    public static String backupVerificationJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-verify", MAX_JOB_NAME);
+    }
+
+    public static String rehearsalJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-rehearse", MAX_JOB_NAME);
+    }
+
     public static String inspectionJob(KratosUpgrade ku, int run) {
         return bounded(ku.getMetadata().getName() + "-" + run + "-inspect", MAX_JOB_NAME);
     }

@@ -42,6 +42,15 @@ final class OperatorJobs {
                         : template.getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())).toList());
     }
 
+    /**
+     * {@link #podLike} for a pod that must not reach production: no sidecars of the template (a database proxy
+     * would connect it) and no service account token. It keeps the security context, so it runs as the same user
+     * as the backup Job that wrote the dump (dumps are readable by their owner only).
+     */
+    static PodSpecBuilder isolatedPodLike(PodSpec template) {
+        return podLike(template).withInitContainers(List.of()).withAutomountServiceAccountToken(false);
+    }
+
     static Job wrap(KratosUpgrade upgrade, int run, String step, String jobName, Duration timeout, PodSpec pod) {
         pod.setRestartPolicy("Never");
         RestrictedPodSecurity.apply(pod);

@@ -15,7 +15,9 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kratosupgrade.operator.resources.BackupVerificationJobBuilder;
 import io.kratosupgrade.operator.resources.InspectionJobBuilder;
+import io.kratosupgrade.operator.resources.RehearsalJobBuilder;
 import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
@@ -52,6 +54,10 @@ final class FakeControllers implements AutoCloseable {
     volatile String inspectionReport = "{\"schemaMigration\":true,\"applied\":282,\"newest\":\"20240119094628000000\","
             + "\"pendingForTarget\":33,\"missingForRunning\":0,\"unknownToRunning\":0,\"unknownToTarget\":0,"
             + "\"aheadExamples\":[],\"missingExamples\":[],\"networks\":1}";
+    /** The row counts the backup Job reports for its snapshot. */
+    static final String DUMPED_COUNTS = "{\"identities\":3,\"schema_migration\":282}";
+    /** What the verification Job reports: by default, every row came back. */
+    volatile String verificationReport = "{\"restoreMillis\":120,\"counts\":" + DUMPED_COUNTS + "}";
     final Map<String, Integer> replicasWhenJobCreated = new ConcurrentHashMap<>();
     /** Every image the Deployment's template got, in order (the initial one included). */
     final List<String> deploymentImages = new CopyOnWriteArrayList<>();
@@ -120,7 +126,9 @@ final class FakeControllers implements AutoCloseable {
         switch (behavior) {
             case SUCCEED -> {
                 setPodTerminated(pod, 0, switch (step) {
-                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\"}";
+                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS + "}";
+                    case BackupVerificationJobBuilder.STEP -> verificationReport;
+                    case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
                     case InspectionJobBuilder.STEP -> inspectionReport;
                     default -> null;
                 });

@@ -30,8 +30,14 @@ class HappyPathIT extends ApiServerTestBase {
         assertThat(deploymentImage()).isEqualTo("oryd/kratos:v1.3.1");
         assertThat(deployment().getSpec().getReplicas()).isEqualTo(2);
 
-        // Backup first, then migration: the order the fake Job controller saw them created in.
-        assertThat(controllers.jobsCreated).containsExactly("to-131-1-backup", "to-131-1-migrate");
+        // Backup, its verification, the rehearsal on a copy, then the migration: the order the fake Job controller
+        // saw them created in.
+        assertThat(controllers.jobsCreated).containsExactly("to-131-1-backup", "to-131-1-verify", "to-131-1-rehearse", "to-131-1-migrate");
+        assertThat(ku.getStatus().getBackup().getVerification().getResult()).isEqualTo("Verified");
+        assertThat(ku.getStatus().getRehearsal().getApplied()).isEqualTo(33L);
+        Job rehearse = client.batch().v1().jobs().inNamespace(namespace).withName("to-131-1-rehearse").get();
+        assertThat(rehearse.getSpec().getTemplate().getSpec().getInitContainers()).extracting(c -> c.getName())
+                .containsExactly("restore", "database", "migrate-1");
         Job backup = client.batch().v1().jobs().inNamespace(namespace).withName("to-131-1-backup").get();
         assertThat(backup.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo(ApiServerTestBase.TOOLS_IMAGE);
         assertThat(String.join(" ", backup.getSpec().getTemplate().getSpec().getContainers().get(0).getCommand())).contains("pg_dump --format=custom");
@@ -53,7 +59,7 @@ class HappyPathIT extends ApiServerTestBase {
             assertThat(c.getStatus()).isEqualTo("True");
             assertThat(c.getObservedGeneration()).isEqualTo(ku.getMetadata().getGeneration());
         });
-        for (String step : List.of("PreflightPassed", "BackedUp", "Migrated", "RolledOut", "Verified")) {
+        for (String step : List.of("PreflightPassed", "BackedUp", "BackupVerified", "Rehearsed", "Migrated", "RolledOut", "Verified")) {
             assertThat(ku.getStatus().getConditions()).anySatisfy(c -> {
                 assertThat(c.getType()).isEqualTo(step);
                 assertThat(c.getStatus()).isEqualTo("True");
@@ -109,7 +115,8 @@ class HappyPathIT extends ApiServerTestBase {
 
         KratosUpgrade ku = awaitPhase("recreate", Phase.Succeeded);
 
-        assertThat(controllers.jobsCreated).containsExactly("recreate-1-backup", "recreate-1-migrate");
+        assertThat(controllers.jobsCreated).containsExactly("recreate-1-backup", "recreate-1-verify", "recreate-1-rehearse",
+                "recreate-1-migrate");
         assertThat(controllers.replicasWhenJobCreated).containsEntry("recreate-1-backup", 0).containsEntry("recreate-1-migrate", 0);
         assertThat(deployment().getSpec().getReplicas()).isEqualTo(2);
         assertThat(deploymentImage()).isEqualTo("oryd/kratos:v1.3.1");
@@ -132,7 +139,7 @@ class HappyPathIT extends ApiServerTestBase {
         KratosUpgrade adopted = awaitUpgrade("declarative",
                 ku -> ku.getStatus().getObservedGeneration() == 2L && ku.getStatus().getPhase() == Phase.Succeeded);
         assertThat(adopted.getStatus().getRun()).isEqualTo(1);
-        assertThat(controllers.jobsCreated).hasSize(2);
+        assertThat(controllers.jobsCreated).hasSize(4);
 
         Edits.edit(client.resources(KratosUpgrade.class).inNamespace(namespace).withName("declarative"),
                 ku -> { ku.getSpec().setVersion("v25.4.0"); return ku; });
@@ -142,6 +149,7 @@ class HappyPathIT extends ApiServerTestBase {
         assertThat(second.getStatus().getHistory()).extracting(r -> r.getRun() + ":" + r.getResult())
                 .containsExactly("2:Succeeded", "1:Succeeded");
         assertThat(jobs()).map(j -> j.getMetadata().getName())
-                .containsExactlyInAnyOrder("declarative-1-backup", "declarative-1-migrate", "declarative-2-backup", "declarative-2-migrate");
+                .containsExactlyInAnyOrder("declarative-1-backup", "declarative-1-verify", "declarative-1-rehearse", "declarative-1-migrate",
+                        "declarative-2-backup", "declarative-2-verify", "declarative-2-rehearse", "declarative-2-migrate");
     }
 }

@@ -31,6 +31,7 @@ class ValidationIT extends ApiServerTestBase {
             negative rollout timeout     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollout":{"timeout":"-5m"}} | spec.rollout.timeout
             malformed image              | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"image":"oryd//kratos::v1.3.1"} | spec.image
             malformed backup image       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip","image":"Tools Image"}} | spec.backup.image
+            rehearsal without a backup   | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rehearsal":true} | spec.rehearsal
             unknown rollback policy      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"Database"}} | spec.rollback.onFailure
             """)
     void theApiServerRefusesInvalidSpecsNamingTheField(String description, String spec, String field) {
@@ -64,7 +65,8 @@ class ValidationIT extends ApiServerTestBase {
         Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
         assertThat(spec).containsEntry("strategy", "Rolling");
         assertThat(spec.get("backup")).isEqualTo(Map.of("persistentVolumeClaim", "kratos-backups", "policy", "Required",
-                "timeout", "30m"));
+                "timeout", "30m", "verify", true));
+        assertThat(spec).as("rehearsal follows verify unless set").doesNotContainKey("rehearsal");
         assertThat(spec.get("migration")).isEqualTo(Map.of("timeout", "15m"));
         assertThat(spec.get("rollout")).isEqualTo(Map.of("timeout", "10m"));
         assertThat(spec.get("rollback")).isEqualTo(Map.of("onFailure", "Image"));

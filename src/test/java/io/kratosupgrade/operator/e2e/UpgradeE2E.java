@@ -56,6 +56,27 @@ class UpgradeE2E extends E2eTestBase {
         assertThat(ku.getStatus().getBackup().getCounts()).containsEntry("identities", 5L)
                 .containsEntry("schema_migration", postgres.count(restoreDb, "schema_migration"))
                 .containsEntry("identity_credentials", postgres.count(restoreDb, "identity_credentials"));
+
+        // Verified by default: restored into a throw-away server, every core table holds what the snapshot counted.
+        var verification = ku.getStatus().getBackup().getVerification();
+        assertThat(verification.getResult()).isEqualTo("Verified");
+        assertThat(verification.getRestoredCounts()).isEqualTo(ku.getStatus().getBackup().getCounts());
+        // Rehearsed by default: the copy got exactly the migrations production got afterwards.
+        var rehearsal = ku.getStatus().getRehearsal();
+        long appliedInProduction = postgres.count(kratos.database, "schema_migration") - ku.getStatus().getBackup().getCounts().get("schema_migration");
+        System.out.printf("safety steps: verification %s s (restore %s s), rehearsal %s s (restore %s s, migration %s s, %d applied; "
+                        + "production applied %d), whole run %s s%n",
+                seconds(verification.getStartedAt(), verification.getFinishedAt()), verification.getRestoreSeconds(),
+                seconds(rehearsal.getStartedAt(), rehearsal.getFinishedAt()), rehearsal.getRestoreSeconds(), rehearsal.getMigrationSeconds(),
+                rehearsal.getApplied(), appliedInProduction, seconds(ku.getStatus().getStartedAt(), ku.getStatus().getFinishedAt()));
+        assertThat(rehearsal.getResult()).isEqualTo("Passed");
+        assertThat(rehearsal.getApplied()).isPositive().isEqualTo(appliedInProduction);
+        assertThat(rehearsal.getMigrationSeconds()).isNotNull();
+        assertThat(ku.getStatus().getPlan().getRehearsal()).contains(rehearsal.getApplied() + " migration(s) applied");
+    }
+
+    private static long seconds(String from, String to) {
+        return Duration.between(Instant.parse(from), Instant.parse(to)).toSeconds();
     }
 
     /**

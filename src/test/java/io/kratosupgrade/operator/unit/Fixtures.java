@@ -237,6 +237,32 @@ final class Fixtures {
     }
 
     /** A Job pod whose container exited. */
+    /**
+     * The rehearsal Job's pod after it ran: restore and the database sidecar, then migrate-1 from 10:00:00 to
+     * 10:00:07 exiting {@code migrateExit} with {@code migrateLog} (its log tail), then the report (when migrate-1
+     * succeeded).
+     */
+    static Pod rehearsalPod(String jobName, int migrateExit, String report, String migrateLog) {
+        var status = new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(migrateExit == 0 ? "Succeeded" : "Failed")
+                .addNewInitContainerStatus().withName("restore").withNewState().withNewTerminated().withExitCode(0)
+                    .withReason("Completed").endTerminated().endState().endInitContainerStatus()
+                .addNewInitContainerStatus().withName("database").withNewState().withNewTerminated().withExitCode(0)
+                    .withReason("Completed").endTerminated().endState().endInitContainerStatus()
+                .addNewInitContainerStatus().withName("migrate-1").withNewState().withNewTerminated().withExitCode(migrateExit)
+                    .withReason(migrateExit == 0 ? "Completed" : "Error").withMessage(migrateLog)
+                    .withStartedAt("2026-11-29T10:00:00Z").withFinishedAt("2026-11-29T10:00:07Z").endTerminated().endState()
+                    .endInitContainerStatus();
+        if (migrateExit == 0) {
+            status.addNewContainerStatus().withName("report").withNewState().withNewTerminated().withExitCode(0)
+                    .withReason("Completed").withMessage(report).endTerminated().endState().endContainerStatus();
+        }
+        return new PodBuilder()
+                .withNewMetadata().withName(jobName + "-r4t5y").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()
+                .withNewSpec().addNewContainer().withName("report").withImage("some/image:1").endContainer().endSpec()
+                .withStatus(status.build())
+                .build();
+    }
+
     static Pod terminatedPod(String jobName, String container, int exitCode, String reason, String message) {
         return new PodBuilder()
                 .withNewMetadata().withName(jobName + "-q9w8e").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()

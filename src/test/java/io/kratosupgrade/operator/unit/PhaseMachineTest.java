@@ -113,8 +113,8 @@ class PhaseMachineTest {
         }
 
         @Test
-        void completedJobMovesToMigratingAndDeletesTheSecret() {
-            s.toMigrating();
+        void completedJobMovesToVerifyingBackupAndDeletesTheSecret() {
+            s.toVerifyingBackup();
 
             assertThat(s.last.actions()).containsExactly(new Action.DeleteSecret("kratos-upgrade-1-backup-db"));
             assertThat(s.status().getBackup().getBytes()).isEqualTo(52428L);
@@ -122,8 +122,9 @@ class PhaseMachineTest {
             assertThat(s.status().getBackup().getFinishedAt()).isNotNull();
             assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("True");
             assertThat(condition(ConditionTypes.BACKED_UP).getReason()).isEqualTo("BackupComplete");
-            assertThat(condition(ConditionTypes.MIGRATED).getStatus()).isEqualTo("Unknown");
-            assertThat(s.status().getMigration().getJobName()).isEqualTo("kratos-upgrade-1-migrate");
+            assertThat(condition(ConditionTypes.BACKUP_VERIFIED).getStatus()).isEqualTo("Unknown");
+            assertThat(s.status().getBackup().getCounts()).containsEntry("identities", 5L);
+            assertThat(s.status().getBackup().getVerification().getJobName()).isEqualTo("kratos-upgrade-1-verify");
         }
 
         @Test
@@ -641,7 +642,7 @@ class PhaseMachineTest {
             s.decide();
 
             assertThat(s.status().getRun()).isEqualTo(1);
-            assertThat(s.phase()).isEqualTo(Phase.Migrating);
+            assertThat(s.phase()).as("run 1 goes on with its backup's verification").isEqualTo(Phase.VerifyingBackup);
         }
         @Test
         void backupPolicyEditWhileScalingDownDoesNotCrash() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
@@ -14,6 +15,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -44,7 +46,7 @@ class PhaseRoutingTest {
 
     @Test
     void aRecreateScaleDownIsAlwaysUndoneAndAnImageChangeOnlyWithRollbackImage() {
-        for (Phase phase : EnumSet.of(Phase.ScalingDown, Phase.BackingUp, Phase.Migrating)) {
+        for (Phase phase : EnumSet.of(Phase.ScalingDown, Phase.BackingUp, Phase.VerifyingBackup, Phase.Rehearsing, Phase.Migrating)) {
             for (RollbackPolicy rollback : RollbackPolicy.values()) {
                 assertThat(phase.onFailure(Strategy.Recreate, rollback)).as(phase + " " + rollback).isEqualTo(Phase.RollingBack);
             }
@@ -55,6 +57,30 @@ class PhaseRoutingTest {
                 assertThat(phase.onFailure(strategy, RollbackPolicy.None)).isEqualTo(Phase.Failed);
             }
         }
+    }
+
+    /** After the backup: verification, then rehearsal, each when asked for and on PostgreSQL, then the migration. */
+    @ParameterizedTest(name = "verify={0} rehearsal={1}")
+    @CsvSource(nullValues = "null", value = {
+            // verify, rehearsal, after BackingUp, after VerifyingBackup
+            "true,  null,  VerifyingBackup, Rehearsing",
+            "true,  true,  VerifyingBackup, Rehearsing",
+            "true,  false, VerifyingBackup, Migrating",
+            "false, null,  Migrating,       Migrating",
+            "false, true,  Rehearsing,      Rehearsing",
+            "false, false, Migrating,       Migrating"})
+    void theSafetyStepsAfterTheBackup(Boolean verify, Boolean rehearsal, Phase afterBackup, Phase afterVerification) {
+        KratosUpgradeSpec spec = new KratosUpgradeSpec();
+        spec.getBackup().setVerify(verify);
+        spec.setRehearsal(rehearsal);
+        assertThat(Phase.afterBackupStep(Phase.BackingUp, spec, true)).isEqualTo(afterBackup);
+        if (afterBackup == Phase.VerifyingBackup) {
+            assertThat(Phase.afterBackupStep(Phase.VerifyingBackup, spec, true)).isEqualTo(afterVerification);
+        }
+        assertThat(Phase.afterBackupStep(Phase.Rehearsing, spec, true)).isEqualTo(Phase.Migrating);
+        assertThat(Phase.afterBackupStep(Phase.BackingUp, spec, false)).as("MySQL: neither step").isEqualTo(Phase.Migrating);
+        assertThat(Phase.BackingUp.canMoveTo(afterBackup)).isTrue();
+        assertThat(Phase.VerifyingBackup.canMoveTo(afterVerification)).isTrue();
     }
 
     @Test

@@ -265,8 +265,10 @@ class PreflightTest {
         assertThat(plan.getReleasesCrossed()).containsExactly("v0.11.0", "v0.11.1", "v0.13.0", "v1.0.0");
         assertThat(plan.getTargetKnown()).isTrue();
         assertThat(plan.getPendingMigrations()).as("what the inspection counted").isEqualTo(24);
-        assertThat(plan.getSteps()).hasSize(4).first().asString().contains("back up the postgres database");
-        assertThat(plan.getSteps().get(1)).contains("oryd/kratos:v1.0.0", "migrate sql -e --yes");
+        assertThat(plan.getSteps()).hasSize(6).first().asString().contains("back up the postgres database");
+        assertThat(plan.getSteps().get(1)).contains("verify the dump", "restore it into a throw-away PostgreSQL");
+        assertThat(plan.getSteps().get(2)).contains("rehearse on a restored copy");
+        assertThat(plan.getSteps().get(3)).contains("oryd/kratos:v1.0.0", "migrate sql -e --yes");
         assertThat(plan.getOutage()).contains("crosses 4 releases", "zero downtime only when no release is skipped");
         assertThat(plan.getRollback()).contains("previous image", "v0.10.1 serves on the v1.0.0 schema");
         assertThat(plan.getWarnings()).extracting(w -> w.getRule()).contains("recovery-default-code");

@@ -131,14 +131,50 @@ final class UpgradeScenario {
         return this;
     }
 
-    /** BackingUp creates its Job, which then completes. */
-    UpgradeScenario toMigrating() {
+    /** What the backup Job of the fixtures' database reports: size, checksum and the counts of its snapshot. */
+    static final String BACKUP_REPORT = "{\"bytes\":52428,\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\","
+            + "\"counts\":{\"identities\":5,\"identity_credentials\":5,\"schema_migration\":282}}";
+    /** What a verification that restored exactly those rows reports. */
+    static final String VERIFICATION_REPORT = "{\"restoreMillis\":310,\"counts\":{\"identities\":5,\"identity_credentials\":5,"
+            + "\"schema_migration\":282}}";
+    /** What a rehearsal that applied 33 migrations reports. */
+    static final String REHEARSAL_REPORT = "{\"before\":282,\"after\":315,\"restoreMillis\":298}";
+
+    /** BackingUp creates its Job, which then completes: VerifyingBackup (the default for PostgreSQL). */
+    UpgradeScenario toVerifyingBackup() {
         if (phase() != Phase.BackingUp) toBackingUp();
         decide();
         assertThat(actions(Action.CreateJob.class)).hasSize(1);
         String job = status().getBackup().getJobName();
-        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "backup", 0, "Completed",
-                "{\"bytes\":52428,\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}"));
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "backup", 0, "Completed", BACKUP_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.VerifyingBackup);
+        return this;
+    }
+
+    /** The verification Job restores the rows the backup counted: Rehearsing. */
+    UpgradeScenario toRehearsing() {
+        return toRehearsing(VERIFICATION_REPORT);
+    }
+
+    UpgradeScenario toRehearsing(String verificationReport) {
+        if (phase() != Phase.VerifyingBackup) toVerifyingBackup();
+        decide();
+        assertThat(actions(Action.CreateJob.class)).hasSize(1);
+        String job = status().getBackup().getVerification().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "verify", 0, "Completed", verificationReport));
+        decide();
+        return this;
+    }
+
+    /** The rehearsal Job migrates the copy: Migrating. */
+    UpgradeScenario toMigrating() {
+        if (phase() != Phase.Rehearsing) toRehearsing();
+        assertThat(phase()).isEqualTo(Phase.Rehearsing);
+        decide();
+        assertThat(actions(Action.CreateJob.class)).hasSize(1);
+        String job = status().getRehearsal().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.rehearsalPod(job, 0, REHEARSAL_REPORT, null));
         decide();
         assertThat(phase()).isEqualTo(Phase.Migrating);
         return this;

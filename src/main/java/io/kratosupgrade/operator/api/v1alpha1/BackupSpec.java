@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -30,6 +31,14 @@ public class BackupSpec {
             + "(kratos-upgrade.backup.image).")
     private String image;
 
+    @Default("true")
+    @JsonPropertyDescription("true (default): after the dump, prove it restores: the verification Job checks its SHA-256, "
+            + "restores it into a throw-away PostgreSQL server inside its own pod (nothing of production is touched, no "
+            + "privilege is needed) and compares the row counts of the core tables with those counted in the dump's own "
+            + "snapshot; a mismatch or a failed restore fails the run (BackupUnverified) before any migration. false: "
+            + "trust the dump. Ignored when policy is Skip; PostgreSQL only (a MySQL dump is not verified, the plan says so).")
+    private Boolean verify = true;
+
     @Default("30m")
     @Pattern(Durations.PATTERN)
     @ValidationRule(value = Durations.POSITIVE_RULE, message = Durations.POSITIVE_MESSAGE)
@@ -42,6 +51,15 @@ public class BackupSpec {
     public void setPersistentVolumeClaim(String persistentVolumeClaim) { this.persistentVolumeClaim = persistentVolumeClaim; }
     public String getImage() { return image; }
     public void setImage(String image) { this.image = image; }
+    public Boolean getVerify() { return verify; }
+    public void setVerify(Boolean verify) { this.verify = verify; }
+
+    /** Whether the run takes a dump and proves it restores (the database kind is checked where it is known). */
+    @JsonIgnore
+    public boolean verifies() {
+        return policy == BackupPolicy.Required && !Boolean.FALSE.equals(verify);
+    }
+
     public String getTimeout() { return timeout; }
     public void setTimeout(String timeout) { this.timeout = timeout; }
 }

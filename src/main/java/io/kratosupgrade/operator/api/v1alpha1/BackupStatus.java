@@ -26,6 +26,11 @@ public class BackupStatus extends StepStatus {
             + "(PostgreSQL: pg_dump --snapshot of a transaction that counted them): what a restore must give back.")
     private Map<String, Long> counts;
 
+    @JsonPropertyDescription("The proof that the dump restores (phase VerifyingBackup), when spec.backup.verify is on.")
+    private BackupVerificationStatus verification;
+
+    public BackupVerificationStatus getVerification() { return verification; }
+    public void setVerification(BackupVerificationStatus verification) { this.verification = verification; }
     public Map<String, Long> getCounts() { return counts; }
     public void setCounts(Map<String, Long> counts) { this.counts = counts; }
     public String getPersistentVolumeClaim() { return persistentVolumeClaim; }

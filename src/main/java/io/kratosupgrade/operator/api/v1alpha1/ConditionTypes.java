@@ -18,13 +18,15 @@ public final class ConditionTypes {
     public static final String APPROVED = "Approved";
     public static final String SCALED_DOWN = "ScaledDown";
     public static final String BACKED_UP = "BackedUp";
+    public static final String BACKUP_VERIFIED = "BackupVerified";
+    public static final String REHEARSED = "Rehearsed";
     public static final String MIGRATED = "Migrated";
     public static final String ROLLED_OUT = "RolledOut";
     public static final String VERIFIED = "Verified";
     public static final String ROLLED_BACK = "RolledBack";
 
     /** The conditions that describe one run's steps; a new run starts without them. */
-    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, MIGRATED, ROLLED_OUT,
+    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED, ROLLED_OUT,
             VERIFIED, ROLLED_BACK);
 
     private ConditionTypes() {

@@ -6,10 +6,15 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.util.ArrayList;
 import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "!has(self.rehearsal) || !self.rehearsal || !has(self.backup) || self.backup.policy == 'Required'",
+        message = "rehearsal: true needs a dump to rehearse on: set backup.policy to Required (or rehearsal: false)",
+        fieldPath = ".rehearsal", reason = "FieldValueInvalid")
 public class KratosUpgradeSpec {
 
     /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */
@@ -77,6 +82,13 @@ public class KratosUpgradeSpec {
     @JsonPropertyDescription("The rollout of the new release.")
     private RolloutSpec rollout = new RolloutSpec();
 
+    @JsonPropertyDescription("true: before production is migrated, run the target release's own migration (every hop's, "
+            + "on a stepped path) on a copy of the database restored from the dump, in a throw-away PostgreSQL server "
+            + "inside the rehearsal Job's pod, with the Deployment's configuration; a migration that fails there ends the "
+            + "run (RehearsalFailed) with production untouched, and the measured duration goes into the plan. Default: "
+            + "the same as backup.verify. Needs backup.policy Required; PostgreSQL only.")
+    private Boolean rehearsal;
+
     @Default("{}")
     @JsonPropertyDescription("What to do when the new release does not become ready.")
     private RollbackSpec rollback = new RollbackSpec();
@@ -123,6 +135,15 @@ public class KratosUpgradeSpec {
     public void setDryRun(boolean dryRun) { this.dryRun = dryRun; }
     public List<String> getAcknowledgedWarnings() { return acknowledgedWarnings; }
     public void setAcknowledgedWarnings(List<String> acknowledgedWarnings) { this.acknowledgedWarnings = acknowledgedWarnings; }
+    public Boolean getRehearsal() { return rehearsal; }
+    public void setRehearsal(Boolean rehearsal) { this.rehearsal = rehearsal; }
+
+    /** Whether the run rehearses its migration on a restored copy (the database kind is checked where it is known). */
+    @JsonIgnore
+    public boolean rehearses() {
+        return backup.getPolicy() == BackupPolicy.Required && (rehearsal != null ? rehearsal : backup.verifies());
+    }
+
     public RollbackSpec getRollback() { return rollback; }
     public void setRollback(RollbackSpec rollback) { this.rollback = rollback; }
 }

@@ -87,6 +87,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The database backup step.")
     private BackupStatus backup;
 
+    @JsonPropertyDescription("The migration rehearsed on a restored copy of the database (phase Rehearsing).")
+    private RehearsalStatus rehearsal;
+
     @JsonPropertyDescription("The migration step.")
     private StepStatus migration;
 
@@ -142,6 +145,8 @@ public class KratosUpgradeStatus {
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
     public PlanStatus getPlan() { return plan; }
     public void setPlan(PlanStatus plan) { this.plan = plan; }
+    public RehearsalStatus getRehearsal() { return rehearsal; }
+    public void setRehearsal(RehearsalStatus rehearsal) { this.rehearsal = rehearsal; }
     public InspectionStatus getInspection() { return inspection; }
     public void setInspection(InspectionStatus inspection) { this.inspection = inspection; }
     public List<HopStatus> getHops() { return hops; }

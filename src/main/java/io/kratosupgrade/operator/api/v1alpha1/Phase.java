@@ -34,10 +34,20 @@ public enum Phase {
      */
     ScalingDown(ConditionTypes.SCALED_DOWN),
     /**
-     * The dump Job. Exits: Migrating; failure: Failed under Rolling (Deployment untouched), RollingBack under
-     * Recreate (restores the replicas).
+     * The dump Job. Exits: VerifyingBackup, Rehearsing or Migrating (see {@link #afterBackupStep}); failure: Failed
+     * under Rolling (Deployment untouched), RollingBack under Recreate (restores the replicas).
      */
     BackingUp(ConditionTypes.BACKED_UP),
+    /**
+     * Restores the dump into a throw-away server inside a Job's pod and compares row counts with the dump's snapshot.
+     * Exits: Rehearsing or Migrating; failure (BackupUnverified): as BackingUp.
+     */
+    VerifyingBackup(ConditionTypes.BACKUP_VERIFIED),
+    /**
+     * Runs every hop's migration on a restored copy inside a Job's pod. Exits: Migrating; failure
+     * (RehearsalFailed): as BackingUp.
+     */
+    Rehearsing(ConditionTypes.REHEARSED),
     /**
      * The migration Job with the hop's image. Exits: RollingOut; failure: as BackingUp (on a later hop of a
      * Rolling run the Deployment serves the previous hop's verified release and stays so).
@@ -76,7 +86,8 @@ public enum Phase {
     public boolean isTerminal() {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
-            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, Migrating, RollingOut, Verifying, RollingBack -> false;
+            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Migrating, RollingOut,
+                 Verifying, RollingBack -> false;
         };
     }
 
@@ -92,12 +103,33 @@ public enum Phase {
             case Preflight -> EnumSet.of(Planned, AwaitingApproval, ScalingDown, BackingUp, Migrating, Failed);
             case AwaitingApproval -> EnumSet.of(ScalingDown, BackingUp, Migrating, Failed);
             case ScalingDown -> EnumSet.of(BackingUp, Migrating, RollingBack);
-            case BackingUp -> EnumSet.of(Migrating, Failed, RollingBack);
+            case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Migrating, Failed, RollingBack);
+            case VerifyingBackup -> EnumSet.of(Rehearsing, Migrating, Failed, RollingBack);
+            case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
             case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
             case RollingOut -> EnumSet.of(Verifying, RollingBack, Failed);
             case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RollingBack, Failed);
             case RollingBack -> EnumSet.of(RolledBack, Failed);
             case Succeeded, Planned, Failed, RolledBack -> EnumSet.of(Pending);
+        };
+    }
+
+    /**
+     * The step after the backup or one of the safety steps that follow it: the dump is verified, then the migration
+     * rehearsed on a copy, each when the spec asks for it and the database supports it (PostgreSQL), then production
+     * is migrated.
+     *
+     * @param completed BackingUp, VerifyingBackup or Rehearsing
+     * @param postgres  whether the database is PostgreSQL (the only one verification and rehearsal support)
+     */
+    public static Phase afterBackupStep(Phase completed, KratosUpgradeSpec spec, boolean postgres) {
+        boolean verify = postgres && spec.getBackup().verifies();
+        boolean rehearse = postgres && spec.rehearses();
+        return switch (completed) {
+            case BackingUp -> verify ? VerifyingBackup : rehearse ? Rehearsing : Migrating;
+            case VerifyingBackup -> rehearse ? Rehearsing : Migrating;
+            case Rehearsing -> Migrating;
+            default -> throw new IllegalArgumentException(completed + " is not a backup step");
         };
     }
 
@@ -121,7 +153,7 @@ public enum Phase {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, RollingBack -> Failed;
             case ScalingDown -> RollingBack;
-            case BackingUp, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
+            case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
             case RollingOut, Verifying -> rollback == RollbackPolicy.Image ? RollingBack : Failed;
             case Succeeded, Planned, Failed, RolledBack -> throw new IllegalStateException(this + " is terminal: nothing in it can fail");
         };
@@ -134,7 +166,7 @@ public enum Phase {
     public boolean deploymentUntouched(Strategy strategy) {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, Planned -> true;
-            case BackingUp, Migrating -> strategy == Strategy.Rolling;
+            case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
             case ScalingDown, RollingOut, Verifying, RollingBack, Succeeded, Failed, RolledBack -> false;
         };
     }

@@ -39,6 +39,10 @@ public class PlanStatus {
     @JsonPropertyDescription("The expected outage for the chosen strategy, and why.")
     private String outage;
 
+    @JsonPropertyDescription("What the migration rehearsal measured on a restored copy (added once it ran; not part of "
+            + "the hash, which is that of the plan as reviewed).")
+    private String rehearsal;
+
     @JsonPropertyDescription("What happens if the new release does not become ready.")
     private String rollback;
 
@@ -71,6 +75,8 @@ public class PlanStatus {
     public void setPendingMigrations(Integer pendingMigrations) { this.pendingMigrations = pendingMigrations; }
     public String getOutage() { return outage; }
     public void setOutage(String outage) { this.outage = outage; }
+    public String getRehearsal() { return rehearsal; }
+    public void setRehearsal(String rehearsal) { this.rehearsal = rehearsal; }
     public String getRollback() { return rollback; }
     public void setRollback(String rollback) { this.rollback = rollback; }
     public List<PlanWarning> getWarnings() { return warnings; }

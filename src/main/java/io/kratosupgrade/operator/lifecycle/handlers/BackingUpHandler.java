@@ -69,7 +69,7 @@ public class BackingUpHandler implements PhaseHandler {
             case SUCCEEDED -> {
                 backup.setFinishedAt(ctx.nowText());
                 readReport(outcome.terminationMessage(), backup);
-                return PhaseOutcome.advance(Phase.Migrating, "BackupComplete", "database dumped to " + backup.getFile()
+                return PhaseOutcome.advance(ctx.afterBackupStep(), "BackupComplete", "database dumped to " + backup.getFile()
                         + " on PersistentVolumeClaim " + backup.getPersistentVolumeClaim()
                         + (backup.getBytes() == null ? "" : " (" + backup.getBytes() + " bytes)"),
                         new Action.DeleteSecret(secretName));
@@ -107,7 +107,7 @@ public class BackingUpHandler implements PhaseHandler {
         }
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
         Container kratos = Containers.kratos(pod, ctx.status().getContainerName()).orElseThrow();
-        String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
+        String image = ctx.toolsImage();
         Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
                 backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos,
                 ctx.product().coreTables()));

@@ -1,0 +1,209 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BackupStatus;
+import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
+import io.kratosupgrade.operator.api.v1alpha1.RehearsalStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Times;
+import io.kratosupgrade.operator.resources.Containers;
+import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.resources.RehearsalJobBuilder;
+import io.kratosupgrade.operator.status.Redaction;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Runs the migration on a copy before production sees it: the rehearsal Job restores the dump into a
+ * throw-away server in its own pod and runs every hop's migrate command against it, with the Deployment's
+ * configuration. A failure ends the run with RehearsalFailed and the migration's log tail, production untouched;
+ * success records what was applied and how long it took, and the plan gets the measured duration.
+ */
+public class RehearsingHandler implements PhaseHandler {
+
+    public static final String PASSED = "Passed";
+    public static final String FAILED = "Failed";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Phase phase() {
+        return Phase.Rehearsing;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        RehearsalStatus rehearsal = new RehearsalStatus();
+        rehearsal.setJobName(Names.rehearsalJob(ctx.upgrade(), ctx.run()));
+        rehearsal.setStartedAt(ctx.nowText());
+        ctx.status().setRehearsal(rehearsal);
+    }
+
+    /** Restore (about the backup's time) plus each hop's migration. */
+    static Duration timeout(RunContext ctx) {
+        Duration migration = Times.goDuration(ctx.spec().getMigration().getTimeout());
+        return Times.goDuration(ctx.spec().getBackup().getTimeout()).plus(migration.multipliedBy(ctx.status().getHops().size()));
+    }
+
+    @Override
+    public PhaseOutcome handle(RunContext ctx) {
+        RehearsalStatus rehearsal = ctx.status().getRehearsal();
+        BackupStatus backup = ctx.status().getBackup();
+        Duration timeout = timeout(ctx);
+        Optional<Job> job = RunningJob.job(ctx, rehearsal);
+        if (job.isEmpty()) {
+            Deployment deployment = ctx.observed().deployment();
+            if (deployment == null) {
+                return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
+            }
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
+            if (kratos.isEmpty()) {
+                return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
+                        + " disappeared from Deployment " + ctx.spec().getDeploymentName());
+            }
+            ctx.hop(); // a run without hops gets its single hop
+            List<RehearsalJobBuilder.Migration> migrations = ctx.status().getHops().stream()
+                    .map(h -> new RehearsalJobBuilder.Migration(h.getImage(), ctx.product().migrateArgs(KratosVersion.parse(h.getVersion()))))
+                    .toList();
+            Job built = RehearsalJobBuilder.build(new RehearsalJobBuilder.Input(ctx.upgrade(), ctx.run(), rehearsal.getJobName(),
+                    backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(), timeout, pod, kratos.get(),
+                    migrations));
+            return PhaseOutcome.stay("starting rehearsal Job " + rehearsal.getJobName() + ": " + migrations.size()
+                    + " migration(s) on a restored copy", RunningJob.deadlineLeft(ctx, rehearsal, timeout), new Action.CreateJob(built));
+        }
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), rehearsal, timeout);
+        List<Pod> pods = ctx.observed().podsOf(rehearsal.getJobName());
+        switch (outcome.state()) {
+            case SUCCEEDED -> {
+                rehearsal.setFinishedAt(ctx.nowText());
+                if (!readReport(outcome.terminationMessage(), rehearsal)) {
+                    rehearsal.setResult(FAILED);
+                    return Failures.fail(ctx, "RehearsalFailed", "rehearsal Job " + rehearsal.getJobName()
+                            + " completed but its report cannot be read; production was not touched");
+                }
+                rehearsal.setMigrationSeconds(migrationSeconds(pods).orElse(null));
+                rehearsal.setResult(PASSED);
+                String measured = describe(ctx, rehearsal);
+                amendPlan(ctx, measured);
+                return PhaseOutcome.advance(Phase.Migrating, "RehearsalPassed", measured);
+            }
+            case FAILED -> {
+                rehearsal.setFinishedAt(ctx.nowText());
+                rehearsal.setResult(FAILED);
+                String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
+                rehearsal.setLogTail(tail);
+                String failed = failedContainer(pods).map(c -> c.startsWith(RehearsalJobBuilder.MIGRATE_CONTAINER_PREFIX)
+                        ? "the migration (" + hopOf(ctx, c) + ") failed on a restored copy of the database"
+                        : "container " + c + " failed before the migration could be tried").orElse("the rehearsal failed");
+                return Failures.fail(ctx, "RehearsalFailed", failed + " (Job " + rehearsal.getJobName() + ": " + outcome.message() + ")"
+                        + (tail == null ? "" : ": " + tail) + "; production was not touched",
+                        RunningJob.stopIfRunning(job.get(), outcome).toArray(Action[]::new));
+            }
+            default -> {
+                return PhaseOutcome.stay("rehearsing the migration on a restored copy (Job " + rehearsal.getJobName() + "): "
+                        + outcome.message(), RunningJob.deadlineLeft(ctx, rehearsal, timeout));
+            }
+        }
+    }
+
+    private static String describe(RunContext ctx, RehearsalStatus rehearsal) {
+        return "rehearsed on a restored copy: " + rehearsal.getApplied() + " migration(s) applied"
+                + (rehearsal.getMigrationSeconds() == null ? "" : " in " + rehearsal.getMigrationSeconds() + " s")
+                + (rehearsal.getRestoreSeconds() == null ? "" : " (restore " + rehearsal.getRestoreSeconds() + " s)")
+                + ", up to " + ctx.status().getHops().get(ctx.status().getHops().size() - 1).getVersion()
+                + " (Job " + rehearsal.getJobName() + ")";
+    }
+
+    /**
+     * The plan was written before anything ran; what the rehearsal measured is added to it, and under Recreate
+     * it is the migration part of the outage. The plan's hash stays that of what was reviewed.
+     */
+    private static void amendPlan(RunContext ctx, String measured) {
+        PlanStatus plan = ctx.status().getPlan();
+        if (plan == null) return;
+        plan.setRehearsal(measured);
+        if (ctx.strategy() == Strategy.Recreate && ctx.status().getRehearsal().getMigrationSeconds() != null) {
+            plan.setOutage(plan.getOutage() + ". Measured in rehearsal: the migration takes about "
+                    + ctx.status().getRehearsal().getMigrationSeconds() + " s on this database");
+        }
+    }
+
+    private static String hopOf(RunContext ctx, String container) {
+        try {
+            int index = Integer.parseInt(container.substring(RehearsalJobBuilder.MIGRATE_CONTAINER_PREFIX.length())) - 1;
+            HopStatus hop = ctx.status().getHops().get(index);
+            return hop.getVersion() + ", " + hop.getImage();
+        } catch (RuntimeException e) {
+            return container;
+        }
+    }
+
+    /** {"before":N,"after":M,"restoreMillis":R}. */
+    static boolean readReport(String message, RehearsalStatus rehearsal) {
+        if (message == null || message.isBlank()) return false;
+        try {
+            JsonNode report = JSON.readTree(message);
+            if (!report.hasNonNull("before") || !report.hasNonNull("after")) return false;
+            rehearsal.setApplied(report.get("after").asLong() - report.get("before").asLong());
+            if (report.hasNonNull("restoreMillis")) rehearsal.setRestoreSeconds(report.get("restoreMillis").asLong() / 1000.0);
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** From the start of the first migrate container to the end of the last, as the kubelet recorded them. */
+    static Optional<Long> migrationSeconds(List<Pod> pods) {
+        Instant first = null;
+        Instant last = null;
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : initStatuses(pod)) {
+                ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+                if (!cs.getName().startsWith(RehearsalJobBuilder.MIGRATE_CONTAINER_PREFIX) || t == null
+                        || t.getStartedAt() == null || t.getFinishedAt() == null) continue;
+                Instant started = Instant.parse(t.getStartedAt());
+                Instant finished = Instant.parse(t.getFinishedAt());
+                first = first == null || started.isBefore(first) ? started : first;
+                last = last == null || finished.isAfter(last) ? finished : last;
+            }
+        }
+        return first == null ? Optional.empty() : Optional.of(Duration.between(first, last).toSeconds());
+    }
+
+    private static Optional<String> failedContainer(List<Pod> pods) {
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : initStatuses(pod)) {
+                ContainerStateTerminated t = cs.getState() == null ? null : cs.getState().getTerminated();
+                if (t != null && t.getExitCode() != null && t.getExitCode() != 0
+                        && !RehearsalJobBuilder.DATABASE_CONTAINER.equals(cs.getName())) {
+                    return Optional.of(cs.getName());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static List<ContainerStatus> initStatuses(Pod pod) {
+        return pod.getStatus() == null || pod.getStatus().getInitContainerStatuses() == null ? List.of()
+                : pod.getStatus().getInitContainerStatuses();
+    }
+}

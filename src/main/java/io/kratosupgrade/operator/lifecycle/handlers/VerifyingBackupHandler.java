@@ -1,0 +1,146 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BackupStatus;
+import io.kratosupgrade.operator.api.v1alpha1.BackupVerificationStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Times;
+import io.kratosupgrade.operator.resources.BackupVerificationJobBuilder;
+import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.status.Redaction;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Proves the dump restores before anything is migrated: a Job checks its SHA-256, restores it into a throw-away
+ * PostgreSQL server in its own pod and counts the core tables; the counts must equal those taken in the dump's
+ * own snapshot. Anything else fails the run with BackupUnverified, with production untouched.
+ */
+public class VerifyingBackupHandler implements PhaseHandler {
+
+    public static final String VERIFIED = "Verified";
+    public static final String UNVERIFIED = "Unverified";
+    static final int LOG_TAIL_CHARS = 1500;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Phase phase() {
+        return Phase.VerifyingBackup;
+    }
+
+    @Override
+    public void enter(RunContext ctx) {
+        BackupVerificationStatus verification = new BackupVerificationStatus();
+        verification.setJobName(Names.backupVerificationJob(ctx.upgrade(), ctx.run()));
+        verification.setStartedAt(ctx.nowText());
+        ctx.status().getBackup().setVerification(verification);
+    }
+
+    @Override
+    public PhaseOutcome handle(RunContext ctx) {
+        BackupStatus backup = ctx.status().getBackup();
+        BackupVerificationStatus verification = backup.getVerification();
+        // Restoring takes about as long as dumping: the backup's timeout applies.
+        Duration timeout = Times.goDuration(ctx.spec().getBackup().getTimeout());
+        Optional<Job> job = RunningJob.job(ctx, verification);
+        if (job.isEmpty()) {
+            Deployment deployment = ctx.observed().deployment();
+            if (deployment == null) {
+                return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
+            }
+            Job built = BackupVerificationJobBuilder.build(new BackupVerificationJobBuilder.Input(ctx.upgrade(), ctx.run(),
+                    verification.getJobName(), backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(),
+                    timeout, deployment.getSpec().getTemplate().getSpec(), ctx.product().coreTables()));
+            return PhaseOutcome.stay("starting backup verification Job " + verification.getJobName(),
+                    RunningJob.deadlineLeft(ctx, verification, timeout), new Action.CreateJob(built));
+        }
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), verification, timeout);
+        switch (outcome.state()) {
+            case SUCCEEDED -> {
+                verification.setFinishedAt(ctx.nowText());
+                Optional<String> unreadable = readReport(outcome.terminationMessage(), verification);
+                if (unreadable.isPresent()) {
+                    verification.setResult(UNVERIFIED);
+                    return Failures.fail(ctx, "BackupUnverified", "backup verification Job " + verification.getJobName()
+                            + " restored " + backup.getFile() + " but its report cannot be read (" + unreadable.get()
+                            + "); nothing was migrated");
+                }
+                verification.setMismatches(mismatches(backup.getCounts(), verification.getRestoredCounts()));
+                if (!verification.getMismatches().isEmpty()) {
+                    verification.setResult(UNVERIFIED);
+                    return Failures.fail(ctx, "BackupUnverified", "the restored copy of " + backup.getFile()
+                            + " does not hold what was dumped (rows, dumped -> restored: " + String.join(", ", verification.getMismatches())
+                            + "); nothing was migrated and the dump is kept for inspection");
+                }
+                verification.setResult(VERIFIED);
+                return PhaseOutcome.advance(ctx.afterBackupStep(), "BackupVerified", backup.getFile() + " restores: checksum "
+                        + "matches, " + verification.getRestoredCounts().size() + " core tables hold the rows counted in the dump's "
+                        + "snapshot (restored in " + verification.getRestoreSeconds() + " s by Job " + verification.getJobName() + ")");
+            }
+            case FAILED -> {
+                verification.setFinishedAt(ctx.nowText());
+                verification.setResult(UNVERIFIED);
+                String tail = Redaction.tail(outcome.terminationMessage(), LOG_TAIL_CHARS);
+                List<Action> actions = RunningJob.stopIfRunning(job.get(), outcome);
+                return Failures.fail(ctx, "BackupUnverified", "the dump " + backup.getFile() + " did not restore into a "
+                        + "throw-away database (Job " + verification.getJobName() + ": " + outcome.message() + ")"
+                        + (tail == null ? "" : ": " + tail) + "; nothing was migrated and the dump is kept for inspection",
+                        actions.toArray(Action[]::new));
+            }
+            default -> {
+                return PhaseOutcome.stay("verifying " + backup.getFile() + " by restoring it into a throw-away database (Job "
+                        + verification.getJobName() + "): " + outcome.message(), RunningJob.deadlineLeft(ctx, verification, timeout));
+            }
+        }
+    }
+
+    /**
+     * Tables whose counts differ, as "table: dumped -> restored". Every table counted in the dump's snapshot must
+     * come back with the same number of rows; a dump without counts cannot be verified.
+     */
+    public static List<String> mismatches(Map<String, Long> dumped, Map<String, Long> restored) {
+        List<String> mismatches = new ArrayList<>();
+        if (dumped == null || dumped.isEmpty()) {
+            mismatches.add("the backup Job reported no row counts to compare with");
+            return mismatches;
+        }
+        for (Map.Entry<String, Long> e : new TreeMap<>(dumped).entrySet()) {
+            Long back = restored == null ? null : restored.get(e.getKey());
+            if (!e.getValue().equals(back)) {
+                mismatches.add(e.getKey() + ": " + e.getValue() + " -> " + (back == null ? "missing" : back));
+            }
+        }
+        return mismatches;
+    }
+
+    /** {"restoreMillis":N,"counts":{...}}; returns what is wrong with it, if anything. */
+    static Optional<String> readReport(String message, BackupVerificationStatus verification) {
+        if (message == null || message.isBlank()) return Optional.of("no termination message");
+        try {
+            JsonNode report = JSON.readTree(message);
+            if (!report.path("counts").isObject()) return Optional.of("no counts");
+            Map<String, Long> counts = new TreeMap<>();
+            report.get("counts").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asLong()));
+            verification.setRestoredCounts(counts);
+            if (report.hasNonNull("restoreMillis")) {
+                verification.setRestoreSeconds(report.get("restoreMillis").asLong() / 1000.0);
+            }
+            return Optional.empty();
+        } catch (Exception e) {
+            return Optional.of("not JSON");
+        }
+    }
+}
