@@ -16,10 +16,11 @@ import java.util.List;
  * What deleting a KratosUpgrade does, in every phase. Deletion abandons the run but never leaves Kratos
  * down or half-way:
  * <ul>
- * <li>a migration Job that is running is never cut off: deletion waits until it has finished;</li>
+ * <li>a migration Job, or a database restore Job, that is running is never cut off: deletion waits until it has
+ *     finished;</li>
  * <li>replicas a Recreate run took away are given back (the original count, with whatever image the
  *     Deployment has at that moment: the old release before RollingOut, the target after it);</li>
- * <li>the credentials Secrets (inspection, backup) are deleted and the Deployment's lock released;</li>
+ * <li>the credentials Secrets (inspection, backup, restore) are deleted and the Deployment's lock released;</li>
  * <li>the image is never changed and nothing is rolled back; backup files are kept.</li>
  * </ul>
  * Then the finalizer goes, and the garbage collector removes the object's Jobs (a backup Job still running
@@ -40,15 +41,17 @@ public record Deletion(String waitReason, List<Action> actions) {
         if (status == null || status.getRun() == null || status.getPhase() == null) {
             return new Deletion(null, List.of(new Action.UnlockDeployment(upgrade.getSpec().getDeploymentName())));
         }
-        if (status.getPhase() == Phase.Migrating && status.getMigration() != null) {
-            String job = status.getMigration().getJobName();
-            boolean running = observed.job(job).map(j -> !JobOutcome.of(j, List.of()).finished()).orElse(false);
-            if (running) {
-                return new Deletion("migration Job " + job + " is running; deletion waits for it to finish", List.of());
-            }
+        // A migration, or a restore into production, is never cut off half-way.
+        String job = status.getPhase() == Phase.Migrating && status.getMigration() != null ? status.getMigration().getJobName()
+                : status.getPhase() == Phase.RestoringDatabase && status.getDatabaseRestore() != null
+                ? status.getDatabaseRestore().getJobName() : null;
+        if (job != null && observed.job(job).map(j -> !JobOutcome.of(j, List.of()).finished()).orElse(false)) {
+            return new Deletion((status.getPhase() == Phase.Migrating ? "migration" : "database restore") + " Job " + job
+                    + " is running; deletion waits for it to finish", List.of());
         }
         actions.add(new Action.DeleteSecret(Names.inspectionCredentialsSecret(upgrade, status.getRun())));
         actions.add(new Action.DeleteSecret(Names.backupCredentialsSecret(upgrade, status.getRun())));
+        actions.add(new Action.DeleteSecret(Names.databaseRestoreCredentialsSecret(upgrade, status.getRun())));
         Deployment deployment = observed.deployment();
         Integer original = status.getRollout() == null ? null : status.getRollout().getOriginalReplicas();
         boolean scaledDownByThisRun = !status.getPhase().isTerminal() && status.getRollout() != null

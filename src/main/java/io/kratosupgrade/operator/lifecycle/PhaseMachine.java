@@ -14,6 +14,7 @@ import io.kratosupgrade.operator.lifecycle.handlers.BackingUpHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.MigratingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PendingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PreflightHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.RestoringDatabaseHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.RollingBackHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.RollingOutHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.RehearsingHandler;
@@ -49,7 +50,7 @@ public class PhaseMachine {
         this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
-                new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
+                new RestoringDatabaseHandler(), new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
         }
@@ -183,6 +184,7 @@ public class PhaseMachine {
         status.setMigration(null);
         status.setRollout(null);
         status.setVerification(null);
+        status.setDatabaseRestore(null);
         status.setRollback(null);
         status.setMessage("run " + status.getRun() + " accepted: target " + upgrade.getSpec().getVersion());
         Conditions.clearSteps(status);

@@ -20,6 +20,9 @@ import java.util.List;
  */
 public record RunContext(KratosUpgrade upgrade, Observation observed, Instant now, OperatorSettings settings, Product product) {
 
+    /** status.databaseRestore.result of a restore that went through. */
+    public static final String RESTORED = "Restored";
+
     public KratosUpgradeSpec spec() {
         return upgrade.getSpec();
     }
@@ -83,10 +86,16 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
 
     /**
      * What a rollback restores: the newest verified hop before the one in progress (its migrations are in the
-     * database and it was seen serving), else the release the run found.
+     * database and it was seen serving), else the release the run found; always the release the run found once
+     * the database was restored from the dump taken before the first hop.
      */
     public HopStatus rollbackTarget() {
         List<HopStatus> hops = status().getHops();
+        boolean databaseRestored = status().getDatabaseRestore() != null
+                && RESTORED.equals(status().getDatabaseRestore().getResult());
+        if (databaseRestored) {
+            return new HopStatus(status().getFromVersion(), status().getFromImage());
+        }
         for (int i = Math.min(hopIndex(), hops.size()) - 1; i >= 0; i--) {
             if (hops.get(i).verified()) return hops.get(i);
         }

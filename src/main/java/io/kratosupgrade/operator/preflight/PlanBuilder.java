@@ -218,11 +218,31 @@ public final class PlanBuilder {
                 ? " A failure in a later hop goes back to the previous hop's release, never further: the database holds its "
                 + "migrations and it was verified serving; the release the run found comes back only for a failure in the first hop."
                 : "";
+        String first = in.hops().get(0).getVersion();
         if (in.spec().getRollback().getOnFailure() == RollbackPolicy.Image) {
-            String first = in.hops().get(0).getVersion();
             return failedBeforeRollout + "if " + first + " does not become ready within " + in.spec().getRollout().getTimeout()
                     + ", the previous image comes back with the original replica count; the database stays migrated ("
                     + in.from() + " serves on the " + first + " schema)." + stepped;
+        }
+        if (in.spec().getRollback().getOnFailure() == RollbackPolicy.ImageAndDatabase) {
+            String restore = "if " + first + " does not become ready within " + in.spec().getRollout().getTimeout() + " (or fails "
+                    + "verification), Kratos is scaled to zero, the verified dump is restored into the database in one transaction "
+                    + "(row counts checked) and " + in.from() + " comes back with the original replica count. ";
+            String loss;
+            if (!recreate || in.hops().size() > 1) {
+                loss = in.spec().getRollback().getAllowDataLoss()
+                        ? "Writes made after the dump are LOST by that restore (" + (recreate ? "earlier hops serve" : "the old release "
+                        + "serves on the migrated schema meanwhile") + "); rollback.allowDataLoss is true."
+                        : "Not lossless here (" + (recreate ? "earlier hops serve on the database" : "under Rolling the old release "
+                        + "keeps writing after the dump") + "): the operator will refuse to restore and roll back the image only, "
+                        + "unless rollback.allowDataLoss is true.";
+            } else {
+                loss = "Lossless while no pod of " + first + " has been ready (nothing could write to the new schema); once one "
+                        + "was, the restore is refused" + (in.spec().getRollback().getAllowDataLoss() ? " unless allowed: "
+                        + "rollback.allowDataLoss is true, so it restores anyway." : " and the image alone is rolled back "
+                        + "(rollback.allowDataLoss: false).");
+            }
+            return failedBeforeRollout + restore + loss;
         }
         return failedBeforeRollout + "a failed rollout is left as it is for inspection (spec.rollback.onFailure: None)." + stepped;
     }

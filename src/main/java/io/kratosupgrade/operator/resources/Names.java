@@ -40,6 +40,14 @@ public final class Names {
         return bounded(ku.getMetadata().getName() + "-" + run + "-rehearse", MAX_JOB_NAME);
     }
 
+    public static String databaseRestoreJob(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-restore", MAX_JOB_NAME);
+    }
+
+    public static String databaseRestoreCredentialsSecret(KratosUpgrade ku, int run) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-restore-db", MAX_JOB_NAME);
+    }
+
     public static String inspectionJob(KratosUpgrade ku, int run) {
         return bounded(ku.getMetadata().getName() + "-" + run + "-inspect", MAX_JOB_NAME);
     }

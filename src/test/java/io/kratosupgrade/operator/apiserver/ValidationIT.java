@@ -32,6 +32,8 @@ class ValidationIT extends ApiServerTestBase {
             malformed image              | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"image":"oryd//kratos::v1.3.1"} | spec.image
             malformed backup image       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip","image":"Tools Image"}} | spec.backup.image
             rehearsal without a backup   | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rehearsal":true} | spec.rehearsal
+            database rollback, no backup | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"ImageAndDatabase"}} | spec.rollback.onFailure
+            database rollback, no verify | {"deploymentName":"kratos","version":"v1.3.1","backup":{"persistentVolumeClaim":"b","verify":false},"rollback":{"onFailure":"ImageAndDatabase"}} | spec.rollback.onFailure
             unknown rollback policy      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"Database"}} | spec.rollback.onFailure
             """)
     void theApiServerRefusesInvalidSpecsNamingTheField(String description, String spec, String field) {
@@ -69,6 +71,6 @@ class ValidationIT extends ApiServerTestBase {
         assertThat(spec).as("rehearsal follows verify unless set").doesNotContainKey("rehearsal");
         assertThat(spec.get("migration")).isEqualTo(Map.of("timeout", "15m"));
         assertThat(spec.get("rollout")).isEqualTo(Map.of("timeout", "10m"));
-        assertThat(spec.get("rollback")).isEqualTo(Map.of("onFailure", "Image"));
+        assertThat(spec.get("rollback")).isEqualTo(Map.of("onFailure", "Image", "allowDataLoss", false));
     }
 }

@@ -75,7 +75,7 @@ class FailureE2E extends E2eTestBase {
     }
 
     @Test
-    void aReleaseThatNeverBecomesReadyIsRolledBackAndTheOldOneServes() throws Exception {
+    void aReleaseThatNeverBecomesReadyUnderRollingGetsTheOldImageBackButNotTheDatabase() throws Exception {
         kratos.install("v1.0.0");
         // A settings Secret rotated to a broken value: the running pods keep what they started with, every
         // new pod refuses its configuration ("serve.admin.port must be >= 1"). `migrate` does not validate
@@ -85,11 +85,19 @@ class FailureE2E extends E2eTestBase {
 
         upgrade("never-ready", "v1.3.1", spec -> {
             spec.getRollout().setTimeout("60s");
-            spec.getRollback().setOnFailure(RollbackPolicy.Image);
+            spec.getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
         });
         KratosUpgrade ku = awaitOutcome("never-ready", Phase.RolledBack);
 
-        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RolloutTimeout");
+        // Under Rolling the old release kept serving (and could write) on the migrated schema after the dump:
+        // restoring it would lose those writes, so the operator refuses and rolls back the image only. The plan
+        // said so before the run started.
+        assertThat(ku.getStatus().getPlan().getRollback()).contains("Not lossless here", "refuse to restore");
+        assertThat(ku.getStatus().getDatabaseRestore().getResult()).isEqualTo("Refused");
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseRestoreRefused");
+        assertThat(ku.getStatus().getFailureMessage()).contains("would lose writes", "under Rolling", "allowDataLoss",
+                "did not complete within 60s");
+        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("never-ready-1-restore").get()).isNull();
         assertThat(ku.getStatus().getMessage()).contains("rolled back");
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");

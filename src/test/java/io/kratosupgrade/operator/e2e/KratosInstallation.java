@@ -39,6 +39,8 @@ import java.util.Map;
  */
 final class KratosInstallation {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     static final String NAME = "kratos";
     static final String PVC = "kratos-backups";
     static final String SETTINGS_SECRET = "kratos-settings";
@@ -240,6 +242,21 @@ final class KratosInstallation {
             emails.add(email);
         }
         return emails;
+    }
+
+    /**
+     * Logs seeded identity {@code index} in through the public API as a native app does (an API login flow, then
+     * the password method) and returns the session's identity id; fails unless Kratos answers 200.
+     */
+    String logIn(int index) throws Exception {
+        Pod pod = servingPods().get(0);
+        HttpResponse<String> flow = get(pod, 4433, "/self-service/login/api");
+        if (flow.statusCode() != 200) throw new AssertionError("creating a login flow answered " + flow.statusCode() + ": " + flow.body());
+        String flowId = JSON.readTree(flow.body()).get("id").asText();
+        HttpResponse<String> login = post(pod, 4433, "/self-service/login?flow=" + flowId, "{\"method\":\"password\",\"identifier\":\"user"
+                + index + "@" + namespace + ".example.org\",\"password\":\"correct-horse-battery-" + index + "\"}");
+        if (login.statusCode() != 200) throw new AssertionError("logging in answered " + login.statusCode() + ": " + login.body());
+        return JSON.readTree(login.body()).at("/session/identity/id").asText();
     }
 
     String jobLogs(String job) {

@@ -76,6 +76,51 @@ class SafetyStepsE2E extends E2eTestBase {
         assertEveryPodAnswers("v1.0.0");
     }
 
+    /**
+     * rollback ImageAndDatabase under Recreate: v1.3.1 never becomes ready (its settings Secret holds a value no
+     * Kratos accepts, "serve.admin.port must be >= 1"; migrate does not read it), so nothing could write to the new
+     * schema and the dump goes back. The Secret is repaired once the restore has started, so that v1.0.0, which
+     * starts afresh under Recreate, can come up.
+     */
+    @Test
+    void recreateWithImageAndDatabaseRestoresTheDumpWhenTheNewReleaseNeverServed() throws Exception {
+        kratos.install("v1.0.0");
+        java.util.List<String> emails = kratos.seedIdentities(3);
+        String identity = kratos.logIn(1);
+        var settings = client.secrets().inNamespace(namespace).withName(KratosInstallation.SETTINGS_SECRET).get().getData();
+        client.secrets().inNamespace(namespace).withName(KratosInstallation.SETTINGS_SECRET)
+                .edit(sec -> { sec.setData(null); sec.setStringData(java.util.Map.of("serve-admin-port", "not-a-port")); return sec; });
+
+        upgrade("restore-db", "v1.3.1", spec -> {
+            spec.setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.Recreate);
+            spec.getRollout().setTimeout("60s");
+            spec.getRollback().setOnFailure(io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy.ImageAndDatabase);
+        });
+        awaitUpgrade("restore-db", ku -> ku.getStatus().getPhase() == Phase.RestoringDatabase || ku.getStatus().getPhase().isTerminal(),
+                UPGRADE_TIMEOUT);
+        client.secrets().inNamespace(namespace).withName(KratosInstallation.SETTINGS_SECRET)
+                .edit(sec -> { sec.setStringData(null); sec.setData(settings); return sec; });
+        KratosUpgrade ku = awaitOutcome("restore-db", Phase.RolledBack);
+
+        var restore = ku.getStatus().getDatabaseRestore();
+        System.out.printf("database restore: %s in %s s (Job %s), whole run %s%n", restore.getResult(), restore.getRestoreSeconds(),
+                restore.getJobName(), ku.getStatus().getMessage());
+        assertThat(ku.getStatus().getPlan().getRollback()).contains("Lossless while no pod of v1.3.1 has been ready");
+        assertThat(restore.getResult()).isEqualTo("Restored");
+        assertThat(restore.getRestoredCounts()).isEqualTo(ku.getStatus().getBackup().getCounts());
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RolloutTimeout");
+        assertThat(ku.getStatus().getRollout().getNewReleaseReadyAt()).isNull();
+        // The schema is v1.0.0's again: its newest migration, and no table that only v1.1+ creates.
+        assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
+        assertThat(postgres.single(kratos.database, "select count(*) from pg_tables where tablename = 'identity_login_codes'")).isEqualTo("0");
+        assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
+        assertThat(client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getReplicas())
+                .isEqualTo(2);
+        assertEveryPodAnswers("v1.0.0");
+        assertIdentitiesIntact(emails);
+        assertThat(kratos.logIn(1)).as("the seeded identity logs in with its password, through the public API").isEqualTo(identity);
+    }
+
     private long deploymentGeneration() {
         return client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get().getMetadata().getGeneration();
     }

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.status.Conditions;
 import java.util.List;
@@ -225,6 +226,114 @@ class SafetyStepsTest {
 
             assertThat(s.phase()).isEqualTo(Phase.Migrating);
             assertThat(s.status().getRehearsal()).isNull();
+        }
+    }
+
+    @Nested
+    class RestoringDatabase {
+
+        /** Recreate with ImageAndDatabase up to a rollout of the new release that never gets a ready pod. */
+        private void recreateRolloutStuck(boolean aNewPodWasReady) {
+            s.ku.getSpec().getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
+            s.scaledDownToBackingUp();
+            s.toRollingOut();
+            s.decide();
+            s.world.setImage(Fixtures.NEW_IMAGE);
+            s.world.setReplicas(2);
+            s.world.rolloutInProgress();
+            s.world.deployment.getStatus().setReadyReplicas(aNewPodWasReady ? 1 : 0);
+            s.decide();
+            s.advance(java.time.Duration.ofMinutes(10));
+            s.decide();
+        }
+
+        @Test
+        void recreateWithoutAReadyNewPodScalesToZeroThenRestoresInOneJobThenRollsBackToTheReleaseItFound() {
+            recreateRolloutStuck(false);
+            assertThat(s.phase()).isEqualTo(Phase.RestoringDatabase);
+            assertThat(s.status().getFailureReason()).isEqualTo("RolloutTimeout");
+
+            s.decide();
+            assertThat(s.last.actions()).singleElement().isEqualTo(new Action.PatchDeployment("kratos",
+                    io.kratosupgrade.operator.resources.DeploymentPatches.setReplicas(0), "replicas 0"));
+            s.world.setReplicas(0);
+            s.world.deploymentPods.add(Fixtures.kratosPod("kratos-new-1", Fixtures.NEW_IMAGE, false));
+            s.decide();
+            assertThat(s.actions(Action.CreateJob.class)).as("not while a pod of the Deployment exists").isEmpty();
+            s.world.deploymentPods.clear();
+            s.decide();
+
+            Job job = createdJob();
+            Container restore = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+            assertThat(job.getMetadata().getName()).isEqualTo("kratos-upgrade-1-restore");
+            assertThat(restore.getEnvFrom()).singleElement().satisfies(e -> assertThat(e.getSecretRef().getName())
+                    .isEqualTo("kratos-upgrade-1-restore-db"));
+            assertThat(restore.getEnv()).contains(new EnvVar("EXPECTED_COUNTS",
+                    "{\"identities\":5,\"identity_credentials\":5,\"schema_migration\":282}", null));
+            assertThat(s.actions(Action.CreateSecret.class)).singleElement().satisfies(c ->
+                    assertThat(c.secret().getStringData()).containsEntry("PGPASSWORD", Fixtures.PASSWORD));
+
+            s.world.putJob(Fixtures.completeJob(job.getMetadata().getName()), Fixtures.terminatedPod(job.getMetadata().getName(),
+                    "restore", 0, "Completed", UpgradeScenario.VERIFICATION_REPORT));
+            s.decide();
+
+            assertThat(s.phase()).isEqualTo(Phase.RollingBack);
+            assertThat(s.status().getDatabaseRestore().getResult()).isEqualTo("Restored");
+            assertThat(condition(ConditionTypes.DATABASE_RESTORED)).isEqualTo("True/DatabaseRestored");
+            assertThat(s.last.actions()).contains(new Action.DeleteSecret("kratos-upgrade-1-restore-db"));
+            s.decide();
+            assertThat(s.last.actions()).anySatisfy(a -> assertThat(a.toString()).contains(Fixtures.OLD_IMAGE));
+        }
+
+        @Test
+        void aNewPodThatWasReadyMayHaveWrittenSoTheRestoreIsRefusedAndOnlyTheImageGoesBack() {
+            recreateRolloutStuck(true);
+            assertThat(s.status().getRollout().getNewReleaseReadyAt()).isNotNull();
+
+            s.decide();
+
+            assertThat(s.phase()).isEqualTo(Phase.RollingBack);
+            assertThat(s.status().getDatabaseRestore().getResult()).isEqualTo("Refused");
+            assertThat(s.status().getFailureReason()).isEqualTo("DatabaseRestoreRefused");
+            assertThat(s.status().getFailureMessage()).contains("would lose writes", "was ready", "allowDataLoss", "did not complete");
+            assertThat(s.last.actions()).noneMatch(a -> a instanceof Action.CreateJob);
+            assertThat(condition(ConditionTypes.DATABASE_RESTORED)).isEqualTo("False/DatabaseRestoreRefused");
+        }
+
+        @Test
+        void allowDataLossRestoresAnyway() {
+            s.ku.getSpec().getRollback().setAllowDataLoss(true);
+            recreateRolloutStuck(true);
+
+            s.decide();
+
+            assertThat(s.phase()).isEqualTo(Phase.RestoringDatabase);
+            assertThat(s.last.actions()).singleElement().isInstanceOf(Action.PatchDeployment.class);
+        }
+
+        @Test
+        void aFailedRestoreLeavesTheDatabaseMigratedAndStillRollsTheImageBack() {
+            recreateRolloutStuck(false);
+            s.world.setReplicas(0);
+            s.decide();
+            String job = s.status().getDatabaseRestore().getJobName();
+            s.world.putJob(Fixtures.failedJob(job, "BackoffLimitExceeded"), Fixtures.terminatedPod(job, "restore", 1, "Error",
+                    "ERROR:  table identities holds 4 rows after the restore, the dump's snapshot had 5"));
+
+            s.decide();
+
+            assertThat(s.phase()).isEqualTo(Phase.RollingBack);
+            assertThat(s.status().getDatabaseRestore().getResult()).isEqualTo("Failed");
+            assertThat(s.status().getFailureReason()).isEqualTo("DatabaseRestoreFailed");
+            assertThat(s.status().getFailureMessage()).contains("holds 4 rows", "transaction was rolled back", "still migrated");
+            assertThat(s.last.actions()).contains(new Action.DeleteSecret("kratos-upgrade-1-restore-db"));
+        }
+
+        @Test
+        void theRollingPlanSaysTheRestoreWillBeRefused() {
+            s.ku.getSpec().getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
+            s.passPreflight();
+            assertThat(s.status().getPlan().getRollback()).contains("Not lossless here", "refuse to restore", "allowDataLoss");
         }
     }
 

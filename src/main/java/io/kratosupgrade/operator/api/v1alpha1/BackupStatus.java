@@ -27,10 +27,10 @@ public class BackupStatus extends StepStatus {
     private Map<String, Long> counts;
 
     @JsonPropertyDescription("The proof that the dump restores (phase VerifyingBackup), when spec.backup.verify is on.")
-    private BackupVerificationStatus verification;
+    private RestoreStatus verification;
 
-    public BackupVerificationStatus getVerification() { return verification; }
-    public void setVerification(BackupVerificationStatus verification) { this.verification = verification; }
+    public RestoreStatus getVerification() { return verification; }
+    public void setVerification(RestoreStatus verification) { this.verification = verification; }
     public Map<String, Long> getCounts() { return counts; }
     public void setCounts(Map<String, Long> counts) { this.counts = counts; }
     public String getPersistentVolumeClaim() { return persistentVolumeClaim; }

@@ -23,11 +23,12 @@ public final class ConditionTypes {
     public static final String MIGRATED = "Migrated";
     public static final String ROLLED_OUT = "RolledOut";
     public static final String VERIFIED = "Verified";
+    public static final String DATABASE_RESTORED = "DatabaseRestored";
     public static final String ROLLED_BACK = "RolledBack";
 
     /** The conditions that describe one run's steps; a new run starts without them. */
     public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED, ROLLED_OUT,
-            VERIFIED, ROLLED_BACK);
+            VERIFIED, DATABASE_RESTORED, ROLLED_BACK);
 
     private ConditionTypes() {
     }

@@ -15,6 +15,10 @@ import java.util.List;
 @ValidationRule(value = "!has(self.rehearsal) || !self.rehearsal || !has(self.backup) || self.backup.policy == 'Required'",
         message = "rehearsal: true needs a dump to rehearse on: set backup.policy to Required (or rehearsal: false)",
         fieldPath = ".rehearsal", reason = "FieldValueInvalid")
+@ValidationRule(value = "!has(self.rollback) || !has(self.rollback.onFailure) || self.rollback.onFailure != 'ImageAndDatabase' "
+        + "|| (has(self.backup) && self.backup.policy == 'Required' && (!has(self.backup.verify) || self.backup.verify))",
+        message = "rollback.onFailure ImageAndDatabase restores the verified dump: it needs backup.policy Required and backup.verify true",
+        fieldPath = ".rollback.onFailure", reason = "FieldValueInvalid")
 public class KratosUpgradeSpec {
 
     /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */

@@ -99,6 +99,10 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The verification step.")
     private StepStatus verification;
 
+    @JsonPropertyDescription("The restore of the verified dump into the database (rollback ImageAndDatabase), when one "
+            + "was decided on: restored, refused (it would have lost writes) or failed.")
+    private RestoreStatus databaseRestore;
+
     @JsonPropertyDescription("The rollback, when one ran.")
     private StepStatus rollback;
 
@@ -145,6 +149,8 @@ public class KratosUpgradeStatus {
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
     public PlanStatus getPlan() { return plan; }
     public void setPlan(PlanStatus plan) { this.plan = plan; }
+    public RestoreStatus getDatabaseRestore() { return databaseRestore; }
+    public void setDatabaseRestore(RestoreStatus databaseRestore) { this.databaseRestore = databaseRestore; }
     public RehearsalStatus getRehearsal() { return rehearsal; }
     public void setRehearsal(RehearsalStatus rehearsal) { this.rehearsal = rehearsal; }
     public InspectionStatus getInspection() { return inspection; }

@@ -55,7 +55,7 @@ public enum Phase {
     Migrating(ConditionTypes.MIGRATED),
     /**
      * Target image (and, under Recreate, the original replicas) set; waits for a complete rollout.
-     * Exits: Verifying; failure: RollingBack (rollback Image) or Failed (rollback None).
+     * Exits: Verifying; failure: RollingBack (rollback Image), RestoringDatabase (ImageAndDatabase) or Failed (None).
      */
     RollingOut(ConditionTypes.ROLLED_OUT),
     /**
@@ -63,6 +63,12 @@ public enum Phase {
      * ScalingDown (next hop, Recreate); failure: as RollingOut.
      */
     Verifying(ConditionTypes.VERIFIED),
+    /**
+     * rollback ImageAndDatabase: when restoring loses nothing (or data loss is allowed), scales Kratos to zero and
+     * restores the verified dump into the database in one transaction, counts checked; otherwise refuses. Exits:
+     * RollingBack in every case (restored, refused, or failed: the transaction left the database as it was).
+     */
+    RestoringDatabase(ConditionTypes.DATABASE_RESTORED),
     /**
      * Restores the image the run found (or, on a stepped path, the last verified hop's) and the original replica
      * count. Exits: RolledBack; failure: Failed.
@@ -87,7 +93,7 @@ public enum Phase {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
             case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Migrating, RollingOut,
-                 Verifying, RollingBack -> false;
+                 Verifying, RestoringDatabase, RollingBack -> false;
         };
     }
 
@@ -107,8 +113,9 @@ public enum Phase {
             case VerifyingBackup -> EnumSet.of(Rehearsing, Migrating, Failed, RollingBack);
             case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
             case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
-            case RollingOut -> EnumSet.of(Verifying, RollingBack, Failed);
-            case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RollingBack, Failed);
+            case RollingOut -> EnumSet.of(Verifying, RestoringDatabase, RollingBack, Failed);
+            case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RestoringDatabase, RollingBack, Failed);
+            case RestoringDatabase -> EnumSet.of(RollingBack);
             case RollingBack -> EnumSet.of(RolledBack, Failed);
             case Succeeded, Planned, Failed, RolledBack -> EnumSet.of(Pending);
         };
@@ -143,7 +150,8 @@ public enum Phase {
      * <li>before the Deployment was touched: Failed, the old release keeps serving;</li>
      * <li>after Recreate scaled the Deployment down but before the image changed: RollingBack, which restores
      *     the replica count of the unchanged old release (always: that outage was the operator's own doing);</li>
-     * <li>once the image changed: RollingBack with rollback Image, Failed with None;</li>
+     * <li>once the image changed: RollingBack with rollback Image, RestoringDatabase with ImageAndDatabase (which
+     *     then rolls back the image), Failed with None;</li>
      * <li>a failed rollback: Failed.</li>
      * </ul>
      *
@@ -152,9 +160,14 @@ public enum Phase {
     public Phase onFailure(Strategy strategy, RollbackPolicy rollback) {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, RollingBack -> Failed;
+            case RestoringDatabase -> RollingBack;
             case ScalingDown -> RollingBack;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
-            case RollingOut, Verifying -> rollback == RollbackPolicy.Image ? RollingBack : Failed;
+            case RollingOut, Verifying -> switch (rollback) {
+                case Image -> RollingBack;
+                case ImageAndDatabase -> RestoringDatabase;
+                case None -> Failed;
+            };
             case Succeeded, Planned, Failed, RolledBack -> throw new IllegalStateException(this + " is terminal: nothing in it can fail");
         };
     }
@@ -167,7 +180,7 @@ public enum Phase {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, Planned -> true;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
-            case ScalingDown, RollingOut, Verifying, RollingBack, Succeeded, Failed, RolledBack -> false;
+            case ScalingDown, RollingOut, Verifying, RestoringDatabase, RollingBack, Succeeded, Failed, RolledBack -> false;
         };
     }
 }

@@ -9,6 +9,13 @@ public class RolloutStatus extends StepStatus {
     @JsonPropertyDescription("Replica count the Deployment had when the run started (Recreate restores it).")
     private Integer originalReplicas;
 
+    @JsonPropertyDescription("RFC 3339 time a pod of the new release was first seen ready: from then on it may have "
+            + "written to the migrated schema, and restoring the dump would lose that.")
+    private String newReleaseReadyAt;
+
+    public String getNewReleaseReadyAt() { return newReleaseReadyAt; }
+    public void setNewReleaseReadyAt(String newReleaseReadyAt) { this.newReleaseReadyAt = newReleaseReadyAt; }
+
     @JsonPropertyDescription("RFC 3339 time the Deployment was scaled to zero (Recreate).")
     private String scaledDownAt;
 

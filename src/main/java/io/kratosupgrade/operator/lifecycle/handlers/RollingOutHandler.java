@@ -44,6 +44,12 @@ public class RollingOutHandler implements PhaseHandler {
                     left, patches.toArray(Action[]::new));
         }
         RolloutCheck check = RolloutCheck.of(deployment);
+        Integer ready = deployment.getStatus() == null ? null : deployment.getStatus().getReadyReplicas();
+        // Under Recreate every pod is the new release's; under Rolling a complete rollout is the first sure sign.
+        boolean newReleaseReady = check.complete() || (ctx.strategy() == Strategy.Recreate && ready != null && ready > 0);
+        if (newReleaseReady && ctx.status().getRollout().getNewReleaseReadyAt() == null) {
+            ctx.status().getRollout().setNewReleaseReadyAt(ctx.nowText());
+        }
         if (check.complete()) {
             ctx.status().getRollout().setFinishedAt(ctx.nowText());
             return PhaseOutcome.advance(Phase.Verifying, "RolloutComplete", ctx.hopLabel() + check.message());

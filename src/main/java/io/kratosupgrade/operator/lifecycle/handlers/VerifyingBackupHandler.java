@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupStatus;
-import io.kratosupgrade.operator.api.v1alpha1.BackupVerificationStatus;
+import io.kratosupgrade.operator.api.v1alpha1.RestoreStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.Failures;
@@ -43,7 +43,7 @@ public class VerifyingBackupHandler implements PhaseHandler {
 
     @Override
     public void enter(RunContext ctx) {
-        BackupVerificationStatus verification = new BackupVerificationStatus();
+        RestoreStatus verification = new RestoreStatus();
         verification.setJobName(Names.backupVerificationJob(ctx.upgrade(), ctx.run()));
         verification.setStartedAt(ctx.nowText());
         ctx.status().getBackup().setVerification(verification);
@@ -52,7 +52,7 @@ public class VerifyingBackupHandler implements PhaseHandler {
     @Override
     public PhaseOutcome handle(RunContext ctx) {
         BackupStatus backup = ctx.status().getBackup();
-        BackupVerificationStatus verification = backup.getVerification();
+        RestoreStatus verification = backup.getVerification();
         // Restoring takes about as long as dumping: the backup's timeout applies.
         Duration timeout = Times.goDuration(ctx.spec().getBackup().getTimeout());
         Optional<Job> job = RunningJob.job(ctx, verification);
@@ -127,7 +127,7 @@ public class VerifyingBackupHandler implements PhaseHandler {
     }
 
     /** {"restoreMillis":N,"counts":{...}}; returns what is wrong with it, if anything. */
-    static Optional<String> readReport(String message, BackupVerificationStatus verification) {
+    static Optional<String> readReport(String message, RestoreStatus verification) {
         if (message == null || message.isBlank()) return Optional.of("no termination message");
         try {
             JsonNode report = JSON.readTree(message);

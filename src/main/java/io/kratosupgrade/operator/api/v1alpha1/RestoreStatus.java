@@ -6,15 +6,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The proof that a dump restores: checksum, restore into a throw-away server, row counts compared. */
+/**
+ * A restore of the dump and its proof: the checksum, the restore, the row counts compared with those of the dump's
+ * snapshot. Used for the verification (into a throw-away server) and for a database rollback (into production).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class BackupVerificationStatus extends StepStatus {
+public class RestoreStatus extends StepStatus {
 
-    @JsonPropertyDescription("Verified: the checksum matched, the dump restored and every core table holds the rows "
-            + "counted in the dump's snapshot. Unverified: one of these failed (see mismatches and the BackupVerified condition).")
+    @JsonPropertyDescription("Verified (verification) or Restored (rollback): the checksum matched, the dump restored and "
+            + "every core table holds the rows counted in the dump's snapshot. Unverified or Failed: one of these failed "
+            + "(see mismatches and the step's condition). Refused: a rollback that would lose writes was not attempted.")
     private String result;
 
-    @JsonPropertyDescription("Seconds pg_restore took to restore the dump into the throw-away server.")
+    @JsonPropertyDescription("Seconds pg_restore took to restore the dump.")
     private Double restoreSeconds;
 
     @JsonPropertyDescription("Row counts of the core tables in the restored copy.")
