@@ -63,9 +63,12 @@ public class ClusterObserver {
         DsnResolution dsn = null;
         EffectiveConfig config = null;
         List<Pod> deploymentPods = null;
+        // The DSN is read only when a Job that connects to production is about to be created.
         boolean backupJobMissing = phase == Phase.BackingUp && ku.getStatus().getBackup() != null
                 && !jobs.containsKey(ku.getStatus().getBackup().getJobName());
-        if ((phase == Phase.Preflight || backupJobMissing) && deployment != null) {
+        boolean restoreJobMissing = phase == Phase.RestoringDatabase && ku.getStatus().getDatabaseRestore() != null
+                && !jobs.containsKey(ku.getStatus().getDatabaseRestore().getJobName());
+        if ((phase == Phase.Preflight || backupJobMissing || restoreJobMissing) && deployment != null) {
             String containerName = phase == Phase.Preflight ? ku.getSpec().getContainerName() : ku.getStatus().getContainerName();
             Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), containerName);
             dsn = container.map(c -> locate(c, client, ns)).orElse(null);
@@ -83,7 +86,7 @@ public class ClusterObserver {
             backupVolumeExists = client.persistentVolumeClaims().inNamespace(ns)
                     .withName(ku.getSpec().getBackup().getPersistentVolumeClaim()).get() != null;
         }
-        if ((phase == Phase.ScalingDown || phase == Phase.Verifying) && deployment != null) {
+        if ((phase == Phase.ScalingDown || phase == Phase.Verifying || phase == Phase.RestoringDatabase) && deployment != null) {
             deploymentPods = deploymentPods(client, deployment);
         }
         return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, backupVolumeExists, dsn, config,

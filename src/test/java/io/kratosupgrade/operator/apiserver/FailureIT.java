@@ -105,6 +105,36 @@ class FailureIT extends ApiServerTestBase {
         assertStalled(ku, "RolloutTimeout");
     }
 
+    /** Recreate, the new release never ready: the verified dump goes back into the database, then the old image. */
+    @Test
+    void withImageAndDatabaseARecreateThatNeverServedGetsItsDatabaseBackBeforeTheOldImage() {
+        controllers.neverReady("oryd/kratos:v1.3.1").start();
+        installKratos();
+        upgrade("restore", "v1.3.1", spec -> {
+            spec.setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.Recreate);
+            spec.getRollout().setTimeout("4s");
+            spec.getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
+        });
+
+        KratosUpgrade ku = awaitPhase("restore", Phase.RolledBack);
+
+        assertThat(controllers.jobsCreated).endsWith("restore-1-migrate", "restore-1-restore");
+        assertThat(controllers.replicasWhenJobCreated).as("Kratos stopped before the restore").containsEntry("restore-1-restore", 0);
+        assertThat(ku.getStatus().getDatabaseRestore().getResult()).isEqualTo("Restored");
+        assertThat(ku.getStatus().getDatabaseRestore().getRestoredCounts()).isEqualTo(ku.getStatus().getBackup().getCounts());
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RolloutTimeout");
+        var restore = client.batch().v1().jobs().inNamespace(namespace).withName("restore-1-restore").get()
+                .getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(restore.getEnvFrom().get(0).getSecretRef().getName()).isEqualTo("restore-1-restore-db");
+        assertThat(client.secrets().inNamespace(namespace).withName("restore-1-restore-db").get()).as("deleted once done").isNull();
+        assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
+        assertThat(deployment().getSpec().getReplicas()).isEqualTo(2);
+        assertThat(ku.getStatus().getConditions()).anySatisfy(c -> {
+            assertThat(c.getType()).isEqualTo("DatabaseRestored");
+            assertThat(c.getStatus()).isEqualTo("True");
+        });
+    }
+
     @Test
     void withRollbackNoneAStuckRolloutEndsFailedAndIsLeftAlone() {
         controllers.neverReady("oryd/kratos:v1.3.1").start();

@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.kratosupgrade.operator.resources.BackupVerificationJobBuilder;
+import io.kratosupgrade.operator.resources.DatabaseRestoreJobBuilder;
 import io.kratosupgrade.operator.resources.InspectionJobBuilder;
 import io.kratosupgrade.operator.resources.RehearsalJobBuilder;
 import io.kratosupgrade.operator.testsupport.Edits;
@@ -128,6 +129,7 @@ final class FakeControllers implements AutoCloseable {
                 setPodTerminated(pod, 0, switch (step) {
                     case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS + "}";
                     case BackupVerificationJobBuilder.STEP -> verificationReport;
+                    case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
                     case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
                     case InspectionJobBuilder.STEP -> inspectionReport;
                     default -> null;
@@ -273,7 +275,12 @@ final class FakeControllers implements AutoCloseable {
         }
         List<Pod> pods = client.pods().inNamespace(namespace).withLabels(d.getSpec().getSelector().getMatchLabels()).list().getItems();
         String now = now();
-        if (ready) {
+        if (desired == 0) {
+            // Scaled to zero: every pod goes, whatever its image.
+            pods.forEach(p -> client.pods().inNamespace(namespace).resource(p).withGracePeriod(0).delete());
+            d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(generation).withReplicas(0).withUpdatedReplicas(0)
+                    .withReadyReplicas(0).withAvailableReplicas(0).build());
+        } else if (ready) {
             // Replace every pod that does not run the template, then bring the count to the desired number.
             for (Pod p : pods) {
                 if (!image.equals(p.getSpec().getContainers().get(0).getImage())) {

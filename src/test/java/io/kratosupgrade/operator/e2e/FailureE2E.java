@@ -24,8 +24,10 @@ class FailureE2E extends E2eTestBase {
         System.out.printf("missing image detected after %ds (migration timeout %s)%n",
                 Duration.between(start, Instant.now()).toSeconds(), ku.getSpec().getMigration().getTimeout());
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(3));
-        assertThat(ku.getStatus().getFailureReason()).isEqualTo("MigrationFailed");
-        assertThat(ku.getStatus().getMessage()).containsAnyOf("ErrImagePull", "ImagePullBackOff");
+        // The rehearsal is the first to run the target image: it fails there, before production is touched.
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RehearsalFailed");
+        assertThat(ku.getStatus().getMessage()).contains("migrate-1").containsAnyOf("ErrImagePull", "ImagePullBackOff");
+        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("missing-image-1-migrate").get()).isNull();
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");

@@ -82,11 +82,17 @@ class OperatorKillE2E extends E2eTestBase {
         runUnderKills("recreate", Strategy.Recreate, plan);
     }
 
-    /** Both strategies: entering each Job step, in the middle of its Job (held still), entering RollingOut. */
+    /**
+     * Both strategies: entering each Job step, in the middle of the backup and migration Jobs (held still) and of the
+     * rehearsal Job (long enough by itself), entering RollingOut.
+     */
     private List<KillPoint> jobStepsAndRolloutStart() {
         return List.of(
                 KillPoint.entering(Phase.BackingUp),
                 new KillPoint("backup Job running", w -> w.phase() == Phase.BackingUp && w.jobRunning("backup"), release(() -> backupGate)),
+                KillPoint.entering(Phase.VerifyingBackup),
+                KillPoint.entering(Phase.Rehearsing),
+                new KillPoint("rehearsal Job running", w -> w.phase() == Phase.Rehearsing && w.jobRunning("rehearse")),
                 KillPoint.entering(Phase.Migrating),
                 new KillPoint("migration Job running", w -> w.phase() == Phase.Migrating && w.jobRunning("migrate"),
                         release(() -> migrationGate)),
@@ -133,7 +139,8 @@ class OperatorKillE2E extends E2eTestBase {
 
         assertThat(missed).as("kill points whose window passed unseen").isEmpty();
         assertThat(jobs).as("exactly one Job of each kind ever existed")
-                .isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-backup", 1, name + "-1-migrate", 1));
+                .isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-backup", 1, name + "-1-verify", 1, name + "-1-rehearse", 1,
+                        name + "-1-migrate", 1));
         assertThat(client.pods().inNamespace(namespace).withLabel("job-name", name + "-1-migrate").list().getItems())
                 .as("the migration ran in one pod").hasSize(1);
         assertThat(ku.getStatus().getRun()).isEqualTo(1);

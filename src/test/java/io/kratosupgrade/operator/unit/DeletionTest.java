@@ -38,6 +38,25 @@ class DeletionTest {
     }
 
     @Test
+    void duringARunningDatabaseRestoreDeletionWaitsThenGivesTheReplicasBack() {
+        s.recreateRolloutTimedOut(io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy.ImageAndDatabase, false);
+        s.world.setReplicas(0);
+        s.decide();
+        String job = s.status().getDatabaseRestore().getJobName();
+        s.world.putJob(Fixtures.job(job));
+
+        Deletion deletion = delete();
+        assertThat(deletion.waits()).isTrue();
+        assertThat(deletion.waitReason()).contains("database restore Job " + job + " is running");
+
+        s.world.putJob(Fixtures.completeJob(job));
+        deletion = delete();
+        assertThat(deletion.waits()).isFalse();
+        assertThat(deletion.actions()).contains(new Action.DeleteSecret("kratos-upgrade-1-restore-db"),
+                new Action.PatchDeployment("kratos", DeploymentPatches.setReplicas(2), "replicas 2 (the run was deleted)"));
+    }
+
+    @Test
     void recreateScaledToZeroGetsItsReplicasBackWithTheOldImage() {
         s.scaledDownToBackingUp();
 

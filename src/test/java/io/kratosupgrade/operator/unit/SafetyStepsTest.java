@@ -232,19 +232,8 @@ class SafetyStepsTest {
     @Nested
     class RestoringDatabase {
 
-        /** Recreate with ImageAndDatabase up to a rollout of the new release that never gets a ready pod. */
         private void recreateRolloutStuck(boolean aNewPodWasReady) {
-            s.ku.getSpec().getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
-            s.scaledDownToBackingUp();
-            s.toRollingOut();
-            s.decide();
-            s.world.setImage(Fixtures.NEW_IMAGE);
-            s.world.setReplicas(2);
-            s.world.rolloutInProgress();
-            s.world.deployment.getStatus().setReadyReplicas(aNewPodWasReady ? 1 : 0);
-            s.decide();
-            s.advance(java.time.Duration.ofMinutes(10));
-            s.decide();
+            s.recreateRolloutTimedOut(RollbackPolicy.ImageAndDatabase, aNewPodWasReady);
         }
 
         @Test

@@ -192,6 +192,25 @@ final class UpgradeScenario {
         return this;
     }
 
+    /**
+     * Recreate up to a rollout of the new release that does not complete within the rollout timeout, with the
+     * given rollback policy; {@code aNewPodWasReady}: whether one new pod was seen ready meanwhile.
+     */
+    UpgradeScenario recreateRolloutTimedOut(io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy rollback, boolean aNewPodWasReady) {
+        ku.getSpec().getRollback().setOnFailure(rollback);
+        scaledDownToBackingUp();
+        toRollingOut();
+        decide();
+        world.setImage(Fixtures.NEW_IMAGE);
+        world.setReplicas(2);
+        world.rolloutInProgress();
+        world.deployment.getStatus().setReadyReplicas(aNewPodWasReady ? 1 : 0);
+        decide();
+        advance(java.time.Duration.ofMinutes(10));
+        decide();
+        return this;
+    }
+
     /** RollingOut patches the image (applied here) and the rollout completes. */
     UpgradeScenario toVerifying() {
         if (phase() != Phase.RollingOut) toRollingOut();
