@@ -94,6 +94,18 @@ public record JobOutcome(State state, String reason, String message, String term
         return Optional.empty();
     }
 
+    /** How the named container (init or not) of the Job's pod ended, if it has. */
+    public static Optional<ContainerStateTerminated> terminated(List<Pod> pods, String container) {
+        for (Pod pod : pods) {
+            for (ContainerStatus cs : containerStatuses(pod)) {
+                if (container.equals(cs.getName()) && cs.getState() != null && cs.getState().getTerminated() != null) {
+                    return Optional.of(cs.getState().getTerminated());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     public boolean finished() {
         return state != State.RUNNING;
     }

@@ -11,7 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Job that proves a dump restores: checksum, restore into a {@link ThrowAwayDatabase} in its own pod, row
+ * The Job that proves a dump restores, when the migration is not rehearsed (a rehearsal Job's first container does
+ * the same and serves as the verification): checksum, restore into a {@link ThrowAwayDatabase} in its own pod, row
  * counts of the product's core tables. It reports {"restoreMillis":N,"counts":{...}} as its termination
  * message; the operator compares the counts with those taken in the dump's snapshot. The pod has no
  * credentials and no route to production it could use: no Secret, no sidecar, no service account token.
@@ -45,16 +46,5 @@ public final class BackupVerificationJobBuilder {
                 .build());
     }
 
-    static final String SCRIPT = String.join("\n", concat(ThrowAwayDatabase.startAndRestore(), List.of(
-            "counts=$(psql -X -At -v ON_ERROR_STOP=1 -c \"$COUNTS_SQL\")",
-            ThrowAwayDatabase.stop(),
-            "printf '{\"restoreMillis\":%s,\"counts\":%s}' \"$(cat " + ThrowAwayDatabase.SCRATCH + "/restore-millis)\" \"$counts\" "
-                    + "> /dev/termination-log",
-            "cat /dev/termination-log")));
-
-    static List<String> concat(List<String> a, List<String> b) {
-        List<String> all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
-    }
+    static final String SCRIPT = ThrowAwayDatabase.restoreAndReport();
 }

@@ -65,13 +65,15 @@ public final class DatabaseRestoreJobBuilder {
                 .build());
     }
 
+    // Dollar quotes are named ($do$): Kubernetes turns "$$" in an env value into "$".
+
     /**
      * Dropped in the schema the connection works in: everything the Kratos migrations create there. Objects that
      * belong to an extension are left to it (pg_trgm's functions, for one).
      */
     static final String DROP_SQL = String.join("\n",
             "select set_config('kratos_upgrade.schema', current_schema(), true);",
-            "do $$",
+            "do $do$",
             "declare r record;",
             "begin",
             "  for r in select c.oid::regclass::text as name, c.relkind from pg_class c",
@@ -94,12 +96,12 @@ public final class DatabaseRestoreJobBuilder {
             "  loop",
             "    execute format('drop %s if exists %s cascade', case r.typtype when 'd' then 'domain' else 'type' end, r.name);",
             "  end loop;",
-            "end $$;");
+            "end $do$;");
 
     /** After the dump's statements (which empty search_path): every counted table must hold what the snapshot held. */
     static final String CHECK_SQL = String.join("\n",
             "select set_config('search_path', current_setting('kratos_upgrade.schema'), true);",
-            "do $$",
+            "do $do$",
             "declare e record; n bigint;",
             "begin",
             "  for e in select key, value::bigint as rows from jsonb_each_text(current_setting('kratos_upgrade.expected')::jsonb) loop",
@@ -107,7 +109,7 @@ public final class DatabaseRestoreJobBuilder {
             "    execute format('select count(*) from %I', e.key) into n;",
             "    if n <> e.rows then raise exception 'table % holds % rows after the restore, the dump''s snapshot had %', e.key, n, e.rows; end if;",
             "  end loop;",
-            "end $$;");
+            "end $do$;");
 
     static final String SCRIPT = String.join("\n",
             "set -eu",

@@ -15,8 +15,9 @@ import java.util.List;
 /**
  * The Job that rehearses the migration on a copy: one pod whose containers run in order.
  * <ol>
- * <li>{@code restore} (init): restores the dump into a {@link ThrowAwayDatabase}, counts schema_migration, stops
- *     the server;</li>
+ * <li>{@code restore} (init): restores the dump into a {@link ThrowAwayDatabase}, counts the core tables and
+ *     reports them (this is the backup's verification: no second restore), counts schema_migration, stops the
+ *     server;</li>
  * <li>{@code database} (native sidecar): serves that copy on 127.0.0.1 for the rest of the pod's life; its
  *     startup probe holds the next container back until it accepts connections;</li>
  * <li>{@code migrate-1} ... {@code migrate-N} (init): each hop's migrate command, built from the Deployment's own
@@ -33,6 +34,7 @@ public final class RehearsalJobBuilder {
     public static final String RESTORE_CONTAINER = "restore";
     public static final String DATABASE_CONTAINER = "database";
     public static final String MIGRATE_CONTAINER_PREFIX = "migrate-";
+    public static final String REPORT_CONTAINER = "report";
 
     private RehearsalJobBuilder() {
     }
@@ -42,18 +44,17 @@ public final class RehearsalJobBuilder {
     }
 
     public record Input(KratosUpgrade upgrade, int run, String jobName, String pvc, String file, String sha256, String toolsImage,
-                        Duration timeout, PodSpec kratosPod, Container kratosContainer, List<Migration> migrations) {
+                        Duration timeout, PodSpec kratosPod, Container kratosContainer, List<Migration> migrations,
+                        List<String> coreTables) {
     }
 
     public static Job build(Input in) {
         List<VolumeMount> toolMounts = List.of(ThrowAwayDatabase.backupMount(), ThrowAwayDatabase.scratchMount());
         List<EnvVar> toolEnv = ThrowAwayDatabase.env(in.file(), in.sha256());
+        List<EnvVar> restoreEnv = new ArrayList<>(toolEnv);
+        restoreEnv.add(new EnvVar("COUNTS_SQL", BackupJobBuilder.countsSql(in.coreTables()), null));
         List<Container> init = new ArrayList<>();
-        init.add(tool(RESTORE_CONTAINER, in.toolsImage(), toolEnv, toolMounts, String.join("\n", BackupVerificationJobBuilder.concat(
-                ThrowAwayDatabase.startAndRestore(), List.of(
-                        "psql -X -At -v ON_ERROR_STOP=1 -c \"select case when to_regclass('schema_migration') is null then 0 "
-                                + "else (select count(*) from schema_migration) end\" > " + ThrowAwayDatabase.SCRATCH + "/before",
-                        ThrowAwayDatabase.stop())))));
+        init.add(tool(RESTORE_CONTAINER, in.toolsImage(), restoreEnv, toolMounts, ThrowAwayDatabase.restoreAndReport()));
         init.add(new ContainerBuilder(tool(DATABASE_CONTAINER, in.toolsImage(), toolEnv, toolMounts,
                 "exec " + ThrowAwayDatabase.serverCommand("postgres", "127.0.0.1")))
                 .withRestartPolicy("Always")
@@ -76,7 +77,7 @@ public final class RehearsalJobBuilder {
             migrate.setTerminationMessagePolicy("FallbackToLogsOnError");
             init.add(migrate);
         }
-        Container report = tool("report", in.toolsImage(), toolEnv, toolMounts, String.join("\n",
+        Container report = tool(REPORT_CONTAINER, in.toolsImage(), toolEnv, toolMounts, String.join("\n",
                 "set -eu",
                 "after=$(PGUSER=" + ThrowAwayDatabase.OWNER + " PGDATABASE=" + ThrowAwayDatabase.OWNER
                         + " psql -X -At -v ON_ERROR_STOP=1 -c 'select count(*) from schema_migration')",

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -94,6 +95,23 @@ final class ThrowAwayDatabase {
                 "pg_restore --no-owner --no-privileges --exit-on-error --dbname=" + OWNER + " \"$file\"",
                 "echo $(( $(date +%s%3N) - started )) > \"$d/restore-millis\"",
                 "echo \"restored $BACKUP_FILE (sha256 $sha) in $(cat \"$d/restore-millis\") ms\"");
+    }
+
+    /**
+     * {@link #startAndRestore()}, then counts the core tables ({@code $COUNTS_SQL}) and schema_migration's rows (to
+     * {@code $SCRATCH/before}, for a rehearsal's report), stops the server cleanly, and reports
+     * {"restoreMillis":N,"counts":{...}} as the container's termination message: the verification of the dump.
+     */
+    static String restoreAndReport() {
+        List<String> lines = new ArrayList<>(startAndRestore());
+        lines.addAll(List.of(
+                "counts=$(psql -X -At -v ON_ERROR_STOP=1 -c \"$COUNTS_SQL\")",
+                "psql -X -At -v ON_ERROR_STOP=1 -c \"select case when to_regclass('schema_migration') is null then 0 "
+                        + "else (select count(*) from schema_migration) end\" > " + SCRATCH + "/before",
+                stop(),
+                "printf '{\"restoreMillis\":%s,\"counts\":%s}' \"$(cat " + SCRATCH + "/restore-millis)\" \"$counts\" > /dev/termination-log",
+                "cat /dev/termination-log"));
+        return String.join("\n", lines);
     }
 
     /** Stops the server started by {@link #startAndRestore()}, cleanly, so another container can start it again. */

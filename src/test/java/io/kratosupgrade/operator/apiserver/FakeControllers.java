@@ -230,7 +230,15 @@ final class FakeControllers implements AutoCloseable {
 
     private void setPodTerminated(Pod pod, int exitCode, String message) {
         Container c = pod.getSpec().getContainers().get(0);
+        // A rehearsal pod's restore container reports the verification of the dump.
+        List<io.fabric8.kubernetes.api.model.ContainerStatus> init = pod.getSpec().getInitContainers() == null ? List.of()
+                : pod.getSpec().getInitContainers().stream().map(ic -> new ContainerStatusBuilder().withName(ic.getName())
+                        .withImage(ic.getImage()).withImageID("").withReady(false).withRestartCount(0)
+                        .withNewState().withNewTerminated().withExitCode(0).withReason("Completed")
+                        .withMessage(RehearsalJobBuilder.RESTORE_CONTAINER.equals(ic.getName()) ? verificationReport : null)
+                        .endTerminated().endState().build()).toList();
         pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(exitCode == 0 ? "Succeeded" : "Failed")
+                .withInitContainerStatuses(init)
                 .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withImageID("")
                         .withReady(false).withRestartCount(0)
                         .withNewState().withNewTerminated().withExitCode(exitCode).withMessage(message)

@@ -32,7 +32,7 @@ class SteppedUpgradeIT extends ApiServerTestBase {
             assertThat(hop.getMigratedAt()).isNotNull();
             assertThat(hop.getVerifiedAt()).isNotNull();
         });
-        assertThat(controllers.jobsCreated).containsExactly("stepped-1-backup", "stepped-1-verify", "stepped-1-rehearse", "stepped-1-migrate", "stepped-1-migrate-2",
+        assertThat(controllers.jobsCreated).containsExactly("stepped-1-backup", "stepped-1-rehearse", "stepped-1-migrate", "stepped-1-migrate-2",
                 "stepped-1-migrate-3", "stepped-1-migrate-4");
         assertThat(controllers.deploymentImages).containsExactly("oryd/kratos:v1.1.0", "oryd/kratos:v1.2.0", "oryd/kratos:v1.3.0",
                 "oryd/kratos:v1.3.1", "oryd/kratos:v25.4.0");
@@ -98,7 +98,7 @@ class SteppedUpgradeIT extends ApiServerTestBase {
 
         awaitPhase("recreate", Phase.Succeeded);
 
-        assertThat(controllers.jobsCreated).containsExactly("recreate-1-backup", "recreate-1-verify", "recreate-1-rehearse", "recreate-1-migrate", "recreate-1-migrate-2",
+        assertThat(controllers.jobsCreated).containsExactly("recreate-1-backup", "recreate-1-rehearse", "recreate-1-migrate", "recreate-1-migrate-2",
                 "recreate-1-migrate-3");
         assertThat(controllers.replicasWhenJobCreated).containsEntry("recreate-1-migrate", 0).containsEntry("recreate-1-migrate-2", 0)
                 .containsEntry("recreate-1-migrate-3", 0);

@@ -139,7 +139,7 @@ class OperatorKillE2E extends E2eTestBase {
 
         assertThat(missed).as("kill points whose window passed unseen").isEmpty();
         assertThat(jobs).as("exactly one Job of each kind ever existed")
-                .isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-backup", 1, name + "-1-verify", 1, name + "-1-rehearse", 1,
+                .isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-backup", 1, name + "-1-rehearse", 1,
                         name + "-1-migrate", 1));
         assertThat(client.pods().inNamespace(namespace).withLabel("job-name", name + "-1-migrate").list().getItems())
                 .as("the migration ran in one pod").hasSize(1);

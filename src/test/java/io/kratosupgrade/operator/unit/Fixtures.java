@@ -245,7 +245,8 @@ final class Fixtures {
     static Pod rehearsalPod(String jobName, int migrateExit, String report, String migrateLog) {
         var status = new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(migrateExit == 0 ? "Succeeded" : "Failed")
                 .addNewInitContainerStatus().withName("restore").withNewState().withNewTerminated().withExitCode(0)
-                    .withReason("Completed").endTerminated().endState().endInitContainerStatus()
+                    .withReason("Completed").withMessage(UpgradeScenario.VERIFICATION_REPORT).endTerminated().endState()
+                    .endInitContainerStatus()
                 .addNewInitContainerStatus().withName("database").withNewState().withNewTerminated().withExitCode(0)
                     .withReason("Completed").endTerminated().endState().endInitContainerStatus()
                 .addNewInitContainerStatus().withName("migrate-1").withNewState().withNewTerminated().withExitCode(migrateExit)
@@ -260,6 +261,20 @@ final class Fixtures {
                 .withNewMetadata().withName(jobName + "-r4t5y").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()
                 .withNewSpec().addNewContainer().withName("report").withImage("some/image:1").endContainer().endSpec()
                 .withStatus(status.build())
+                .build();
+    }
+
+    /** The rehearsal Job's pod after its restore container reported {@code report}; the database sidecar runs. */
+    static Pod rehearsalPodRestored(String jobName, String report) {
+        return new PodBuilder()
+                .withNewMetadata().withName(jobName + "-r4t5y").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()
+                .withNewSpec().addNewContainer().withName("report").withImage("some/image:1").endContainer().endSpec()
+                .withNewStatus().withPhase("Pending")
+                    .addNewInitContainerStatus().withName("restore").withNewState().withNewTerminated().withExitCode(0)
+                        .withReason("Completed").withMessage(report).endTerminated().endState().endInitContainerStatus()
+                    .addNewInitContainerStatus().withName("database").withNewState().withNewRunning().endRunning().endState()
+                        .endInitContainerStatus()
+                .endStatus()
                 .build();
     }
 

@@ -124,7 +124,7 @@ class PhaseMachineTest {
             assertThat(condition(ConditionTypes.BACKED_UP).getReason()).isEqualTo("BackupComplete");
             assertThat(condition(ConditionTypes.BACKUP_VERIFIED).getStatus()).isEqualTo("Unknown");
             assertThat(s.status().getBackup().getCounts()).containsEntry("identities", 5L);
-            assertThat(s.status().getBackup().getVerification().getJobName()).isEqualTo("kratos-upgrade-1-verify");
+            assertThat(s.status().getBackup().getVerification().getJobName()).as("the rehearsal Job verifies").isEqualTo("kratos-upgrade-1-rehearse");
         }
 
         @Test

@@ -49,7 +49,27 @@ class SafetyStepsTest {
     class VerifyingBackup {
 
         @Test
+        void withARehearsalToFollowTheRehearsalJobsFirstContainerIsTheVerificationSoTheDumpIsRestoredOnce() {
+            s.toVerifyingBackup();
+            s.decide();
+
+            Job job = createdJob();
+            assertThat(job.getMetadata().getName()).isEqualTo("kratos-upgrade-1-rehearse");
+            assertThat(s.status().getBackup().getVerification().getJobName()).isEqualTo("kratos-upgrade-1-rehearse");
+            Container restore = job.getSpec().getTemplate().getSpec().getInitContainers().get(0);
+            assertThat(restore.getName()).isEqualTo("restore");
+            assertThat(restore.getEnv()).extracting(EnvVar::getName).contains("COUNTS_SQL", "EXPECTED_SHA256");
+
+            s.toRehearsing();
+            assertThat(s.phase()).isEqualTo(Phase.Rehearsing);
+            assertThat(s.last.actions()).as("the Job goes on with the migrations").noneMatch(a -> a instanceof Action.SuspendJob);
+            s.decide();
+            assertThat(s.actions(Action.CreateJob.class)).as("no second restore").isEmpty();
+        }
+
+        @Test
         void theJobRestoresTheDumpInItsOwnPodWithoutCredentialsOrAWayToProduction() {
+            s.ku.getSpec().setRehearsal(false);
             s.toVerifyingBackup();
             s.decide();
 
@@ -99,6 +119,8 @@ class SafetyStepsTest {
             assertThat(s.status().getFailureMessage()).contains("identities: 5 -> 4", "nothing was migrated");
             assertThat(s.status().getMigration()).isNull();
             assertThat(condition(ConditionTypes.BACKUP_VERIFIED)).isEqualTo("False/BackupUnverified");
+            assertThat(s.last.actions()).as("the rehearsal Job does not go on to migrate")
+                    .contains(new Action.SuspendJob("kratos-upgrade-1-rehearse"));
         }
 
         @ParameterizedTest
@@ -150,7 +172,7 @@ class SafetyStepsTest {
 
         @Test
         void theJobMigratesACopyWithTheDeploymentsConfigurationAndNeverProductionsDsn() {
-            s.toRehearsing();
+            s.toVerifyingBackup();
             s.decide();
 
             Job job = createdJob();
@@ -257,6 +279,8 @@ class SafetyStepsTest {
             assertThat(job.getMetadata().getName()).isEqualTo("kratos-upgrade-1-restore");
             assertThat(restore.getEnvFrom()).singleElement().satisfies(e -> assertThat(e.getSecretRef().getName())
                     .isEqualTo("kratos-upgrade-1-restore-db"));
+            assertThat(restore.getEnv()).as("Kubernetes turns $$ into $ and expands $(NAME) in env values")
+                    .allSatisfy(e -> assertThat(e.getValue()).doesNotContain("$$").doesNotContainPattern("\\$\\([A-Za-z_]"));
             assertThat(restore.getEnv()).contains(new EnvVar("EXPECTED_COUNTS",
                     "{\"identities\":5,\"identity_credentials\":5,\"schema_migration\":282}", null));
             assertThat(s.actions(Action.CreateSecret.class)).singleElement().satisfies(c ->

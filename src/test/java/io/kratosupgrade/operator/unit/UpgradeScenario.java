@@ -157,22 +157,31 @@ final class UpgradeScenario {
         return toRehearsing(VERIFICATION_REPORT);
     }
 
+    /**
+     * The Job VerifyingBackup creates restores the dump and reports {@code verificationReport}: with a rehearsal to
+     * follow it is the rehearsal Job, still running (its restore container has ended); otherwise the verification
+     * Job of its own, complete.
+     */
     UpgradeScenario toRehearsing(String verificationReport) {
         if (phase() != Phase.VerifyingBackup) toVerifyingBackup();
         decide();
         assertThat(actions(Action.CreateJob.class)).hasSize(1);
         String job = status().getBackup().getVerification().getJobName();
-        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "verify", 0, "Completed", verificationReport));
+        if (ku.getSpec().rehearses()) {
+            world.putJob(Fixtures.job(job), Fixtures.rehearsalPodRestored(job, verificationReport));
+        } else {
+            world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "verify", 0, "Completed", verificationReport));
+        }
         decide();
         return this;
     }
 
-    /** The rehearsal Job migrates the copy: Migrating. */
+    /** The rehearsal Job (created by VerifyingBackup) migrates the copy: Migrating. */
     UpgradeScenario toMigrating() {
         if (phase() != Phase.Rehearsing) toRehearsing();
         assertThat(phase()).isEqualTo(Phase.Rehearsing);
         decide();
-        assertThat(actions(Action.CreateJob.class)).hasSize(1);
+        assertThat(actions(Action.CreateJob.class)).as("the Job exists already").isEmpty();
         String job = status().getRehearsal().getJobName();
         world.putJob(Fixtures.completeJob(job), Fixtures.rehearsalPod(job, 0, REHEARSAL_REPORT, null));
         decide();

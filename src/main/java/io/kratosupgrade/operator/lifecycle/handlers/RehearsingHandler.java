@@ -15,6 +15,7 @@ import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
 import io.kratosupgrade.operator.api.v1alpha1.RehearsalStatus;
+import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.kube.JobOutcome;
@@ -35,7 +36,8 @@ import java.util.Optional;
 /**
  * Runs the migration on a copy before production sees it: the rehearsal Job restores the dump into a
  * throw-away server in its own pod and runs every hop's migrate command against it, with the Deployment's
- * configuration. A failure ends the run with RehearsalFailed and the migration's log tail, production untouched;
+ * configuration. When the backup was verified, VerifyingBackup already started this Job (its restore was the
+ * verification) and this phase watches it to the end. A failure ends the run with RehearsalFailed and the migration's log tail, production untouched;
  * success records what was applied and how long it took, and the plan gets the measured duration.
  */
 public class RehearsingHandler implements PhaseHandler {
@@ -66,36 +68,18 @@ public class RehearsingHandler implements PhaseHandler {
     @Override
     public PhaseOutcome handle(RunContext ctx) {
         RehearsalStatus rehearsal = ctx.status().getRehearsal();
-        BackupStatus backup = ctx.status().getBackup();
         Duration timeout = timeout(ctx);
         Optional<Job> job = RunningJob.job(ctx, rehearsal);
         if (job.isEmpty()) {
-            Deployment deployment = ctx.observed().deployment();
-            if (deployment == null) {
-                return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
-            }
-            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-            Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
-            if (kratos.isEmpty()) {
-                return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
-                        + " disappeared from Deployment " + ctx.spec().getDeploymentName());
-            }
-            ctx.hop(); // a run without hops gets its single hop
-            List<RehearsalJobBuilder.Migration> migrations = ctx.status().getHops().stream()
-                    .map(h -> new RehearsalJobBuilder.Migration(h.getImage(), ctx.product().migrateArgs(KratosVersion.parse(h.getVersion()))))
-                    .toList();
-            Job built = RehearsalJobBuilder.build(new RehearsalJobBuilder.Input(ctx.upgrade(), ctx.run(), rehearsal.getJobName(),
-                    backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(), timeout, pod, kratos.get(),
-                    migrations));
-            return PhaseOutcome.stay("starting rehearsal Job " + rehearsal.getJobName() + ": " + migrations.size()
-                    + " migration(s) on a restored copy", RunningJob.deadlineLeft(ctx, rehearsal, timeout), new Action.CreateJob(built));
+            return createJob(ctx, rehearsal, timeout);
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), rehearsal, timeout);
         List<Pod> pods = ctx.observed().podsOf(rehearsal.getJobName());
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 rehearsal.setFinishedAt(ctx.nowText());
-                if (!readReport(outcome.terminationMessage(), rehearsal)) {
+                String report = JobOutcome.terminated(pods, RehearsalJobBuilder.REPORT_CONTAINER).map(t -> t.getMessage()).orElse(null);
+                if (!readReport(report, rehearsal)) {
                     rehearsal.setResult(FAILED);
                     return Failures.fail(ctx, "RehearsalFailed", "rehearsal Job " + rehearsal.getJobName()
                             + " completed but its report cannot be read; production was not touched");
@@ -111,6 +95,7 @@ public class RehearsingHandler implements PhaseHandler {
                 rehearsal.setResult(FAILED);
                 String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
                 rehearsal.setLogTail(tail);
+                rehearsal.setMigrationSeconds(migrationSeconds(pods).orElse(null));
                 String failed = failedContainer(pods).map(c -> c.startsWith(RehearsalJobBuilder.MIGRATE_CONTAINER_PREFIX)
                         ? "the migration (" + hopOf(ctx, c) + ") failed on a restored copy of the database"
                         : "container " + c + " failed before the migration could be tried").orElse("the rehearsal failed");
@@ -123,6 +108,33 @@ public class RehearsingHandler implements PhaseHandler {
                         + outcome.message(), RunningJob.deadlineLeft(ctx, rehearsal, timeout));
             }
         }
+    }
+
+    /**
+     * Creates the rehearsal Job named in {@code step}: by Rehearsing, or already by VerifyingBackup, whose
+     * verification is this Job's first container.
+     */
+    static PhaseOutcome createJob(RunContext ctx, StepStatus step, Duration timeout) {
+        BackupStatus backup = ctx.status().getBackup();
+        Deployment deployment = ctx.observed().deployment();
+        if (deployment == null) {
+            return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
+        }
+        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
+        if (kratos.isEmpty()) {
+            return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
+                    + " disappeared from Deployment " + ctx.spec().getDeploymentName());
+        }
+        ctx.hop(); // a run without hops gets its single hop
+        List<RehearsalJobBuilder.Migration> migrations = ctx.status().getHops().stream()
+                .map(h -> new RehearsalJobBuilder.Migration(h.getImage(), ctx.product().migrateArgs(KratosVersion.parse(h.getVersion()))))
+                .toList();
+        Job built = RehearsalJobBuilder.build(new RehearsalJobBuilder.Input(ctx.upgrade(), ctx.run(), step.getJobName(),
+                backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(), timeout, pod, kratos.get(),
+                migrations, ctx.product().coreTables()));
+        return PhaseOutcome.stay("starting rehearsal Job " + step.getJobName() + ": restore, then " + migrations.size()
+                + " migration(s) on the copy", RunningJob.deadlineLeft(ctx, step, timeout), new Action.CreateJob(built));
     }
 
     private static String describe(RunContext ctx, RehearsalStatus rehearsal) {
