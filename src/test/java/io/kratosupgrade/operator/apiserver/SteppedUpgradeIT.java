@@ -103,5 +103,13 @@ class SteppedUpgradeIT extends ApiServerTestBase {
         assertThat(controllers.replicasWhenJobCreated).containsEntry("recreate-1-migrate", 0).containsEntry("recreate-1-migrate-2", 0)
                 .containsEntry("recreate-1-migrate-3", 0);
         assertThat(deployment().getSpec().getReplicas()).isEqualTo(2);
+        // Later hops scale down and migrate, but never back up, verify or rehearse again (the Jobs' names would be
+        // the same, so only the transitions tell): one event of each, counted once.
+        awaitEvents("BackupComplete", "RehearsalPassed", "ScaledDown");
+        assertThat(events()).filteredOn(e -> e.getReason().equals("BackupComplete") || e.getReason().equals("BackupVerified")
+                        || e.getReason().equals("RehearsalPassed"))
+                .hasSize(3).allSatisfy(e -> assertThat(e.getCount()).as(e.getReason()).isEqualTo(1));
+        assertThat(events()).filteredOn(e -> e.getReason().equals("ScaledDown")).singleElement()
+                .satisfies(e -> assertThat(e.getCount()).as("one scale-down per hop").isEqualTo(3));
     }
 }

@@ -47,7 +47,7 @@ public class ScalingDownHandler implements PhaseHandler {
         List<Pod> running = DeploymentPods.stillRunning(ctx.observed().deploymentPods());
         if (running.isEmpty()) {
             // One backup per run, before the first hop.
-            return PhaseOutcome.advance(ctx.backsUp() ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
+            return PhaseOutcome.advance(ctx.backsUp() && ctx.hopIndex() == 0 ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
                     "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod exists any more");
         }
         String waiting = running.size() + " Kratos pods still exist: " + DeploymentPods.describe(running);
