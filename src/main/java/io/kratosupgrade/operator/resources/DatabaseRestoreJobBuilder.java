@@ -111,14 +111,7 @@ public final class DatabaseRestoreJobBuilder {
             "  end loop;",
             "end $do$;");
 
-    static final String SCRIPT = String.join("\n",
-            "set -eu",
-            "file=\"" + BackupJobBuilder.BACKUP_MOUNT + "/$BACKUP_FILE\"",
-            "[ -r \"$file\" ] || { echo \"cannot read $file (missing, or written by another uid)\" >&2; exit 1; }",
-            "sha=$(sha256sum \"$file\" | cut -d' ' -f1)",
-            "if [ -n \"$EXPECTED_SHA256\" ] && [ \"$sha\" != \"$EXPECTED_SHA256\" ]; then",
-            "  echo \"checksum mismatch: $BACKUP_FILE has SHA-256 $sha, the backup Job wrote $EXPECTED_SHA256\" >&2; exit 1",
-            "fi",
+    static final String SCRIPT = String.join("\n", "set -eu", String.join("\n", ThrowAwayDatabase.checkDumpFile()),
             "export PGOPTIONS=\"-c lock_timeout=60s\"",
             "started=$(date +%s%3N)",
             "{",

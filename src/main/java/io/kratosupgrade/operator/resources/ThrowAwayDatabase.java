@@ -69,15 +69,9 @@ final class ThrowAwayDatabase {
      * milliseconds to {@code $SCRATCH/restore-millis}. Failing lines go to stderr, the pod's log.
      */
     static List<String> startAndRestore() {
-        return List.of(
-                "set -eu",
-                "umask 077",
-                "file=\"" + BackupJobBuilder.BACKUP_MOUNT + "/$BACKUP_FILE\"",
-                "[ -r \"$file\" ] || { echo \"cannot read $file (missing, or written by another uid)\" >&2; exit 1; }",
-                "sha=$(sha256sum \"$file\" | cut -d' ' -f1)",
-                "if [ -n \"$EXPECTED_SHA256\" ] && [ \"$sha\" != \"$EXPECTED_SHA256\" ]; then",
-                "  echo \"checksum mismatch: $BACKUP_FILE has SHA-256 $sha, the backup Job wrote $EXPECTED_SHA256\" >&2; exit 1",
-                "fi",
+        List<String> lines = new ArrayList<>(List.of("set -eu", "umask 077"));
+        lines.addAll(checkDumpFile());
+        lines.addAll(List.of(
                 "d=" + SCRATCH,
                 "printf 'postgres:x:%s:%s::%s:/bin/sh\\n' \"$(id -u)\" \"$(id -g)\" \"$d\" > \"$d/passwd\"",
                 "LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD=\"$d/passwd\" NSS_WRAPPER_GROUP=/etc/group \\",
@@ -94,7 +88,22 @@ final class ThrowAwayDatabase {
                 "started=$(date +%s%3N)",
                 "pg_restore --no-owner --no-privileges --exit-on-error --dbname=" + OWNER + " \"$file\"",
                 "echo $(( $(date +%s%3N) - started )) > \"$d/restore-millis\"",
-                "echo \"restored $BACKUP_FILE (sha256 $sha) in $(cat \"$d/restore-millis\") ms\"");
+                "echo \"restored $BACKUP_FILE (sha256 $sha) in $(cat \"$d/restore-millis\") ms\""));
+        return lines;
+    }
+
+    /**
+     * POSIX sh: {@code $file} is the dump {@code $BACKUP_FILE} on the backup volume, readable, with the SHA-256 the
+     * backup Job reported ({@code $EXPECTED_SHA256}, when known), in {@code $sha}.
+     */
+    static List<String> checkDumpFile() {
+        return List.of(
+                "file=\"" + BackupJobBuilder.BACKUP_MOUNT + "/$BACKUP_FILE\"",
+                "[ -r \"$file\" ] || { echo \"cannot read $file (missing, or written by another uid)\" >&2; exit 1; }",
+                "sha=$(sha256sum \"$file\" | cut -d' ' -f1)",
+                "if [ -n \"$EXPECTED_SHA256\" ] && [ \"$sha\" != \"$EXPECTED_SHA256\" ]; then",
+                "  echo \"checksum mismatch: $BACKUP_FILE has SHA-256 $sha, the backup Job wrote $EXPECTED_SHA256\" >&2; exit 1",
+                "fi");
     }
 
     /**

@@ -1,8 +1,5 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
-import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
@@ -15,7 +12,6 @@ import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.Times;
-import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.MigrationJobBuilder;
 import io.kratosupgrade.operator.resources.Names;
 import java.time.Duration;
@@ -45,18 +41,12 @@ public class MigratingHandler implements PhaseHandler {
         Duration timeout = Times.goDuration(ctx.spec().getMigration().getTimeout());
         Optional<Job> job = RunningJob.job(ctx, migration);
         if (job.isEmpty()) {
-            Deployment deployment = ctx.observed().deployment();
-            if (deployment == null) {
-                return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
-            }
-            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-            Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
-            if (kratos.isEmpty()) {
-                return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
-                        + " disappeared from Deployment " + ctx.spec().getDeploymentName());
+            Optional<KratosTemplate> template = KratosTemplate.of(ctx);
+            if (template.isEmpty()) {
+                return KratosTemplate.gone(ctx);
             }
             Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
-                    pod, kratos.get(), hop.getImage(), ctx.product().migrateArgs(KratosVersion.parse(hop.getVersion())), timeout));
+                    template.get().pod(), template.get().container(), hop.getImage(), ctx.product().migrateArgs(KratosVersion.parse(hop.getVersion())), timeout));
             return PhaseOutcome.stay(ctx.hopLabel() + "starting migration Job " + migration.getJobName() + " with " + hop.getImage(),
                     RunningJob.deadlineLeft(ctx, migration, timeout), new Action.CreateJob(built));
         }

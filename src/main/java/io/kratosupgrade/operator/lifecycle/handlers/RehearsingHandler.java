@@ -2,12 +2,9 @@ package io.kratosupgrade.operator.lifecycle.handlers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BackupStatus;
@@ -24,7 +21,6 @@ import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.Times;
-import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.Names;
 import io.kratosupgrade.operator.resources.RehearsalJobBuilder;
 import io.kratosupgrade.operator.status.Redaction;
@@ -116,23 +112,17 @@ public class RehearsingHandler implements PhaseHandler {
      */
     static PhaseOutcome createJob(RunContext ctx, StepStatus step, Duration timeout) {
         BackupStatus backup = ctx.status().getBackup();
-        Deployment deployment = ctx.observed().deployment();
-        if (deployment == null) {
-            return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + ctx.spec().getDeploymentName() + " disappeared");
-        }
-        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-        Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
-        if (kratos.isEmpty()) {
-            return Failures.fail(ctx, "ContainerNotFound", "container " + ctx.status().getContainerName()
-                    + " disappeared from Deployment " + ctx.spec().getDeploymentName());
+        Optional<KratosTemplate> template = KratosTemplate.of(ctx);
+        if (template.isEmpty()) {
+            return KratosTemplate.gone(ctx);
         }
         ctx.hop(); // a run without hops gets its single hop
         List<RehearsalJobBuilder.Migration> migrations = ctx.status().getHops().stream()
                 .map(h -> new RehearsalJobBuilder.Migration(h.getImage(), ctx.product().migrateArgs(KratosVersion.parse(h.getVersion()))))
                 .toList();
         Job built = RehearsalJobBuilder.build(new RehearsalJobBuilder.Input(ctx.upgrade(), ctx.run(), step.getJobName(),
-                backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(), timeout, pod, kratos.get(),
-                migrations, ctx.product().coreTables()));
+                backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), ctx.toolsImage(), timeout, template.get().pod(),
+                template.get().container(), migrations, ctx.product().coreTables()));
         return PhaseOutcome.stay("starting rehearsal Job " + step.getJobName() + ": restore, then " + migrations.size()
                 + " migration(s) on the copy", RunningJob.deadlineLeft(ctx, step, timeout), new Action.CreateJob(built));
     }

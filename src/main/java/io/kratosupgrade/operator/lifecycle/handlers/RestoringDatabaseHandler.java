@@ -1,9 +1,7 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
@@ -23,7 +21,6 @@ import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.observe.DsnResolution;
-import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
 import io.kratosupgrade.operator.resources.DatabaseRestoreJobBuilder;
 import io.kratosupgrade.operator.resources.DeploymentPatches;
@@ -109,7 +106,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
                 return PhaseOutcome.stay("waiting for Kratos to stop before the database restore: " + running.size() + " pods still exist: "
                         + DeploymentPods.describe(running), ctx.settings().podRecheck());
             }
-            return createJob(ctx, restore, backup, deployment, timeout, secretName);
+            return createJob(ctx, restore, backup, timeout, secretName);
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), restore, timeout);
         switch (outcome.state()) {
@@ -143,8 +140,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
         }
     }
 
-    private PhaseOutcome createJob(RunContext ctx, RestoreStatus restore, BackupStatus backup, Deployment deployment, Duration timeout,
-                                   String secretName) {
+    private PhaseOutcome createJob(RunContext ctx, RestoreStatus restore, BackupStatus backup, Duration timeout, String secretName) {
         DsnResolution dsn = ctx.observed().dsn();
         if (dsn == null || dsn.result() != DsnResolution.Result.FOUND) {
             return giveUp(ctx, restore, "the DSN can no longer be read: " + (dsn == null ? "not observed" : dsn.problem()), List.of());
@@ -155,9 +151,8 @@ public class RestoringDatabaseHandler implements PhaseHandler {
         } catch (InvalidDsnException e) {
             return giveUp(ctx, restore, "the DSN from " + dsn.source() + " is not valid: " + e.getMessage(), List.of());
         }
-        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-        Optional<Container> kratos = Containers.kratos(pod, ctx.status().getContainerName());
-        if (kratos.isEmpty()) {
+        Optional<KratosTemplate> template = KratosTemplate.of(ctx);
+        if (template.isEmpty()) {
             return giveUp(ctx, restore, "container " + ctx.status().getContainerName() + " disappeared", List.of());
         }
         String counts;
@@ -167,7 +162,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
             return giveUp(ctx, restore, "the dump's row counts cannot be written out: " + e.getMessage(), List.of());
         }
         Job job = DatabaseRestoreJobBuilder.build(new DatabaseRestoreJobBuilder.Input(ctx.upgrade(), ctx.run(), restore.getJobName(), secretName,
-                backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), counts, ctx.toolsImage(), timeout, pod, kratos.get(),
+                backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), counts, ctx.toolsImage(), timeout, template.get().pod(), template.get().container(),
                 ctx.product().coreTables()));
         return PhaseOutcome.stay("Kratos is stopped; starting database restore Job " + restore.getJobName(),
                 RunningJob.deadlineLeft(ctx, restore, timeout),
