@@ -11,9 +11,12 @@ public final class Redaction {
 
     /** scheme://user:password@host: the password goes. */
     private static final Pattern URL_PASSWORD = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://[^\\s:/@]*):[^\\s@]*@");
-    /** password=..., secret: ..., token="..." and the like (DSN key=value form, env dumps, YAML). */
+    /**
+     * password=..., SECRETS_COOKIE="...", token: ... and the like (DSN key=value form, env dumps, YAML): any key
+     * that contains one of the words.
+     */
     private static final Pattern KEY_VALUE = Pattern.compile(
-            "(?i)((?:password|passwd|pwd|secret|token|api[_-]?key)[\"']?\\s*[=:]\\s*)(\"[^\"]*\"|'[^']*'|[^\\s,;&]+)");
+            "(?i)([\\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key)[\\w.-]*[\"']?\\s*[=:]\\s*)(\"[^\"]*\"|'[^']*'|[^\\s,;&]+)");
 
     private Redaction() {
     }

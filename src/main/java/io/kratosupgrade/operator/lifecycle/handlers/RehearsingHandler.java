@@ -33,8 +33,9 @@ import java.util.Optional;
  * Runs the migration on a copy before production sees it: the rehearsal Job restores the dump into a
  * throw-away server in its own pod and runs every hop's migrate command against it, with the Deployment's
  * configuration. When the backup was verified, VerifyingBackup already started this Job (its restore was the
- * verification) and this phase watches it to the end. A failure ends the run with RehearsalFailed and the migration's log tail, production untouched;
- * success records what was applied and how long it took, and the plan gets the measured duration.
+ * verification) and this phase watches it to the end. A failure ends the run with RehearsalFailed and the
+ * migration's log tail, production untouched; success records what was applied and how long it took, and the
+ * plan gets the measured duration.
  */
 public class RehearsingHandler implements PhaseHandler {
 
