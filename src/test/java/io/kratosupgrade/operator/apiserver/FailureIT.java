@@ -136,6 +136,61 @@ class FailureIT extends ApiServerTestBase {
     }
 
     @Test
+    void aRestoredCopyThatLacksRowsFailsTheRunBeforeAnyMigration() {
+        controllers.verificationReport = "{\"restoreMillis\":90,\"counts\":{\"identities\":2,\"schema_migration\":282}}";
+        controllers.start();
+        installKratos();
+        upgrade("short", "v1.3.1", spec -> { });
+
+        KratosUpgrade ku = awaitPhase("short", Phase.Failed);
+
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupUnverified");
+        assertThat(ku.getStatus().getBackup().getVerification().getMismatches()).containsExactly("identities: 3 -> 2");
+        assertThat(controllers.jobsCreated).doesNotContain("short-1-migrate");
+        assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
+        assertStalled(ku, "BackupUnverified");
+    }
+
+    @Test
+    void aMigrationThatFailsOnTheCopyFailsTheRunWithProductionUntouched() {
+        controllers.jobs("rehearse", JobBehavior.FAIL).start();
+        installKratos();
+        upgrade("clash", "v1.3.1", spec -> { });
+
+        KratosUpgrade ku = awaitPhase("clash", Phase.Failed);
+
+        assertThat(ku.getStatus().getBackup().getVerification().getResult()).as("the restore itself passed").isEqualTo("Verified");
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("RehearsalFailed");
+        assertThat(ku.getStatus().getRehearsal().getResult()).isEqualTo("Failed");
+        assertThat(controllers.jobsCreated).doesNotContain("clash-1-migrate");
+        assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
+        assertStalled(ku, "RehearsalFailed");
+    }
+
+    @Test
+    void withImageAndDatabaseARollingRunRefusesToRestoreAndRollsBackTheImageOnly() {
+        controllers.neverReady("oryd/kratos:v1.3.1").start();
+        installKratos();
+        upgrade("refuse", "v1.3.1", spec -> {
+            spec.getRollout().setTimeout("4s");
+            spec.getRollback().setOnFailure(RollbackPolicy.ImageAndDatabase);
+        });
+
+        KratosUpgrade ku = awaitPhase("refuse", Phase.RolledBack);
+
+        assertThat(ku.getStatus().getDatabaseRestore().getResult()).isEqualTo("Refused");
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseRestoreRefused");
+        assertThat(ku.getStatus().getFailureMessage()).contains("under Rolling", "allowDataLoss");
+        assertThat(controllers.jobsCreated).doesNotContain("refuse-1-restore");
+        assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
+        assertThat(ku.getStatus().getConditions()).anySatisfy(c -> {
+            assertThat(c.getType()).isEqualTo("DatabaseRestored");
+            assertThat(c.getStatus()).isEqualTo("False");
+            assertThat(c.getReason()).isEqualTo("DatabaseRestoreRefused");
+        });
+    }
+
+    @Test
     void withRollbackNoneAStuckRolloutEndsFailedAndIsLeftAlone() {
         controllers.neverReady("oryd/kratos:v1.3.1").start();
         installKratos();
