@@ -206,7 +206,7 @@ class SafetyStepsTest {
             assertThat(rehearsal.getRestoreSeconds()).isEqualTo(0.298);
             assertThat(condition(ConditionTypes.REHEARSED)).isEqualTo("True/RehearsalPassed");
             assertThat(s.status().getPlan().getRehearsal()).contains("33 migration(s) applied in 7 s");
-            assertThat(s.status().getPlan().getOutage()).as("Rolling: no outage to measure").doesNotContain("Measured");
+            assertThat(s.status().getPlan().getOutage()).as("Rolling: no outage to measure").doesNotContain("measured");
         }
 
         @Test
@@ -215,7 +215,8 @@ class SafetyStepsTest {
             String hash = s.status().getPlan().getHash();
             s.toMigrating();
 
-            assertThat(s.status().getPlan().getOutage()).contains("Measured in rehearsal: the migration takes about 7 s");
+            assertThat(s.status().getPlan().getOutage()).startsWith("measured: Kratos has been down since "
+                    + s.status().getRollout().getScaledDownAt()).contains("the migration took 7 s in rehearsal", "Planned: Kratos is down");
             assertThat(s.status().getPlan().getHash()).as("the hash stays that of the reviewed plan").isEqualTo(hash);
         }
 

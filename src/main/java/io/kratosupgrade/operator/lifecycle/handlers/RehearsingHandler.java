@@ -138,15 +138,22 @@ public class RehearsingHandler implements PhaseHandler {
 
     /**
      * The plan was written before anything ran; what the rehearsal measured is added to it, and under Recreate
-     * it is the migration part of the outage. The plan's hash stays that of what was reviewed.
+     * the outage becomes a number: the time down so far plus the rehearsed migration. The plan's hash stays that
+     * of what was reviewed.
      */
     private static void amendPlan(RunContext ctx, String measured) {
         PlanStatus plan = ctx.status().getPlan();
         if (plan == null) return;
         plan.setRehearsal(measured);
-        if (ctx.strategy() == Strategy.Recreate && ctx.status().getRehearsal().getMigrationSeconds() != null) {
-            plan.setOutage(plan.getOutage() + ". Measured in rehearsal: the migration takes about "
-                    + ctx.status().getRehearsal().getMigrationSeconds() + " s on this database");
+        Long migration = ctx.status().getRehearsal().getMigrationSeconds();
+        String downSince = ctx.status().getRollout() == null ? null : ctx.status().getRollout().getScaledDownAt();
+        if (ctx.strategy() == Strategy.Recreate && migration != null && downSince != null) {
+            long soFar = Duration.between(Times.parse(downSince), ctx.now()).toSeconds();
+            plan.setOutage("measured: Kratos has been down since " + downSince + " (" + soFar + " s so far: drain, backup, "
+                    + "verification, rehearsal) and the migration took " + migration + " s in rehearsal, so the outage should be "
+                    + "about " + (soFar + migration) + " s plus the time the new pods take to become ready"
+                    + (ctx.status().getHops().size() > 1 ? ", then again for each later hop" : "")
+                    + ". Planned: " + plan.getOutage());
         }
     }
 
