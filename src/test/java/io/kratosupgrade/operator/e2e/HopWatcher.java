@@ -63,14 +63,17 @@ final class HopWatcher implements AutoCloseable {
         }
     }
 
-    private void observeOnce() throws Exception {
+    /** Takes one sample now, from the caller's thread (the run's end state, which polling may have missed). */
+    void observeOnce() throws Exception {
         KratosUpgrade ku = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).get();
         KratosUpgradeStatus status = ku == null ? null : ku.getStatus();
         if (status == null || status.getHops() == null || status.getHops().isEmpty() || status.getPhase() == null) return;
         List<HopStatus> hops = status.getHops();
         int current = currentHop(hops);
         Phase phase = status.getPhase();
-        if (phase == Phase.RollingOut || phase == Phase.Verifying) {
+        // After the last hop, Succeeded belongs to its window too: no migration follows, and a quick last rollout
+        // can otherwise fall between two samples.
+        if (phase == Phase.RollingOut || phase == Phase.Verifying || phase == Phase.Succeeded) {
             String newest = kratos.postgres.newestMigration(kratos.database);
             // Read the status again: the sample counts only if the run is still in the same hop and phase group.
             if (unchanged(current, phase)) schemaByHop.computeIfAbsent(hops.get(current).getVersion(), k -> new TreeSet<>()).add(newest);

@@ -38,6 +38,7 @@ class SteppedUpgradeE2E extends E2eTestBase {
                 spec.setReleaseImages(CHAIN.subList(0, 3).stream().map(v -> new ReleaseImage(v, "oryd/kratos:" + v)).toList());
             });
             ku = awaitOutcome("stepped", Phase.Succeeded);
+            watcher.observeOnce();
             LoadGenerator.Result result = load.stop();
             System.out.printf("stepped upgrade v0.10.1 -> %s in %ds: %d requests ok, %d failed; schema per hop %s; answered per hop %s%n",
                     String.join(" -> ", CHAIN), Duration.between(start, Instant.now()).toSeconds(), result.ok(), result.failed(),
