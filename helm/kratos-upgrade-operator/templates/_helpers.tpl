@@ -79,10 +79,14 @@ src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when 
 - apiGroups: ["kratos-upgrade.io"]
   resources: ["kratosupgrades/finalizers"]
   verbs: ["update"]
-# The Kratos Deployment: read, lock label, image and replicas.
+# The Kratos Deployment: read, and (Managed mode) image and replicas.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "patch"]
+# The Lease that locks a Deployment for one run at a time.
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 # Backup and migration Jobs; Jobs of runs older than the last keptJobRuns are deleted.
 - apiGroups: ["batch"]
   resources: ["jobs"]

@@ -2,6 +2,8 @@ package io.kratosupgrade.operator.act;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 
 /**
  * A side effect a phase handler asks for. Handlers only describe actions; the {@link Actuator} carries
@@ -43,12 +45,19 @@ public sealed interface Action {
         public String describe() { return "patch Deployment " + deployment + ": " + what; }
     }
 
-    /** Take the Deployment for this run (optimistic: fails if the Deployment changed since it was read). */
-    record LockDeployment(String deployment, String resourceVersion, String holder) implements Action {
-        public String describe() { return "lock Deployment " + deployment + " for " + holder; }
+    /**
+     * Takes the Deployment for this run: creates the lock Lease, or, when {@code staleResourceVersion} is set, takes over
+     * the Lease of a finished or deleted run (optimistically: it fails if the Lease changed since it was read).
+     */
+    record AcquireLock(Lease lease, String staleResourceVersion) implements Action {
+        public String describe() {
+            return (staleResourceVersion == null ? "lock" : "take over the stale lock of") + " Deployment "
+                    + lease.getMetadata().getAnnotations().get(UpgradeLock.DEPLOYMENT_ANNOTATION) + " for " + lease.getSpec().getHolderIdentity();
+        }
     }
 
-    record UnlockDeployment(String deployment) implements Action {
+    /** Frees the Deployment, if this run still holds it. */
+    record ReleaseLock(String deployment) implements Action {
         public String describe() { return "unlock Deployment " + deployment; }
     }
 }

@@ -3,14 +3,14 @@ package io.kratosupgrade.operator.act;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
-import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import java.net.HttpURLConnection;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -20,7 +20,6 @@ public class Actuator {
 
     private static final Logger LOG = Logger.getLogger(Actuator.class);
     private static final PatchContext JSON_PATCH = new PatchContext.Builder().withPatchType(PatchType.JSON).build();
-    private static final PatchContext MERGE_PATCH = new PatchContext.Builder().withPatchType(PatchType.JSON_MERGE).build();
 
     private final KubernetesClient client;
 
@@ -47,33 +46,40 @@ public class Actuator {
                 client.secrets().inNamespace(ns).withName(a.name()).delete();
             } else if (action instanceof Action.PatchDeployment a) {
                 client.apps().deployments().inNamespace(ns).withName(a.deployment()).patch(JSON_PATCH, a.jsonPatch());
-            } else if (action instanceof Action.LockDeployment a) {
-                lock(ns, a);
-            } else if (action instanceof Action.UnlockDeployment a) {
-                unlock(ns, a.deployment(), owner.getMetadata().getName());
+            } else if (action instanceof Action.AcquireLock a) {
+                acquire(owner, a);
+            } else if (action instanceof Action.ReleaseLock a) {
+                release(ns, a.deployment(), owner.getMetadata().getName());
             }
         }
     }
 
-    /** A Deployment that changed since it was read is not locked; preflight reads it again and retries. */
-    private void lock(String ns, Action.LockDeployment a) {
+    /** A lock taken by someone else meanwhile is not an error: preflight reads it again and says who holds it. */
+    private void acquire(KratosUpgrade owner, Action.AcquireLock a) {
+        Lease lease = a.lease();
+        lease.getMetadata().setOwnerReferences(List.of(ownerReference(owner)));
+        var leases = client.leases().inNamespace(lease.getMetadata().getNamespace());
         try {
-            client.apps().deployments().inNamespace(ns).withName(a.deployment())
-                    .patch(MERGE_PATCH, DeploymentLock.lockPatch(a.resourceVersion(), a.holder()));
+            if (a.staleResourceVersion() == null) {
+                leases.resource(lease).create();
+            } else {
+                lease.getMetadata().setResourceVersion(a.staleResourceVersion());
+                leases.resource(lease).update();
+            }
         } catch (KubernetesClientException e) {
             if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                 throw e;
             }
-            LOG.debugf("%s/%s changed while being locked; preflight looks again", ns, a.deployment());
+            LOG.debugf("%s: the lock changed while being taken; preflight looks again", a.describe());
         }
     }
 
-    private void unlock(String ns, String name, String holder) {
-        Deployment current = client.apps().deployments().inNamespace(ns).withName(name).get();
-        if (current == null || !DeploymentLock.heldBy(current, holder)) {
-            return;
+    private void release(String ns, String deployment, String holder) {
+        var lease = client.leases().inNamespace(ns).withName(UpgradeLock.leaseName(deployment));
+        Lease current = lease.get();
+        if (current != null && UpgradeLock.heldBy(current, holder)) {
+            lease.lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
         }
-        client.apps().deployments().inNamespace(ns).withName(name).patch(MERGE_PATCH, DeploymentLock.unlockPatch());
     }
 
     private static Job suspend(Job job) {

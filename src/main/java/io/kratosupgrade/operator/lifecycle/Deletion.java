@@ -39,7 +39,7 @@ public record Deletion(String waitReason, List<Action> actions) {
         KratosUpgradeStatus status = upgrade.getStatus();
         List<Action> actions = new ArrayList<>();
         if (status == null || status.getRun() == null || status.getPhase() == null) {
-            return new Deletion(null, List.of(new Action.UnlockDeployment(upgrade.getSpec().getDeploymentName())));
+            return new Deletion(null, List.of(new Action.ReleaseLock(upgrade.getSpec().getDeploymentName())));
         }
         // A migration, or a restore into production, is never cut off half-way.
         String job = status.getPhase() == Phase.Migrating && status.getMigration() != null ? status.getMigration().getJobName()
@@ -61,7 +61,7 @@ public record Deletion(String waitReason, List<Action> actions) {
             actions.add(new Action.PatchDeployment(deployment.getMetadata().getName(),
                     DeploymentPatches.setReplicas(original), "replicas " + original + " (the run was deleted)"));
         }
-        actions.add(new Action.UnlockDeployment(upgrade.getSpec().getDeploymentName()));
+        actions.add(new Action.ReleaseLock(upgrade.getSpec().getDeploymentName()));
         return new Deletion(null, actions);
     }
 }

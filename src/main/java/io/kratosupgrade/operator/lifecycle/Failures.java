@@ -10,7 +10,7 @@ public final class Failures {
     }
 
     public static PhaseOutcome fail(RunContext ctx, String reason, String message, Action... actions) {
-        return PhaseOutcome.fail(ctx.status().getPhase().onFailure(ctx.strategy(), ctx.spec().getRollback().getOnFailure()),
+        return PhaseOutcome.fail(ctx.status().getPhase().onFailure(ctx.strategy(), ctx.rollbackPolicy()),
                 reason, message, List.of(actions));
     }
 }

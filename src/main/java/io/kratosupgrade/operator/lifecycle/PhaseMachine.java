@@ -10,6 +10,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RunRecord;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.lifecycle.handlers.AwaitingApprovalHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.AwaitingRolloutHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.BackingUpHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.MigratingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PendingHandler;
@@ -49,7 +50,7 @@ public class PhaseMachine {
         this.settings = settings;
         this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
-                new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new RollingOutHandler(), new VerifyingHandler(),
+                new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new AwaitingRolloutHandler(), new RollingOutHandler(), new VerifyingHandler(),
                 new RestoringDatabaseHandler(), new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
@@ -101,7 +102,9 @@ public class PhaseMachine {
 
         RunContext ctx = new RunContext(upgrade, observed, now, settings, product);
         Phase phase = status.getPhase();
-        PhaseOutcome outcome = handlers.get(phase).handle(ctx);
+        List<Decision.Event> gateEvents = new ArrayList<>();
+        Optional<PhaseOutcome> overruled = GateWatch.check(ctx, gateEvents);
+        PhaseOutcome outcome = overruled.orElseGet(() -> handlers.get(phase).handle(ctx)).withEvents(gateEvents);
         actions.addAll(outcome.actions());
         events.addAll(outcome.events());
         long runGeneration = status.getRunGeneration();
@@ -113,6 +116,11 @@ public class PhaseMachine {
             requeue = Duration.ZERO;
         } else if (outcome.transitions()) {
             transition(ctx, outcome, events, transitions, actions);
+            if (overruled.isPresent() && !outcome.failed()) {
+                // The step was skipped, not passed: the Deployment's owner rolled out before the migration.
+                phase.stepCondition().ifPresent(type -> Conditions.set(status, type, "False", outcome.reason(),
+                        outcome.message(), status.getRunGeneration(), nowText));
+            }
             requeue = Duration.ZERO;
         } else if (outcome.message() != null) {
             status.setMessage(stale && !phase.isTerminal()
@@ -172,6 +180,7 @@ public class PhaseMachine {
         status.setFailureReason(null);
         status.setFailureMessage(null);
         status.setStrategy(null);
+        status.setMode(null);
         status.setFromVersion(null);
         status.setFromImage(null);
         status.setToVersion(upgrade.getSpec().getVersion());
@@ -241,7 +250,7 @@ public class PhaseMachine {
             result = to.name();
             runDuration = endRun(status, result, status.getFailureReason() == null ? outcome.reason() : status.getFailureReason(), ctx.now());
             if (ctx.observed().deployment() != null) {
-                actions.add(new Action.UnlockDeployment(ctx.observed().deployment().getMetadata().getName()));
+                actions.add(new Action.ReleaseLock(ctx.observed().deployment().getMetadata().getName()));
             }
         }
         events.add(new Decision.Event(outcome.failed() || to == Phase.Failed || to == Phase.RolledBack, outcome.reason(), outcome.message()));

@@ -32,8 +32,11 @@ public record PhaseOutcome(Phase next, boolean failed, String reason, String mes
         return new PhaseOutcome(next, true, reason, message, actions, null, List.of());
     }
 
+    /** This outcome with {@code more} events after its own. */
     public PhaseOutcome withEvents(List<Decision.Event> more) {
-        return new PhaseOutcome(next, failed, reason, message, actions, requeueAfter, List.copyOf(more));
+        List<Decision.Event> all = new java.util.ArrayList<>(events);
+        all.addAll(more);
+        return new PhaseOutcome(next, failed, reason, message, actions, requeueAfter, List.copyOf(all));
     }
 
     public boolean transitions() {

@@ -1,18 +1,26 @@
 package io.kratosupgrade.operator.lifecycle;
 
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Mode;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.RollbackPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.kratos.ImageReference;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Input of a phase handler: the object (its status is a working copy handlers may fill in), what was
@@ -36,6 +44,45 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
         return status().getStrategy() != null ? status().getStrategy() : spec().getStrategy();
     }
 
+    /** The mode this run started with (spec edits apply to the next run). */
+    public Mode mode() {
+        return status().getMode() != null ? status().getMode() : spec().getMode();
+    }
+
+    /** Gate mode: the operator never writes the Deployment. */
+    public boolean gate() {
+        return mode() == Mode.Gate;
+    }
+
+    /** What a failed rollout leads to: spec.rollback.onFailure, or None in Gate mode, where the Deployment is not ours. */
+    public RollbackPolicy rollbackPolicy() {
+        return gate() ? RollbackPolicy.None : spec().getRollback().getOnFailure();
+    }
+
+    /** Gate mode: whether the Deployment was rolled to the target before the migration finished. */
+    public boolean rolledOutBeforeMigration() {
+        return status().getRollout() != null && status().getRollout().getRolledOutBeforeMigrationAt() != null;
+    }
+
+    /** The image the Deployment's pod template gives the run's container, if both still exist. */
+    public Optional<String> templateImage() {
+        Deployment deployment = observed().deployment();
+        if (deployment == null) return Optional.empty();
+        String container = status().getContainerName() != null ? status().getContainerName() : spec().getContainerName();
+        return Containers.kratos(deployment.getSpec().getTemplate().getSpec(), container).map(Container::getImage);
+    }
+
+    /** The release of {@link #templateImage()}, when its tag is a version. */
+    public Optional<KratosVersion> templateVersion() {
+        return templateImage().flatMap(image -> {
+            try {
+                return KratosVersion.fromImageTag(ImageReference.parse(image).tag());
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
     /** Whether this run backs up: decided in Preflight, when status.backup is created. */
     public boolean backsUp() {
         return status().getBackup() != null;
@@ -48,6 +95,7 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
 
     /** The step after the backup, the verification or the rehearsal that just completed ({@link Phase#afterBackupStep}). */
     public Phase afterBackupStep() {
+        if (rolledOutBeforeMigration()) return Phase.Migrating; // new pods wait for it: no verification, no rehearsal
         boolean postgres = backsUp() && DatabaseKind.POSTGRES.id().equals(status().getBackup().getDatabase());
         return Phase.afterBackupStep(status().getPhase(), spec(), postgres);
     }

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -32,8 +33,8 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * Reads what a decision needs. Jobs, their pods and held Deployments come from informer caches (label
- * selected); the rest is read from the API server only in the phases that need it: the DSN's Secret and
+ * Reads what a decision needs. Jobs, their pods and the lock Leases come from informer caches (label selected),
+ * the Deployment from an informer on every Deployment (mapped to the KratosUpgrades that name it); the rest is read from the API server only in the phases that need it: the DSN's Secret and
  * the backup PVC in Preflight, the DSN again when the backup Job is created, the Deployment's pods while
  * waiting for them to stop (Recreate) and while verifying.
  */
@@ -89,7 +90,8 @@ public class ClusterObserver {
         if ((phase == Phase.ScalingDown || phase == Phase.Verifying || phase == Phase.RestoringDatabase) && deployment != null) {
             deploymentPods = deploymentPods(client, deployment);
         }
-        return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, backupVolumeExists, dsn, config,
+        Lease lock = context.getSecondaryResource(Lease.class).orElse(null);
+        return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, lock, backupVolumeExists, dsn, config,
                 deploymentPods == null ? List.of() : deploymentPods);
     }
 

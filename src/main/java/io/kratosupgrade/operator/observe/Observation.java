@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.observe;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import java.util.List;
@@ -18,13 +19,14 @@ import java.util.Optional;
  * @param podsByJob      pods of those Jobs, by Job name
  * @param podCreationFailures by Job name, why the Job controller cannot create the Job's pod (FailedCreate events)
  * @param peers          other KratosUpgrades in the namespace targeting the same Deployment
+ * @param lock           the Lease that locks the Deployment for one run, or null when it is free
  * @param backupVolumeExists whether the backup PVC exists (Preflight only)
  * @param dsn            where the DSN is and its value (Preflight, and BackingUp before the Job exists)
  * @param config         the configuration the Kratos container runs with (Preflight only)
  * @param deploymentPods the Deployment's own pods, terminating ones included (ScalingDown and Verifying only)
  */
 public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
-                          Map<String, String> podCreationFailures, List<KratosUpgrade> peers,
+                          Map<String, String> podCreationFailures, List<KratosUpgrade> peers, Lease lock,
                           Boolean backupVolumeExists, DsnResolution dsn, EffectiveConfig config, List<Pod> deploymentPods) {
 
     public Optional<Job> job(String name) {

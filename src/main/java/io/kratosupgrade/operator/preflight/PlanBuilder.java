@@ -5,6 +5,7 @@ import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
+import io.kratosupgrade.operator.api.v1alpha1.Mode;
 import io.kratosupgrade.operator.api.v1alpha1.UpgradePath;
 import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
 import io.kratosupgrade.operator.api.v1alpha1.PlanWarning;
@@ -39,10 +40,11 @@ public final class PlanBuilder {
      * @param deployment the Deployment's name, for the steps
      * @param replicas   its replica count
      * @param database   the database kind (dialect for the pending migrations), or null when unknown
+     * @param rolledOutEarly Gate mode: the Deployment already runs the target, before its migration
      */
     public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
                         String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules,
-                        InspectionStatus inspection) {
+                        InspectionStatus inspection, boolean rolledOutEarly) {
     }
 
     /** Warnings about the database itself (from the inspection) carry rule ids with this prefix. */
@@ -108,7 +110,12 @@ public final class PlanBuilder {
             }
             steps.add(label + "migrate the database with " + hop.getImage() + ": " + in.product().displayName().toLowerCase()
                     + " " + String.join(" ", in.product().migrateArgs(KratosVersion.parse(hop.getVersion()))));
-            steps.add(label + "roll out " + hop.getImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+            if (in.spec().getMode() == Mode.Gate) {
+                steps.add("report Ready (ReadyForRollout) and wait for the owner of Deployment " + in.deployment() + " (a GitOps "
+                        + "tool) to roll it to " + hop.getVersion() + "; the operator does not write the Deployment");
+            } else {
+                steps.add(label + "roll out " + hop.getImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+            }
             steps.add(label + "verify that every ready pod runs " + hop.getImage());
         }
 
@@ -132,6 +139,11 @@ public final class PlanBuilder {
             } else {
                 plan.getWarnings().add(w);
             }
+        }
+        if (in.rolledOutEarly()) {
+            plan.getNotes().add("Deployment " + in.deployment() + " was already rolled to " + in.to() + " when the run began, "
+                    + "before its migration: the release it ran before is not known here, so no configuration rule was checked, "
+                    + "and the migration runs right after the backup (no approval, verification or rehearsal)");
         }
         plan.getConfigSources().addAll(in.config().sources());
         plan.getNotes().addAll(in.config().problems());
@@ -219,6 +231,12 @@ public final class PlanBuilder {
                 + "migrations and it was verified serving; the release the run found comes back only for a failure in the first hop."
                 : "";
         String first = in.hops().get(0).getVersion();
+        if (in.spec().getMode() == Mode.Gate) {
+            return failedBeforeRollout + "Gate mode: the operator never writes the Deployment, so a rollout of " + first
+                    + " that does not become ready within " + in.spec().getRollout().getTimeout() + " ends the run Failed and "
+                    + "is left to its owner: revert the commit to bring " + in.from() + " back (it serves on the " + first
+                    + " schema, as during the migration).";
+        }
         if (in.spec().getRollback().getOnFailure() == RollbackPolicy.Image) {
             return failedBeforeRollout + "if " + first + " does not become ready within " + in.spec().getRollout().getTimeout()
                     + ", the previous image comes back with the original replica count; the database stays migrated ("

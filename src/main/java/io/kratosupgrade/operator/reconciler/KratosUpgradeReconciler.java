@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -19,6 +20,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.RetryInfo;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
@@ -34,6 +36,7 @@ import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import io.kratosupgrade.operator.status.Conditions;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
@@ -49,7 +52,8 @@ import org.jboss.logging.Logger;
  * Thin on purpose: observe the cluster, let the {@link PhaseMachine} decide, write status, then act.
  * Status is written before any action it announces, and only if the object has not changed since it was
  * read, so a restart at any point resumes from status and a stale decision is never stored.
- * Informers on the operator's Jobs, their pods and FailedCreate events, and on held Deployments wake it;
+ * Informers on the operator's Jobs, their pods and FailedCreate events, its lock Leases, and the Deployments that
+ * KratosUpgrades name wake it;
  * timers enforce deadlines, and look at the Kratos pods while waiting for them (they carry no label of ours).
  */
 @ControllerConfiguration(name = KratosUpgradeReconciler.NAME,
@@ -59,6 +63,7 @@ import org.jboss.logging.Logger;
 @RBACRule(apiGroups = "apps", resources = "deployments", verbs = {"get", "list", "watch", "patch"})
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch", "update", "delete"})
 @RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
+@RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "list", "watch", "create", "update", "delete"})
 @RBACRule(apiGroups = "", resources = "secrets", verbs = {"get", "create", "delete"})
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get"})
 @RBACRule(apiGroups = "", resources = "persistentvolumeclaims", verbs = {"get"})
@@ -119,16 +124,30 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                         .map(job -> Mappers.fromOwnerReferences(KratosUpgrade.class).toPrimaryResourceIDs(job))
                         .orElse(Set.of()))
                 .build(), context);
+        // Every Deployment, not only those a run holds: in Gate mode, and after a run, the changes that matter are made
+        // by someone else (a GitOps tool rolling out, or putting an old image back), on a Deployment the operator never labels.
         var deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosUpgrade.class)
                 .withName("deployments")
-                .withLabelSelector(Labels.MANAGED_DEPLOYMENT_SELECTOR)
-                .withSecondaryToPrimaryMapper(d -> primaries.byIndex(ClusterObserver.BY_DEPLOYMENT_INDEX,
-                                ClusterObserver.deploymentKey(d.getMetadata().getNamespace(), d.getMetadata().getName()))
-                        .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .withSecondaryToPrimaryMapper(d -> upgradesOf(primaries, d.getMetadata().getNamespace(), d.getMetadata().getName()))
                 .withPrimaryToSecondaryMapper((KratosUpgrade ku) ->
                         Set.of(new ResourceID(ku.getSpec().getDeploymentName(), ku.getMetadata().getNamespace())))
                 .build(), context);
-        return List.of(jobs, pods, podCreationFailures, deployments);
+        // A lock wakes every KratosUpgrade naming the Deployment: a waiting run learns that it was freed.
+        var locks = new InformerEventSource<>(InformerEventSourceConfiguration.from(Lease.class, KratosUpgrade.class)
+                .withName("locks")
+                .withLabelSelector(Labels.OWNED_SELECTOR)
+                .withSecondaryToPrimaryMapper(l -> l.getMetadata().getAnnotations() == null ? Set.of() : upgradesOf(primaries,
+                        l.getMetadata().getNamespace(), l.getMetadata().getAnnotations().get(UpgradeLock.DEPLOYMENT_ANNOTATION)))
+                .withPrimaryToSecondaryMapper((KratosUpgrade ku) -> Set.of(new ResourceID(
+                        UpgradeLock.leaseName(ku.getSpec().getDeploymentName()), ku.getMetadata().getNamespace())))
+                .build(), context);
+        return List.of(jobs, pods, podCreationFailures, deployments, locks);
+    }
+
+    private static Set<ResourceID> upgradesOf(IndexerResourceCache<KratosUpgrade> primaries, String namespace, String deployment) {
+        if (deployment == null) return Set.of();
+        return primaries.byIndex(ClusterObserver.BY_DEPLOYMENT_INDEX, ClusterObserver.deploymentKey(namespace, deployment))
+                .stream().map(ResourceID::fromResource).collect(Collectors.toSet());
     }
 
     @Override
@@ -163,7 +182,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                     decision.status().getRun(), t.from(), t.to());
             metrics.record(t);
         });
-        metrics.track(resource.getMetadata().getUid(), decision.status().getPhase());
+        metrics.track(resource.getMetadata().getUid(), decision.status());
 
         UpdateControl<KratosUpgrade> control = UpdateControl.noUpdate();
         Duration requeue = decision.requeueAfter();

@@ -32,6 +32,22 @@ public final class DeploymentPatches {
         return write(ops);
     }
 
+    /** Removes labels (each must be there: a JSON patch fails on a missing path). */
+    public static String removeLabels(java.util.Collection<String> labels) {
+        ArrayNode ops = JsonNodeFactory.instance.arrayNode();
+        for (String label : labels) {
+            ObjectNode remove = JsonNodeFactory.instance.objectNode();
+            remove.put("op", "remove").put("path", "/metadata/labels/" + escape(label));
+            ops.add(remove);
+        }
+        return write(ops);
+    }
+
+    /** JSON pointer escaping (RFC 6901). */
+    private static String escape(String key) {
+        return key.replace("~", "~0").replace("/", "~1");
+    }
+
     private static ObjectNode op(String op, String path, String value) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         node.put("op", op).put("path", path).put("value", value);

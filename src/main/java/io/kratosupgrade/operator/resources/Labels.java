@@ -18,11 +18,12 @@ public final class Labels {
     /** Annotation naming the KratosUpgrade a Job or pod belongs to (names can exceed label length). */
     public static final String UPGRADE_ANNOTATION = KratosUpgrade.GROUP + "/upgrade";
 
-    /** Label the operator puts on a Deployment while a run holds it; the Deployment informer selects on it. */
-    public static final String MANAGED_DEPLOYMENT = KratosUpgrade.GROUP + "/managed";
-    public static final String MANAGED_DEPLOYMENT_SELECTOR = MANAGED_DEPLOYMENT + "=true";
-    /** Label on the Deployment naming the KratosUpgrade that holds it: one active run per Deployment. */
-    public static final String LOCK_LABEL = KratosUpgrade.GROUP + "/locked-by";
+    /**
+     * Labels an operator version before the Lease lock ({@link UpgradeLock}) put on a Deployment it held; a finished
+     * run removes them.
+     */
+    public static final String LEGACY_MANAGED_LABEL = KratosUpgrade.GROUP + "/managed";
+    public static final String LEGACY_LOCK_LABEL = KratosUpgrade.GROUP + "/locked-by";
 
     private Labels() {
     }

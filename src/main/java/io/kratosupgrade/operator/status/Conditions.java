@@ -16,6 +16,9 @@ import java.util.stream.IntStream;
  */
 public final class Conditions {
 
+    /** Ready's reason in Gate mode once the database is ready for the target and the rollout is up to the owner. */
+    public static final String READY_FOR_ROLLOUT = "ReadyForRollout";
+
     private Conditions() {
     }
 
@@ -42,7 +45,8 @@ public final class Conditions {
     }
 
     public static void clearSteps(KratosUpgradeStatus status) {
-        status.getConditions().removeIf(c -> ConditionTypes.STEPS.contains(c.getType()));
+        status.getConditions().removeIf(c -> ConditionTypes.STEPS.contains(c.getType())
+                || ConditionTypes.IMAGE_REVERTED.equals(c.getType()));
     }
 
     /**
@@ -58,6 +62,11 @@ public final class Conditions {
             set(status, ConditionTypes.READY, "True", phase.name(), message, generation, now);
             set(status, ConditionTypes.RECONCILING, "False", phase.name(), "", generation, now);
             if (!stalledByError) set(status, ConditionTypes.STALLED, "False", phase.name(), "", generation, now);
+        } else if (phase == Phase.AwaitingRollout) {
+            // Gate mode: the database is ready for the target; Ready lets Flux dependsOn and Argo CD waves go on.
+            set(status, ConditionTypes.READY, "True", READY_FOR_ROLLOUT, message, generation, now);
+            set(status, ConditionTypes.RECONCILING, "False", READY_FOR_ROLLOUT, "", generation, now);
+            if (!stalledByError) set(status, ConditionTypes.STALLED, "False", READY_FOR_ROLLOUT, "", generation, now);
         } else if (phase == Phase.AwaitingApproval) {
             set(status, ConditionTypes.READY, "False", "AwaitingApproval", message, generation, now);
             set(status, ConditionTypes.RECONCILING, "True", "AwaitingApproval", message, generation, now);

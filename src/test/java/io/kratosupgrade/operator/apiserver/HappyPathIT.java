@@ -1,6 +1,7 @@
 package io.kratosupgrade.operator.apiserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -10,6 +11,7 @@ import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -71,8 +73,9 @@ class HappyPathIT extends ApiServerTestBase {
         });
         awaitEvents("RunAccepted", "PreflightPassed", "BackupComplete", "MigrationComplete",
                 "RolloutComplete", "Verified");
-        // The Deployment is given back once the run is over.
-        assertThat(deployment().getMetadata().getLabels()).doesNotContainKeys(Labels.LOCK_LABEL, Labels.MANAGED_DEPLOYMENT);
+        // The Deployment is given back once the run is over (and never carried a label of the operator).
+        await().atMost(WAIT).until(() -> client.leases().inNamespace(namespace).withName(UpgradeLock.leaseName("kratos")).get() == null);
+        assertThat(deployment().getMetadata().getLabels()).doesNotContainKeys(Labels.LEGACY_LOCK_LABEL, Labels.LEGACY_MANAGED_LABEL);
     }
 
     @Test

@@ -60,6 +60,7 @@ class ReconcileErrorIT extends ApiServerTestBase {
                 .addToRules(rule("kratos-upgrade.io", List.of("kratosupgrades", "kratosupgrades/status", "kratosupgrades/finalizers"),
                         List.of("*")))
                 .addToRules(rule("apps", List.of("deployments"), List.of("get", "list", "watch", "patch")))
+                .addToRules(rule("coordination.k8s.io", List.of("leases"), List.of("get", "list", "watch", "create", "update", "delete")))
                 .addToRules(rule("batch", List.of("jobs"), jobVerbs))
                 .addToRules(rule("", List.of("pods"), List.of("get", "list", "watch")))
                 .addToRules(rule("", List.of("secrets"), List.of("get", "create", "delete")))

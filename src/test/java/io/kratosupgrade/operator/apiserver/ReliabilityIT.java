@@ -11,6 +11,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.apiserver.FakeControllers.JobBehavior;
 import io.kratosupgrade.operator.resources.Labels;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,9 @@ class ReliabilityIT extends ApiServerTestBase {
         await().atMost(WAIT).until(() -> get("delete-me") == null);
         assertThat(deployment().getSpec().getReplicas()).isEqualTo(2);
         assertThat(deploymentImage()).isEqualTo(OLD_IMAGE);
-        assertThat(deployment().getMetadata().getLabels()).doesNotContainKeys(Labels.LOCK_LABEL, Labels.MANAGED_DEPLOYMENT);
+        // The Deployment is given back once the run is over (and never carried a label of the operator).
+        await().atMost(WAIT).until(() -> client.leases().inNamespace(namespace).withName(UpgradeLock.leaseName("kratos")).get() == null);
+        assertThat(deployment().getMetadata().getLabels()).doesNotContainKeys(Labels.LEGACY_LOCK_LABEL, Labels.LEGACY_MANAGED_LABEL);
         assertThat(client.secrets().inNamespace(namespace).withName("delete-me-1-backup-db").get()).isNull();
         awaitEvents("DeletionRestoredReplicas");
     }

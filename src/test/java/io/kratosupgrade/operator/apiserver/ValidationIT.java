@@ -35,6 +35,10 @@ class ValidationIT extends ApiServerTestBase {
             database rollback, no backup | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"ImageAndDatabase"}} | spec.rollback.onFailure
             database rollback, no verify | {"deploymentName":"kratos","version":"v1.3.1","backup":{"persistentVolumeClaim":"b","verify":false},"rollback":{"onFailure":"ImageAndDatabase"}} | spec.rollback.onFailure
             unknown rollback policy      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollback":{"onFailure":"Database"}} | spec.rollback.onFailure
+            unknown mode                 | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"mode":"Watch"} | spec.mode
+            gate with recreate           | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"mode":"Gate","strategy":"Recreate"} | spec.mode
+            gate with a stepped path     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"mode":"Gate","path":"Stepped"} | spec.mode
+            gate with database rollback  | {"deploymentName":"kratos","version":"v1.3.1","backup":{"persistentVolumeClaim":"b"},"mode":"Gate","rollback":{"onFailure":"ImageAndDatabase"}} | spec.mode
             """)
     void theApiServerRefusesInvalidSpecsNamingTheField(String description, String spec, String field) {
         GenericKubernetesResource resource = new GenericKubernetesResource();
@@ -65,7 +69,8 @@ class ValidationIT extends ApiServerTestBase {
 
         @SuppressWarnings("unchecked")
         Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
-        assertThat(spec).containsEntry("strategy", "Rolling");
+        assertThat(spec).containsEntry("strategy", "Rolling").containsEntry("mode", "Managed")
+                .containsEntry("imageExcludedFromGitOps", false);
         assertThat(spec.get("backup")).isEqualTo(Map.of("persistentVolumeClaim", "kratos-backups", "policy", "Required",
                 "timeout", "30m", "verify", true));
         assertThat(spec).as("rehearsal follows verify unless set").doesNotContainKey("rehearsal");

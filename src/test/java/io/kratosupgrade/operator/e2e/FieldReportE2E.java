@@ -12,7 +12,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.PlanStatus;
 import io.kratosupgrade.operator.api.v1alpha1.PlanWarning;
-import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import io.kratosupgrade.operator.testsupport.Edits;
 import java.time.Duration;
 import java.time.Instant;
@@ -91,7 +91,8 @@ class FieldReportE2E extends E2eTestBase {
         assertThat(dryPlan.getReleasesCrossed()).containsExactly(TO);
         assertThat(ruleIds(dryPlan)).contains("recovery-default-code", "verification-default-code");
         assertThat(dryPlan.getPendingMigrations()).isPositive();
-        assertThat(DeploymentLock.holder(deployment())).as("a dry run does not lock the Deployment").isNull();
+        assertThat(client.leases().inNamespace(namespace).withName(UpgradeLock.leaseName("kratos")).get())
+                .as("a dry run does not lock the Deployment").isNull();
         assertUntouched(generation, installed);
 
         // 1 (continued), 2. The retry after the fix, under steady load: every request answered, the plan's pending

@@ -80,7 +80,7 @@ class ApprovalAndDryRunTest {
         Decision d = s.decideInPreflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Planned);
-        assertThat(d.actions()).as("not even the lock").noneMatch(a -> a instanceof Action.LockDeployment
+        assertThat(d.actions()).as("not even the lock").noneMatch(a -> a instanceof Action.AcquireLock
                 || a instanceof Action.PatchDeployment || a instanceof Action.CreateJob);
         assertThat(s.status().getPlan().getHash()).isNotBlank();
         assertThat(s.status().getMessage()).contains("dry run", "nothing was changed");

@@ -61,7 +61,7 @@ class DatabaseInspectionTest {
         assertThat(s.phase()).isEqualTo(Phase.Failed);
         assertThat(s.status().getFailureReason()).isEqualTo("DatabaseAhead");
         assertThat(s.status().getMessage()).contains("2 migrations", "20250710085000000000", "downgrade", "Nothing was changed");
-        assertThat(d.actions()).noneMatch(a -> a instanceof Action.LockDeployment);
+        assertThat(d.actions()).noneMatch(a -> a instanceof Action.AcquireLock);
     }
 
     @Test
@@ -82,7 +82,7 @@ class DatabaseInspectionTest {
         assertThat(s.status().getPlan().getAcknowledgedWarnings()).contains("database-several-networks");
         assertThat(s.status().getPlan().getHash()).isNotEqualTo(hash);
 
-        Fixtures.lockedBy(s.world.deployment, Fixtures.NAME);
+        s.world.lock = Fixtures.lockedBy(Fixtures.NAME);
         Decision passed = s.decide();
         assertThat(passed.events()).filteredOn(e -> e.reason().equals("DatabaseWarning")).singleElement()
                 .satisfies(e -> assertThat(e.message()).startsWith("database-behind-running-release: "));

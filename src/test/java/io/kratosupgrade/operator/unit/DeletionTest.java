@@ -21,7 +21,7 @@ class DeletionTest {
     @Test
     void anObjectThatNeverRanOnlyReleasesTheDeployment() {
         assertThat(delete().waits()).isFalse();
-        assertThat(delete().actions()).containsExactly(new Action.UnlockDeployment("kratos"));
+        assertThat(delete().actions()).containsExactly(new Action.ReleaseLock("kratos"));
     }
 
     @Test
@@ -65,7 +65,7 @@ class DeletionTest {
         assertThat(deletion.waits()).isFalse();
         assertThat(deletion.actions()).contains(
                 new Action.PatchDeployment("kratos", DeploymentPatches.setReplicas(2), "replicas 2 (the run was deleted)"),
-                new Action.UnlockDeployment("kratos"));
+                new Action.ReleaseLock("kratos"));
         assertThat(deletion.actions()).noneMatch(a -> a instanceof Action.PatchDeployment p && p.what().startsWith("image"));
     }
 

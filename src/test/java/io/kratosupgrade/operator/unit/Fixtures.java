@@ -21,7 +21,9 @@ import io.kratosupgrade.operator.observe.DsnLocator;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
-import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.resources.UpgradeLock;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.ZonedDateTime;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -140,14 +142,11 @@ final class Fixtures {
                 .build();
     }
 
-    /** The Deployment as the API server leaves it after the lock patch of {@code holder}. */
-    static Deployment lockedBy(Deployment deployment, String holder) {
-        Map<String, String> labels = new LinkedHashMap<>();
-        if (deployment.getMetadata().getLabels() != null) labels.putAll(deployment.getMetadata().getLabels());
-        labels.put(Labels.MANAGED_DEPLOYMENT, "true");
-        labels.put(Labels.LOCK_LABEL, DeploymentLock.holderValue(holder));
-        deployment.getMetadata().setLabels(labels);
-        return deployment;
+    /** The lock Lease as the API server keeps it once {@code holder} created it. */
+    static Lease lockedBy(String holder) {
+        Lease lease = UpgradeLock.lease(NS, DEPLOYMENT, holder, ZonedDateTime.parse("2026-01-01T00:00:00Z"));
+        lease.getMetadata().setResourceVersion("4711");
+        return lease;
     }
 
     static String imageOf(Deployment deployment) {
@@ -311,13 +310,14 @@ final class Fixtures {
         final Map<String, List<Pod>> pods = new HashMap<>();
         final Map<String, String> podCreationFailures = new HashMap<>();
         final List<KratosUpgrade> peers = new ArrayList<>();
+        Lease lock;
         Boolean backupVolumeExists = true;
         DsnResolution dsn = dsnFound(POSTGRES_DSN);
         EffectiveConfig config = config("dsn: memory\nselfservice:\n  default_browser_return_url: http://x/\n", Map.of());
         final List<Pod> deploymentPods = new ArrayList<>();
 
         Observation observe() {
-            return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers),
+            return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers), lock,
                     backupVolumeExists, dsn, config, List.copyOf(deploymentPods));
         }
 

@@ -9,11 +9,13 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
-import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.resources.UpgradeLock;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.kratosupgrade.operator.resources.DeploymentPatches;
 import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.resources.Names;
 import java.util.Map;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Deterministic names, the credentials Secret, and the Deployment patches. */
@@ -118,28 +120,26 @@ class NamesAndPatchesTest {
     }
 
     @Test
-    void lockIsOptimisticAndUnlockRemovesBothLabels() throws Exception {
-        JsonNode lock = JSON.readTree(DeploymentLock.lockPatch("4711", "kratos-upgrade")).get("metadata");
-        JsonNode unlock = JSON.readTree(DeploymentLock.unlockPatch()).get("metadata");
+    void theLockOfADeploymentWithALongNameIsAValidLeaseNameAndRecognisesItsHolder() {
+        String deployment = "kratos-" + "x".repeat(250);
+        Lease lease = UpgradeLock.lease("ory", deployment, LONG_NAME, java.time.ZonedDateTime.parse("2026-01-01T00:00:00Z"));
 
-        assertThat(lock.get("resourceVersion").asText()).isEqualTo("4711");
-        assertThat(lock.get("labels").get(Labels.LOCK_LABEL).asText()).isEqualTo("kratos-upgrade");
-        assertThat(lock.get("labels").get(Labels.MANAGED_DEPLOYMENT).asText()).isEqualTo("true");
-        assertThat(unlock.get("labels").get(Labels.LOCK_LABEL).isNull()).isTrue();
-        assertThat(unlock.get("labels").get(Labels.MANAGED_DEPLOYMENT).isNull()).isTrue();
-        assertThat(unlock.has("resourceVersion")).isFalse();
+        assertThat(lease.getMetadata().getName()).hasSizeLessThanOrEqualTo(253).matches("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+                .isEqualTo(UpgradeLock.leaseName(deployment)).isNotEqualTo(UpgradeLock.leaseName(deployment + "y"));
+        assertThat(lease.getMetadata().getAnnotations()).containsEntry(UpgradeLock.DEPLOYMENT_ANNOTATION, deployment);
+        assertThat(lease.getMetadata().getLabels()).containsEntry(Labels.MANAGED_BY, Labels.OPERATOR);
+        assertThat(UpgradeLock.heldBy(lease, LONG_NAME)).isTrue();
+        assertThat(UpgradeLock.heldBy(lease, LONG_NAME + "-2")).isFalse();
+        assertThat(UpgradeLock.heldBy(null, LONG_NAME)).isFalse();
     }
 
     @Test
-    void lockOfALongNameIsAValidLabelAndRecognisesItsHolder() throws Exception {
-        String value = JSON.readTree(DeploymentLock.lockPatch("1", LONG_NAME)).get("metadata").get("labels")
-                .get(Labels.LOCK_LABEL).asText();
-        Deployment locked = Fixtures.lockedBy(Fixtures.deployment(Fixtures.OLD_IMAGE), LONG_NAME);
+    void legacyLockLabelsAreRemovedWithEscapedPointers() throws Exception {
+        JsonNode ops = JSON.readTree(DeploymentPatches.removeLabels(List.of(Labels.LEGACY_LOCK_LABEL, Labels.LEGACY_MANAGED_LABEL)));
 
-        assertThat(value).hasSizeLessThanOrEqualTo(63).matches(LABEL_VALUE);
-        assertThat(DeploymentLock.holder(locked)).isEqualTo(value);
-        assertThat(DeploymentLock.heldBy(locked, LONG_NAME)).isTrue();
-        assertThat(DeploymentLock.heldBy(locked, LONG_NAME + "-2")).isFalse();
-        assertThat(DeploymentLock.heldBy(Fixtures.deployment(Fixtures.OLD_IMAGE), LONG_NAME)).isFalse();
+        assertThat(ops).hasSize(2);
+        assertThat(ops.get(0).get("op").asText()).isEqualTo("remove");
+        assertThat(ops.get(0).get("path").asText()).isEqualTo("/metadata/labels/kratos-upgrade.io~1locked-by");
+        assertThat(ops.get(1).get("path").asText()).isEqualTo("/metadata/labels/kratos-upgrade.io~1managed");
     }
 }

@@ -140,7 +140,7 @@ class PhaseMachineTest {
             assertThat(s.phase()).isEqualTo(Phase.Failed);
             assertThat(s.status().getFailureReason()).isEqualTo("BackupFailed");
             assertThat(s.status().getMessage()).contains("nothing was migrated", "exited 1");
-            assertThat(d.actions()).contains(new Action.DeleteSecret(secretName()), new Action.UnlockDeployment("kratos"));
+            assertThat(d.actions()).contains(new Action.DeleteSecret(secretName()), new Action.ReleaseLock("kratos"));
             assertThat(d.actions()).noneMatch(a -> a instanceof Action.SuspendJob || a instanceof Action.PatchDeployment);
             assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("False");
             assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
@@ -344,7 +344,7 @@ class PhaseMachineTest {
             assertThat(s.phase()).isEqualTo(Phase.Failed);
             assertThat(s.status().getFailureReason()).isEqualTo("RolloutTimeout");
             assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("True");
-            assertThat(s.last.actions()).contains(new Action.UnlockDeployment("kratos"));
+            assertThat(s.last.actions()).contains(new Action.ReleaseLock("kratos"));
             assertThat(s.last.actions()).noneMatch(a -> a instanceof Action.PatchDeployment);
         }
 
@@ -397,7 +397,7 @@ class PhaseMachineTest {
             RunRecord record = s.status().getHistory().get(0);
             assertThat(record.getResult()).isEqualTo("RolledBack");
             assertThat(record.getReason()).isEqualTo("RolloutTimeout");
-            assertThat(d.actions()).contains(new Action.UnlockDeployment("kratos"));
+            assertThat(d.actions()).contains(new Action.ReleaseLock("kratos"));
             assertThat(d.events()).anySatisfy(e -> assertThat(e.warning()).isTrue());
         }
         @Test
@@ -460,7 +460,7 @@ class PhaseMachineTest {
                 assertThat(r.getDurationSeconds()).isPositive();
             });
             assertThat(s.status().getFinishedAt()).isEqualTo(Times.format(s.now));
-            assertThat(s.last.actions()).contains(new Action.UnlockDeployment("kratos"));
+            assertThat(s.last.actions()).contains(new Action.ReleaseLock("kratos"));
             assertThat(s.last.transitions()).singleElement().satisfies(t -> assertThat(t.runResult()).isEqualTo("Succeeded"));
         }
 
@@ -697,7 +697,7 @@ class PhaseMachineTest {
             String unknownSince = condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime();
             s.decideInPreflight();
             assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getLastTransitionTime()).isEqualTo(unknownSince);
-            s.world.deployment = Fixtures.lockedBy(s.world.deployment, Fixtures.NAME);
+            s.world.lock = Fixtures.lockedBy(Fixtures.NAME);
             s.decide();
 
             assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("True");

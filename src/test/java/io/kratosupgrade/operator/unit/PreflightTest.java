@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.resources.UpgradeLock;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.RunRecord;
@@ -50,7 +51,7 @@ class PreflightTest {
         });
         // Nothing was changed: no Job, no patch of the Deployment.
         assertThat(d.actions()).noneMatch(a -> a instanceof Action.CreateJob || a instanceof Action.PatchDeployment
-                || a instanceof Action.LockDeployment);
+                || a instanceof Action.AcquireLock);
     }
 
     @Test
@@ -152,7 +153,7 @@ class PreflightTest {
 
     @Test
     void anotherActiveUpgradeHoldsTheDeployment() {
-        Fixtures.lockedBy(s.world.deployment, "other-upgrade");
+        s.world.lock = Fixtures.lockedBy("other-upgrade");
         s.world.peers.add(Fixtures.peer("other-upgrade", Phase.Migrating));
 
         assertRefused(preflight(), "ConcurrentUpgrade");
@@ -168,13 +169,16 @@ class PreflightTest {
 
     @Test
     void staleLockOfAFinishedUpgradeIsTakenOver() {
-        Fixtures.lockedBy(s.world.deployment, "other-upgrade");
+        s.world.lock = Fixtures.lockedBy("other-upgrade");
         s.world.peers.add(Fixtures.peer("other-upgrade", Phase.Succeeded));
 
         Decision d = preflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Preflight);
-        assertThat(d.actions()).containsExactly(new Action.LockDeployment("kratos", "4711", Fixtures.NAME));
+        assertThat(d.actions()).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
+            assertThat(a.staleResourceVersion()).as("taken over only if nobody changed it since").isEqualTo("4711");
+            assertThat(UpgradeLock.holder(a.lease())).isEqualTo(Fixtures.NAME);
+        });
     }
 
     @Test
@@ -182,7 +186,11 @@ class PreflightTest {
         Decision d = preflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Preflight);
-        assertThat(d.actions()).containsExactly(new Action.LockDeployment("kratos", "4711", Fixtures.NAME));
+        assertThat(d.actions()).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
+            assertThat(a.staleResourceVersion()).as("a new Lease is created").isNull();
+            assertThat(a.lease().getMetadata().getName()).isEqualTo("kratos-upgrade-lock");
+            assertThat(UpgradeLock.holder(a.lease())).isEqualTo(Fixtures.NAME);
+        });
         assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(5));
         assertThat(d.transitions()).isEmpty();
         // What the run found and its plan are in status before the lock (and anything after it) happens.
@@ -259,7 +267,7 @@ class PreflightTest {
         // The inspection counts what the database really lacks: 24 here, v1.0.0's postgres migrations minus v0.10.1's.
         Decision taking = s.decideInPreflight(UpgradeScenario.INSPECTION_REPORT.replace("\"pendingForTarget\":33", "\"pendingForTarget\":24"));
 
-        assertThat(taking.actions()).singleElement().isInstanceOf(Action.LockDeployment.class);
+        assertThat(taking.actions()).singleElement().isInstanceOf(Action.AcquireLock.class);
         var plan = s.status().getPlan();
         assertThat(plan.getHash()).hasSize(12);
         assertThat(plan.getReleasesCrossed()).containsExactly("v0.11.0", "v0.11.1", "v0.13.0", "v1.0.0");
@@ -274,7 +282,7 @@ class PreflightTest {
         assertThat(plan.getWarnings()).extracting(w -> w.getRule()).contains("recovery-default-code");
         String hash = plan.getHash();
 
-        Fixtures.lockedBy(s.world.deployment, s.ku.getMetadata().getName());
+        s.world.lock = Fixtures.lockedBy(s.ku.getMetadata().getName());
         Decision passed = s.decide();
 
         assertThat(s.status().getPlan().getHash()).as("the same facts give the same plan").isEqualTo(hash);

@@ -106,8 +106,8 @@ final class UpgradeScenario {
     UpgradeScenario passPreflight() {
         if (phase() != Phase.Preflight) toPreflight();
         decideInPreflight();
-        assertThat(actions(Action.LockDeployment.class)).hasSize(1);
-        Fixtures.lockedBy(world.deployment, ku.getMetadata().getName());
+        assertThat(actions(Action.AcquireLock.class)).hasSize(1);
+        world.lock = Fixtures.lockedBy(ku.getMetadata().getName());
         decide();
         return this;
     }

@@ -21,14 +21,18 @@ public final class ConditionTypes {
     public static final String BACKUP_VERIFIED = "BackupVerified";
     public static final String REHEARSED = "Rehearsed";
     public static final String MIGRATED = "Migrated";
+    /** Gate mode: the Deployment's owner rolled it to the target release. */
+    public static final String ROLLOUT_STARTED = "RolloutStarted";
     public static final String ROLLED_OUT = "RolledOut";
     public static final String VERIFIED = "Verified";
     public static final String DATABASE_RESTORED = "DatabaseRestored";
     public static final String ROLLED_BACK = "RolledBack";
+    /** After a run succeeded: True while the Deployment runs an older release than the database was migrated for. */
+    public static final String IMAGE_REVERTED = "ImageReverted";
 
-    /** The conditions that describe one run's steps; a new run starts without them. */
-    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED, ROLLED_OUT,
-            VERIFIED, DATABASE_RESTORED, ROLLED_BACK);
+    /** The conditions that describe one run's steps; a new run starts without them (and without ImageReverted). */
+    public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED,
+            ROLLOUT_STARTED, ROLLED_OUT, VERIFIED, DATABASE_RESTORED, ROLLED_BACK);
 
     private ConditionTypes() {
     }

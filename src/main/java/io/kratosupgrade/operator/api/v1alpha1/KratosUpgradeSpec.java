@@ -19,6 +19,13 @@ import java.util.List;
         + "|| (has(self.backup) && self.backup.policy == 'Required' && (!has(self.backup.verify) || self.backup.verify))",
         message = "rollback.onFailure ImageAndDatabase restores the verified dump: it needs backup.policy Required and backup.verify true",
         fieldPath = ".rollback.onFailure", reason = "FieldValueInvalid")
+@ValidationRule(value = "!has(self.mode) || self.mode != 'Gate' || ((!has(self.strategy) || self.strategy == 'Rolling') "
+        + "&& (!has(self.path) || self.path == 'Direct') "
+        + "&& (!has(self.rollback) || !has(self.rollback.onFailure) || self.rollback.onFailure != 'ImageAndDatabase'))",
+        message = "mode Gate never writes the Deployment: it needs strategy Rolling (Recreate scales the Deployment), path "
+                + "Direct (each hop of a stepped path is a rollout: commit one KratosUpgrade per release) and a rollback "
+                + "other than ImageAndDatabase (restoring the database scales Kratos to zero)",
+        fieldPath = ".mode", reason = "FieldValueInvalid")
 public class KratosUpgradeSpec {
 
     /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */
@@ -57,6 +64,25 @@ public class KratosUpgradeSpec {
             + "when the releases are adjacent). Recreate: scale to zero, back up, migrate, start the new release with the "
             + "original replica count (a consistent backup, with downtime).")
     private Strategy strategy = Strategy.Rolling;
+
+    @Default("Managed")
+    @JsonPropertyDescription("Managed: the operator sets the Deployment's image (and replicas under Recreate). Gate: a "
+            + "GitOps tool or a person owns the Deployment and the operator never writes it: it checks, backs up and "
+            + "migrates the database for the target, then reports Ready (reason ReadyForRollout) and waits for the "
+            + "Deployment to be rolled to the target release by its owner, verifies that rollout and ends Succeeded. A "
+            + "rollout that comes before the migration finished is reported (RolledOutBeforeMigration) and the migration "
+            + "runs at once; a rollout to another release fails the run (UnmigratedRelease). Needs strategy Rolling and "
+            + "path Direct; there is no image rollback in Gate mode (revert the commit).")
+    private Mode mode = Mode.Managed;
+
+    @Default("false")
+    @JsonPropertyDescription("Managed mode: true states that the GitOps tool applying this Deployment leaves its image "
+            + "alone (Argo CD ignoreDifferences on the image with the RespectIgnoreDifferences=true sync option, or Flux's "
+            + "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent), so the operator may set it. Without it, preflight refuses a "
+            + "Deployment whose image field is managed by argocd-controller, kustomize-controller or helm-controller, or "
+            + "that carries Argo CD's tracking annotation (ManagedByGitOps): the tool would put the old image back "
+            + "over a migrated database. Git then no longer shows the running release; status.toVersion does.")
+    private boolean imageExcludedFromGitOps;
 
     @Default("Direct")
     @JsonPropertyDescription("Direct: one migration and one rollout straight to the target. Stepped: one migration, "
@@ -129,6 +155,10 @@ public class KratosUpgradeSpec {
     public void setMigration(MigrationSpec migration) { this.migration = migration; }
     public RolloutSpec getRollout() { return rollout; }
     public void setRollout(RolloutSpec rollout) { this.rollout = rollout; }
+    public Mode getMode() { return mode; }
+    public void setMode(Mode mode) { this.mode = mode; }
+    public boolean isImageExcludedFromGitOps() { return imageExcludedFromGitOps; }
+    public void setImageExcludedFromGitOps(boolean imageExcludedFromGitOps) { this.imageExcludedFromGitOps = imageExcludedFromGitOps; }
     public UpgradePath getPath() { return path; }
     public void setPath(UpgradePath path) { this.path = path; }
     public List<ReleaseImage> getReleaseImages() { return releaseImages; }

@@ -21,7 +21,9 @@ public class KratosUpgradeStatus {
 
     @JsonPropertyDescription("Ready, Reconciling and Stalled (kstatus); ReconcileError while reconciling this object "
             + "keeps failing (API errors, missing permissions); and one condition per step of the current run: "
-            + "PreflightPassed, ScaledDown (Recreate), BackedUp, Migrated, RolledOut, Verified, RolledBack.")
+            + "PreflightPassed, Approved, ScaledDown (Recreate), BackedUp, BackupVerified, Rehearsed, Migrated, RolledOut, "
+            + "Verified, DatabaseRestored, RolledBack; ImageReverted after a run succeeded, while the Deployment runs an "
+            + "older release than the one the database was migrated for.")
     private List<Condition> conditions = new ArrayList<>();
 
     @JsonPropertyDescription("What is happening, or what went wrong and what to do about it.")
@@ -51,6 +53,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("Strategy of the current run, fixed when it starts: editing spec.strategy mid-run "
             + "affects the next run only.")
     private Strategy strategy;
+
+    @JsonPropertyDescription("Mode of the current run, fixed when it starts (Managed or Gate).")
+    private Mode mode;
 
     @JsonPropertyDescription("Kratos container the run acts on.")
     private String containerName;
@@ -133,6 +138,8 @@ public class KratosUpgradeStatus {
     public void setToImage(String toImage) { this.toImage = toImage; }
     public Strategy getStrategy() { return strategy; }
     public void setStrategy(Strategy strategy) { this.strategy = strategy; }
+    public Mode getMode() { return mode; }
+    public void setMode(Mode mode) { this.mode = mode; }
     public String getFailureMessage() { return failureMessage; }
     public void setFailureMessage(String failureMessage) { this.failureMessage = failureMessage; }
     public String getContainerName() { return containerName; }

@@ -49,12 +49,19 @@ public enum Phase {
      */
     Rehearsing(ConditionTypes.REHEARSED),
     /**
-     * The migration Job with the hop's image. Exits: RollingOut; failure: as BackingUp (on a later hop of a
-     * Rolling run the Deployment serves the previous hop's verified release and stays so).
+     * The migration Job with the hop's image. Exits: RollingOut, AwaitingRollout (Gate); failure: as BackingUp (on a
+     * later hop of a Rolling run the Deployment serves the previous hop's verified release and stays so).
      */
     Migrating(ConditionTypes.MIGRATED),
     /**
-     * Target image (and, under Recreate, the original replicas) set; waits for a complete rollout.
+     * Gate mode: the database is ready for the target and the run is Ready; it waits, without a deadline, for the
+     * Deployment's owner (a GitOps tool) to roll it to the target release. Exits: RollingOut (the Deployment runs the
+     * target); failure (UnmigratedRelease: it was rolled to another release): Failed.
+     */
+    AwaitingRollout(ConditionTypes.ROLLOUT_STARTED),
+    /**
+     * Target image (and, under Recreate, the original replicas) set, by the operator or, in Gate mode, by the
+     * Deployment's owner; waits for a complete rollout.
      * Exits: Verifying; failure: RollingBack (rollback Image), RestoringDatabase (ImageAndDatabase) or Failed (None).
      */
     RollingOut(ConditionTypes.ROLLED_OUT),
@@ -92,8 +99,8 @@ public enum Phase {
     public boolean isTerminal() {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
-            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Migrating, RollingOut,
-                 Verifying, RestoringDatabase, RollingBack -> false;
+            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Migrating,
+                 AwaitingRollout, RollingOut, Verifying, RestoringDatabase, RollingBack -> false;
         };
     }
 
@@ -112,7 +119,8 @@ public enum Phase {
             case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Migrating, Failed, RollingBack);
             case VerifyingBackup -> EnumSet.of(Rehearsing, Migrating, Failed, RollingBack);
             case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
-            case Migrating -> EnumSet.of(RollingOut, Failed, RollingBack);
+            case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, Failed, RollingBack);
+            case AwaitingRollout -> EnumSet.of(RollingOut, Failed);
             case RollingOut -> EnumSet.of(Verifying, RestoringDatabase, RollingBack, Failed);
             case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RestoringDatabase, RollingBack, Failed);
             case RestoringDatabase -> EnumSet.of(RollingBack);
@@ -152,14 +160,15 @@ public enum Phase {
      *     the replica count of the unchanged old release (always: that outage was the operator's own doing);</li>
      * <li>once the image changed: RollingBack with rollback Image, RestoringDatabase with ImageAndDatabase (which
      *     then rolls back the image), Failed with None;</li>
-     * <li>a failed rollback: Failed.</li>
+     * <li>a failed rollback: Failed;</li>
+     * <li>in Gate mode the caller passes rollback None: the operator never writes the Deployment.</li>
      * </ul>
      *
      * @throws IllegalStateException for a terminal phase, where nothing runs that could fail
      */
     public Phase onFailure(Strategy strategy, RollbackPolicy rollback) {
         return switch (this) {
-            case Pending, Preflight, AwaitingApproval, RollingBack -> Failed;
+            case Pending, Preflight, AwaitingApproval, AwaitingRollout, RollingBack -> Failed;
             case RestoringDatabase -> RollingBack;
             case ScalingDown -> RollingBack;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
@@ -178,7 +187,7 @@ public enum Phase {
      */
     public boolean deploymentUntouched(Strategy strategy) {
         return switch (this) {
-            case Pending, Preflight, AwaitingApproval, Planned -> true;
+            case Pending, Preflight, AwaitingApproval, AwaitingRollout, Planned -> true;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
             case ScalingDown, RollingOut, Verifying, RestoringDatabase, RollingBack, Succeeded, Failed, RolledBack -> false;
         };

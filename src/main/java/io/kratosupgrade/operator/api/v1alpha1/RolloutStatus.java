@@ -16,6 +16,14 @@ public class RolloutStatus extends StepStatus {
     public String getNewReleaseReadyAt() { return newReleaseReadyAt; }
     public void setNewReleaseReadyAt(String newReleaseReadyAt) { this.newReleaseReadyAt = newReleaseReadyAt; }
 
+    @JsonPropertyDescription("Gate mode: RFC 3339 time the Deployment was seen rolled to the target release before the "
+            + "migration had finished (its new pods cannot become ready until it has); from then on the run skips "
+            + "approval, verification and rehearsal and migrates as soon as the backup is done.")
+    private String rolledOutBeforeMigrationAt;
+
+    public String getRolledOutBeforeMigrationAt() { return rolledOutBeforeMigrationAt; }
+    public void setRolledOutBeforeMigrationAt(String rolledOutBeforeMigrationAt) { this.rolledOutBeforeMigrationAt = rolledOutBeforeMigrationAt; }
+
     @JsonPropertyDescription("RFC 3339 time the Deployment was scaled to zero (Recreate).")
     private String scaledDownAt;
 

@@ -60,8 +60,12 @@ public class MigratingHandler implements PhaseHandler {
                 if (known == null || KratosVersion.parse(migratedTo).compareTo(KratosVersion.parse(known)) > 0) {
                     ctx.status().setDatabaseVersion(migratedTo);
                 }
-                return PhaseOutcome.advance(Phase.RollingOut, "MigrationComplete", ctx.hopLabel() + "database migrated to " + migratedTo
-                        + " by Job " + migration.getJobName());
+                String migrated = ctx.hopLabel() + "database migrated to " + migratedTo + " by Job " + migration.getJobName();
+                if (ctx.gate()) {
+                    return PhaseOutcome.advance(Phase.AwaitingRollout, "MigrationComplete", migrated + "; ready for the owner of "
+                            + "Deployment " + ctx.spec().getDeploymentName() + " to roll it to " + migratedTo + " (Gate mode)");
+                }
+                return PhaseOutcome.advance(Phase.RollingOut, "MigrationComplete", migrated);
             }
             case FAILED -> {
                 migration.setFinishedAt(ctx.nowText());

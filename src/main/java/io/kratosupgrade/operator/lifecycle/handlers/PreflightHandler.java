@@ -23,7 +23,11 @@ import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.Containers;
-import io.kratosupgrade.operator.resources.DeploymentLock;
+import io.kratosupgrade.operator.resources.UpgradeLock;
+import io.kratosupgrade.operator.kube.RolloutCheck;
+import io.kratosupgrade.operator.preflight.GitOpsOwnership;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.ZoneOffset;
 import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.preflight.ConfigRuleCheck;
@@ -62,7 +66,7 @@ public class PreflightHandler implements PhaseHandler {
                     ? "Deployment " + deploymentName + " has no container named " + ctx.spec().getContainerName()
                     : "Deployment " + deploymentName + " has several containers and none is named 'kratos': set spec.containerName");
         }
-        Optional<String> holder = activeHolder(ctx, deployment);
+        Optional<String> holder = activeHolder(ctx);
         if (holder.isPresent()) {
             return Failures.fail(ctx, "ConcurrentUpgrade", "KratosUpgrade " + holder.get() + " is already upgrading Deployment "
                     + deploymentName + "; only one run may act on a Deployment at a time");
@@ -90,6 +94,17 @@ public class PreflightHandler implements PhaseHandler {
         if (databaseVersion != null && target.compareTo(KratosVersion.parse(databaseVersion)) < 0) {
             return Failures.fail(ctx, "Downgrade", "the database was already migrated to " + databaseVersion
                     + " by an earlier run; target " + target + " is older");
+        }
+
+        if (!ctx.gate() && !ctx.spec().isImageExcludedFromGitOps()) {
+            Optional<GitOpsOwnership.Owner> owner = GitOpsOwnership.of(deployment, container.get().getName());
+            if (owner.isPresent()) {
+                return Failures.fail(ctx, "ManagedByGitOps", "the image of Deployment " + deploymentName + " is applied by "
+                        + owner.get().describe() + ": it would put " + current.get() + " back over a database migrated for "
+                        + target + ". Nothing was changed. Either change the image in Git and let this KratosUpgrade gate the "
+                        + "rollout (spec.mode: Gate), or carve the image out of " + owner.get().tool() + " (docs/gitops.md) and set "
+                        + "spec.imageExcludedFromGitOps: true");
+            }
         }
 
         DsnResolution dsn = ctx.observed().dsn();
@@ -142,11 +157,14 @@ public class PreflightHandler implements PhaseHandler {
                     + "changed; target the release that migrated it (or a newer one)");
         }
 
+        // Gate mode: the owner rolled out before this run began (no dependsOn or sync wave); the new pods wait for us.
+        boolean early = ctx.gate() && current.get().equals(target) && (!RolloutCheck.of(deployment).complete()
+                || (inspection != null && inspection.getPendingForTarget() != null && inspection.getPendingForTarget() > 0));
         List<HopStatus> hops = UpgradeHops.plan(ctx.spec(), ctx.product().knowledge(), currentRef, current.get(), target);
         String toImage = hops.get(hops.size() - 1).getImage();
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
-                deploymentName, replicas, kind, config, rules, inspection)));
+                deploymentName, replicas, kind, config, rules, inspection, early)));
 
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());
@@ -159,6 +177,7 @@ public class PreflightHandler implements PhaseHandler {
         rollout.setOriginalReplicas(replicas);
         status.setRollout(rollout);
         status.setStrategy(ctx.spec().getStrategy());
+        status.setMode(ctx.spec().getMode());
         status.setBackup(null);
         if (backup) {
             status.setBackup(new io.kratosupgrade.operator.api.v1alpha1.BackupStatus());
@@ -174,17 +193,26 @@ public class PreflightHandler implements PhaseHandler {
                     + " written to status.plan (" + current.get() + " -> " + target + "); nothing was changed")
                     .withEvents(warnings);
         }
-        if (!DeploymentLock.heldBy(deployment, ku.getMetadata().getName())) {
-            // Take the Deployment and look again: the lock patch fails if the Deployment changed meanwhile.
+        Lease lock = ctx.observed().lock();
+        if (!UpgradeLock.heldBy(lock, ku.getMetadata().getName())) {
+            // Take the Deployment and look again (the Lease informer wakes this): a lock taken meanwhile is reported above.
             return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
-                    new Action.LockDeployment(deploymentName, deployment.getMetadata().getResourceVersion(), ku.getMetadata().getName()));
+                    new Action.AcquireLock(UpgradeLock.lease(ku.getMetadata().getNamespace(), deploymentName, ku.getMetadata().getName(),
+                            ctx.now().atZone(ZoneOffset.UTC)), lock == null ? null : lock.getMetadata().getResourceVersion()));
+        }
+        if (early) {
+            status.getRollout().setRolledOutBeforeMigrationAt(ctx.nowText());
+            warnings.add(new Decision.Event(true, "RolledOutBeforeMigration", "Deployment " + deploymentName + " already runs "
+                    + target + " but the database is not migrated for it: its new pods answer 503 until it is. Migrating as soon "
+                    + "as possible; approval, backup verification and rehearsal are skipped. Order the rollout after this "
+                    + "KratosUpgrade is Ready (Flux dependsOn, Argo CD sync waves)"));
         }
 
         String summary = "preflight passed: " + current.get() + " -> " + target + " (" + ctx.spec().getStrategy()
                 + ", " + kind.id() + " database, DSN from " + dsn.source() + "); plan " + status.getPlan().getHash()
                 + (rules.warnings().isEmpty() ? "" : "; " + rules.warnings().size() + " configuration warnings in status.plan.warnings: "
                 + String.join(", ", rules.warnings().stream().map(w -> w.rule().id()).toList()));
-        Phase next = ctx.spec().getApproval().isRequired() ? Phase.AwaitingApproval : ctx.firstStep();
+        Phase next = ctx.spec().getApproval().isRequired() && !early ? Phase.AwaitingApproval : ctx.firstStep();
         return PhaseOutcome.advance(next, "PreflightPassed", summary).withEvents(warnings);
     }
 
@@ -197,15 +225,15 @@ public class PreflightHandler implements PhaseHandler {
     }
 
     /** Another KratosUpgrade that holds the Deployment and is still running. */
-    private static Optional<String> activeHolder(RunContext ctx, Deployment deployment) {
+    private static Optional<String> activeHolder(RunContext ctx) {
         String self = ctx.upgrade().getMetadata().getName();
-        String holder = DeploymentLock.holder(deployment);
-        if (holder != null && !DeploymentLock.heldBy(deployment, self)) {
+        String holder = UpgradeLock.holder(ctx.observed().lock());
+        if (holder != null && !holder.equals(self)) {
             Optional<KratosUpgrade> peer = ctx.observed().peers().stream()
-                    .filter(p -> DeploymentLock.heldBy(deployment, p.getMetadata().getName())).findFirst();
+                    .filter(p -> p.getMetadata().getName().equals(holder)).findFirst();
             // A lock left by a deleted or finished object is stale and may be taken over.
             if (peer.isPresent() && isActive(peer.get())) {
-                return Optional.of(peer.get().getMetadata().getName());
+                return Optional.of(holder);
             }
         }
         return ctx.observed().peers().stream()

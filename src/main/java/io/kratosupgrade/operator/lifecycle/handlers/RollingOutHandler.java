@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
@@ -13,7 +14,10 @@ import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.List;
 
-/** Sets the new image (and, for Recreate, the original replica count) and waits for a complete rollout. */
+/**
+ * Sets the new image (and, for Recreate, the original replica count) and waits for a complete rollout. In Gate mode
+ * the Deployment's owner set it: the run only waits, and fails if the template leaves the target release.
+ */
 public class RollingOutHandler implements PhaseHandler {
 
     @Override
@@ -38,7 +42,13 @@ public class RollingOutHandler implements PhaseHandler {
         Duration left = ctx.remaining(ctx.status().getRollout().getStartedAt(), timeout);
         Integer replicas = ctx.strategy() == Strategy.Recreate ? ctx.status().getRollout().getOriginalReplicas() : null;
         String image = ctx.hop().getImage();
-        List<Action> patches = DeploymentRollout.patchesTowards(deployment, container, image, replicas);
+        if (ctx.gate()) {
+            // The owner rolled it; if it moves away from the target again, that is reported, never corrected.
+            if (!ctx.templateVersion().map(v -> v.equals(KratosVersion.parse(ctx.hop().getVersion()))).orElse(false)) {
+                return AwaitingRolloutHandler.unmigratedRelease(ctx, ctx.templateImage().orElse("?"), ctx.templateVersion());
+            }
+        }
+        List<Action> patches = ctx.gate() ? List.of() : DeploymentRollout.patchesTowards(deployment, container, image, replicas);
         if (!patches.isEmpty()) {
             return PhaseOutcome.stay(ctx.hopLabel() + "setting image " + image + " on Deployment " + ctx.spec().getDeploymentName(),
                     left, patches.toArray(Action[]::new));
