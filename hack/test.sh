@@ -12,7 +12,8 @@
 #      an upgrade through the in-cluster operator. The cluster stays up afterwards
 #      (hack/local-cluster.sh down stops it).
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
-#   helm from the Go module proxy).
+#   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
+#   interpreter and Flux's CEL library (hack/healthcheck.sh builds that evaluator).
 #
 # Everything heavy is built once and cached under ~/.cache/kratos-upgrade-operator.
 #
@@ -35,6 +36,7 @@ fi
 timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
 HELM="$(timed "helm" hack/helm.sh)"
+HEALTHCHECK="$(timed "health check evaluator" hack/healthcheck.sh)"
 
 e2e_args=()
 if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
@@ -68,5 +70,5 @@ fi
 # The long infrastructure-fault scenarios (tag chaos-full: a PostgreSQL stop during the backup, a kubelet restart,
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.
 timed "maven verify (unit, API server, e2e)" \
-  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

@@ -20,6 +20,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kube.PodImages;
 import io.kratosupgrade.operator.packaging.ChartRenderIT.Helm;
+import io.kratosupgrade.operator.testsupport.Processes;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -152,13 +153,13 @@ class HelmInstallE2E {
             List<String> command = new ArrayList<>(List.of("hack/operator-image.sh", "--load"));
             if (Files.exists(Path.of("target", "quarkus-app", "quarkus-run.jar"))) command.add(1, "--no-build");
             long start = System.nanoTime();
-            Helm.Result r = Helm.run(command, Map.of(), Duration.ofMinutes(30));
+            Processes.Result r = Processes.run(command, Map.of(), Duration.ofMinutes(30));
             if (r.exitCode() != 0) throw new IllegalStateException(String.join(" ", command) + " failed: " + r);
             System.out.printf("operator image: %s took %ds%n", String.join(" ", command), (System.nanoTime() - start) / 1_000_000_000);
             imageReady = true;
         }
 
-        Helm.Result helm(Duration timeout, String... args) {
+        Processes.Result helm(Duration timeout, String... args) {
             List<String> all = new ArrayList<>(Arrays.asList(args));
             all.addAll(List.of("--kubeconfig", env.kubeconfig()));
             return Helm.helm(Map.of(), timeout, all.toArray(String[]::new));
@@ -182,7 +183,7 @@ class HelmInstallE2E {
             }
             args.addAll(Arrays.asList(helmArgs));
             long start = System.nanoTime();
-            Helm.Result r = helm(Duration.ofMinutes(6), args.toArray(String[]::new));
+            Processes.Result r = helm(Duration.ofMinutes(6), args.toArray(String[]::new));
             if (r.exitCode() != 0) {
                 dumpDiagnostics("helm install " + release, null);
                 throw new AssertionError("helm " + args + " failed: " + r);
@@ -201,7 +202,7 @@ class HelmInstallE2E {
 
         void uninstall() {
             long start = System.nanoTime();
-            Helm.Result r = helm(Duration.ofMinutes(3), "uninstall", release, "-n", OPERATOR_NAMESPACE, "--wait");
+            Processes.Result r = helm(Duration.ofMinutes(3), "uninstall", release, "-n", OPERATOR_NAMESPACE, "--wait");
             assertThat(r.exitCode()).as("helm uninstall %s\n%s", release, r).isZero();
             // The operator must not outlive the test class: its pods are gone, not only the Deployment.
             awaitNoOperatorPods();
@@ -405,7 +406,7 @@ class HelmInstallE2E {
         String fromVersion() {
             String configured = System.getProperty("e2e.helm.fromVersion", "");
             if (!configured.isBlank()) return configured;
-            Helm.Result r = Helm.run(List.of("hack/images.sh", "list", "--refs", "kratos"), Map.of(), Duration.ofMinutes(1));
+            Processes.Result r = Processes.run(List.of("hack/images.sh", "list", "--refs", "kratos"), Map.of(), Duration.ofMinutes(1));
             List<String> releases = r.stdout().lines().map(l -> l.split("\t")[0]).filter(ref -> ref.startsWith("oryd/kratos:v"))
                     .map(ref -> ref.substring("oryd/kratos:".length())).filter(v -> !v.equals(TO_VERSION)).toList();
             if (releases.contains("v1.1.0") || releases.isEmpty()) return "v1.1.0";
@@ -463,7 +464,7 @@ class HelmInstallE2E {
 
         /** The release's objects as Helm installed them. */
         List<HasMetadata> manifest() {
-            Helm.Result r = helm(Duration.ofMinutes(1), "get", "manifest", release, "-n", OPERATOR_NAMESPACE);
+            Processes.Result r = helm(Duration.ofMinutes(1), "get", "manifest", release, "-n", OPERATOR_NAMESPACE);
             assertThat(r.exitCode()).as("helm get manifest\n%s", r).isZero();
             return Helm.parse(r.stdout());
         }

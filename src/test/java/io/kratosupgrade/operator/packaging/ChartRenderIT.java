@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.packaging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Capabilities;
+import io.kratosupgrade.operator.testsupport.Processes;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -23,9 +24,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,8 +36,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -61,9 +58,9 @@ public class ChartRenderIT {
 
     @Test
     void lintStrictPassesForTheDefaultAndTheNamespacedValues() {
-        Helm.Result lint = Helm.helm("lint", "--strict", Helm.CHART.toString());
+        Processes.Result lint = Helm.helm("lint", "--strict", Helm.CHART.toString());
         assertThat(lint.exitCode()).as("helm lint --strict:\n%s", lint).isZero();
-        Helm.Result namespaced = Helm.helm("lint", "--strict", Helm.CHART.toString(), "--set", "watchNamespaces={team-a,team-b}",
+        Processes.Result namespaced = Helm.helm("lint", "--strict", Helm.CHART.toString(), "--set", "watchNamespaces={team-a,team-b}",
                 "--set", "serviceMonitor.enabled=true", "--set", "podScrapeAnnotations=true", "--set", "replicaCount=2");
         assertThat(namespaced.exitCode()).as("helm lint --strict (namespaced values):\n%s", namespaced).isZero();
     }
@@ -222,14 +219,14 @@ public class ChartRenderIT {
             "service.port=http     | --set-string | /service/port",
     })
     void valuesSchemaRejectsBadValues(String value, String flag, String where) {
-        Helm.Result result = Helm.helm("template", RELEASE, Helm.CHART.toString(), "-n", NAMESPACE, flag.trim(), value.trim());
+        Processes.Result result = Helm.helm("template", RELEASE, Helm.CHART.toString(), "-n", NAMESPACE, flag.trim(), value.trim());
         assertThat(result.exitCode()).as("helm template %s %s must fail", flag, value).isNotZero();
         assertThat(result.stderr()).contains("values don't meet the specifications of the schema").contains(where.trim());
     }
 
     @Test
     void chartCarriesTheCrd() {
-        Helm.Result result = Helm.helm("show", "crds", Helm.CHART.toString());
+        Processes.Result result = Helm.helm("show", "crds", Helm.CHART.toString());
         assertThat(result.exitCode()).as("%s", result).isZero();
         assertThat(result.stdout()).contains("name: \"kratosupgrades.kratos-upgrade.io\"");
     }
@@ -351,13 +348,6 @@ public class ChartRenderIT {
         private Helm() {
         }
 
-        public record Result(int exitCode, String stdout, String stderr) {
-            @Override
-            public String toString() {
-                return "exit " + exitCode + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
-            }
-        }
-
         /** helm from -Dhelm.binary, else the one hack/helm.sh builds (once; cached afterwards). */
         public static String binary() {
             if (binary == null) {
@@ -365,10 +355,9 @@ public class ChartRenderIT {
                     if (binary == null) {
                         String configured = System.getProperty("helm.binary", "");
                         if (configured.isBlank()) {
-                            Result r = run(List.of("hack/helm.sh"), Map.of(), Duration.ofMinutes(20));
+                            Processes.Result r = Processes.run(List.of("hack/helm.sh"), Map.of(), Duration.ofMinutes(20));
                             if (r.exitCode() != 0) throw new IllegalStateException("hack/helm.sh failed: " + r);
-                            String[] lines = r.stdout().strip().split("\n");
-                            configured = lines[lines.length - 1].strip();
+                            configured = r.lastLine();
                         }
                         if (!Files.isExecutable(Path.of(configured))) {
                             throw new IllegalStateException("helm binary " + configured + " is not executable");
@@ -380,15 +369,15 @@ public class ChartRenderIT {
             return binary;
         }
 
-        public static Result helm(String... args) {
+        public static Processes.Result helm(String... args) {
             return helm(Map.of(), Duration.ofMinutes(2), args);
         }
 
-        public static Result helm(Map<String, String> env, Duration timeout, String... args) {
+        public static Processes.Result helm(Map<String, String> env, Duration timeout, String... args) {
             List<String> command = new ArrayList<>();
             command.add(binary());
             command.addAll(Arrays.asList(args));
-            return run(command, env, timeout);
+            return Processes.run(command, env, timeout);
         }
 
         /** {@code helm template kratos-upgrade-operator <chart> -n kratos-upgrade-system ARGS}, parsed. */
@@ -399,7 +388,7 @@ public class ChartRenderIT {
         public static List<HasMetadata> templateAs(String release, String... args) {
             List<String> all = new ArrayList<>(List.of("template", release, CHART.toString(), "-n", NAMESPACE));
             all.addAll(Arrays.asList(args));
-            Result r = helm(all.toArray(String[]::new));
+            Processes.Result r = helm(all.toArray(String[]::new));
             assertThat(r.exitCode()).as("helm %s\n%s", all, r).isZero();
             return parse(r.stdout());
         }
@@ -421,36 +410,6 @@ public class ChartRenderIT {
             try {
                 return Files.readAllLines(CHART.resolve("Chart.yaml")).stream().filter(l -> l.startsWith("appVersion:"))
                         .map(l -> l.substring("appVersion:".length()).replace("\"", "").strip()).findFirst().orElseThrow();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        /** Runs a command in the repository root; stdout and stderr are collected, stderr also echoed. */
-        public static Result run(List<String> command, Map<String, String> env, Duration timeout) {
-            try {
-                ProcessBuilder pb = new ProcessBuilder(command);
-                pb.environment().putAll(env);
-                Process p = pb.start();
-                p.getOutputStream().close();
-                CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-                CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
-                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    p.destroyForcibly();
-                    throw new IllegalStateException("timed out after " + timeout + ": " + command + "\n" + err.getNow(""));
-                }
-                return new Result(p.exitValue(), out.join(), err.join());
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot run " + command, e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-
-        private static String read(InputStream in) {
-            try (in) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

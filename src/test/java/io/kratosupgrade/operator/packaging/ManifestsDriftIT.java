@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.packaging;
 
+import io.kratosupgrade.operator.testsupport.Processes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -39,7 +40,7 @@ class ManifestsDriftIT {
     @Test
     void deployIsWhatUpdateManifestsGenerates() throws Exception {
         Path out = Path.of("target", "manifests-drift", "deploy");
-        Helm.Result r = Helm.run(List.of("hack/update-manifests.sh", "--out", out.toString()), Map.of("HELM", Helm.binary()),
+        Processes.Result r = Processes.run(List.of("hack/update-manifests.sh", "--out", out.toString()), Map.of("HELM", Helm.binary()),
                 Duration.ofMinutes(5));
         assertThat(r.exitCode()).as("hack/update-manifests.sh --out %s\n%s", out, r).isZero();
 
@@ -104,7 +105,7 @@ class ManifestsDriftIT {
     static List<HasMetadata> kustomize(String dir) {
         String kubectl = kubectl();
         assumeTrue(kubectl != null, "no kubectl (hack/k8s-binaries.sh builds one); kustomize checks skipped");
-        Helm.Result r = Helm.run(List.of(kubectl, "kustomize", dir), Map.of(), Duration.ofMinutes(2));
+        Processes.Result r = Processes.run(List.of(kubectl, "kustomize", dir), Map.of(), Duration.ofMinutes(2));
         assertThat(r.exitCode()).as("kubectl kustomize %s\n%s", dir, r).isZero();
         List<HasMetadata> objects = Helm.parse(r.stdout());
         assertThat(objects).filteredOn(CustomResourceDefinition.class::isInstance).hasSize(1);
@@ -124,7 +125,7 @@ class ManifestsDriftIT {
         } catch (IOException ignored) {
             // next candidate
         }
-        Helm.Result bin = Helm.run(List.of("hack/k8s-binaries.sh", "--print-bin-dir"), Map.of(), Duration.ofSeconds(30));
+        Processes.Result bin = Processes.run(List.of("hack/k8s-binaries.sh", "--print-bin-dir"), Map.of(), Duration.ofSeconds(30));
         if (bin.exitCode() == 0 && !bin.stdout().isBlank()) {
             candidates.add(bin.stdout().strip() + "/kubectl");
         }
