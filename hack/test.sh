@@ -9,7 +9,9 @@
 #   3. end-to-end tier (failsafe, *E2E, tag e2e): the local single-node cluster (hack/local-cluster.sh:
 #      kubelet, containerd, PostgreSQL), Kratos built from source at real releases (hack/images.sh), real
 #      pg_dump and migrations, and the Helm chart installed for real (cluster-wide and namespaced) with
-#      an upgrade through the in-cluster operator. The cluster stays up afterwards
+#      an upgrade through the in-cluster operator, and a real Flux pipeline (source-controller and
+#      kustomize-controller built from the Go module proxy by hack/flux.sh, a Git server on this machine)
+#      applying commits in Gate mode. The cluster stays up afterwards
 #      (hack/local-cluster.sh down stops it).
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
 #   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
@@ -35,8 +37,13 @@ if ! hack/k8s-binaries.sh --print-bin-dir >/dev/null 2>&1; then
 fi
 timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
+# The health check evaluator and the Flux controllers are Go builds nothing else waits on until Maven: they run
+# in the background beside helm, the cluster and the images (whose downloads and debootstrap leave CPU idle).
+TOOLS_LOG="$(mktemp -d)"
+( timed "health check evaluator (background)" hack/healthcheck.sh >"${TOOLS_LOG}/healthcheck.out" 2>"${TOOLS_LOG}/healthcheck.err" &&
+  timed "flux controllers (background)" hack/flux.sh build >"${TOOLS_LOG}/flux.out" 2>"${TOOLS_LOG}/flux.err" ) &
+tools_pid=$!
 HELM="$(timed "helm" hack/helm.sh)"
-HEALTHCHECK="$(timed "health check evaluator" hack/healthcheck.sh)"
 
 e2e_args=()
 if [[ -n "${E2E_KUBECONFIG:-}" ]]; then
@@ -67,8 +74,16 @@ else
   timed "image load" hack/images.sh load
 fi
 
+if ! wait "${tools_pid}"; then
+  cat "${TOOLS_LOG}"/*.err >&2
+  die "building the health check evaluator or the Flux controllers failed (logs above)"
+fi
+grep -h "(background): done in" "${TOOLS_LOG}"/*.err >&2 || true
+HEALTHCHECK="$(tail -n1 "${TOOLS_LOG}/healthcheck.out")"
+FLUX_DIR="$(tail -n1 "${TOOLS_LOG}/flux.out")"
+
 # The long infrastructure-fault scenarios (tag chaos-full: a PostgreSQL stop during the backup, a kubelet restart,
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.
 timed "maven verify (unit, API server, e2e)" \
-  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

@@ -152,6 +152,11 @@ final class KratosInstallation {
                 .endSpec().build();
     }
 
+    /** The Deployment as a team keeps it in Git: what {@link #install} creates, at {@code version}, as YAML. */
+    String deploymentManifest(String version) {
+        return io.fabric8.kubernetes.client.utils.Serialization.asYaml(deployment(version));
+    }
+
     private Deployment deployment(String version) {
         return new DeploymentBuilder()
                 .withNewMetadata().withName(NAME).endMetadata()

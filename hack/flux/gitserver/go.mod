@@ -1,0 +1,3 @@
+module kratos-upgrade-operator.local/hack/flux/gitserver
+
+go 1.24
