@@ -44,8 +44,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HealthChecksIT extends ApiServerTestBase {
 
-    static final Path ARGO = Path.of("deploy/gitops/argocd/kratos-upgrade.io/KratosUpgrade");
-    static final Path FLUX = Path.of("deploy/gitops/flux/health-check-exprs.yaml");
+    static final Path ARGO = Path.of("gitops/argocd/kratos-upgrade.io/KratosUpgrade");
+    static final Path FLUX = Path.of("gitops/flux/health-check-exprs.yaml");
     static final Path SAMPLES_DIR = Path.of("target/health-samples");
     static final String TARGET_IMAGE = "oryd/kratos:v1.3.1";
 

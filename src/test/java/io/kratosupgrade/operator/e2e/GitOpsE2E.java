@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class GitOpsE2E extends E2eTestBase {
 
-    static final Path HEALTH_CHECK_EXPRS = Path.of("deploy/gitops/flux/health-check-exprs.yaml");
+    static final Path HEALTH_CHECK_EXPRS = Path.of("gitops/flux/health-check-exprs.yaml");
     static FluxPipeline flux;
 
     @BeforeAll

@@ -343,30 +343,12 @@ public class ChartRenderIT {
     public static final class Helm {
 
         public static final Path CHART = Path.of("helm", "kratos-upgrade-operator");
-        private static volatile String binary;
-
         private Helm() {
         }
 
         /** helm from -Dhelm.binary, else the one hack/helm.sh builds (once; cached afterwards). */
         public static String binary() {
-            if (binary == null) {
-                synchronized (Helm.class) {
-                    if (binary == null) {
-                        String configured = System.getProperty("helm.binary", "");
-                        if (configured.isBlank()) {
-                            Processes.Result r = Processes.run(List.of("hack/helm.sh"), Map.of(), Duration.ofMinutes(20));
-                            if (r.exitCode() != 0) throw new IllegalStateException("hack/helm.sh failed: " + r);
-                            configured = r.lastLine();
-                        }
-                        if (!Files.isExecutable(Path.of(configured))) {
-                            throw new IllegalStateException("helm binary " + configured + " is not executable");
-                        }
-                        binary = configured;
-                    }
-                }
-            }
-            return binary;
+            return Processes.builtTool("helm.binary", List.of("hack/helm.sh"), Duration.ofMinutes(20));
         }
 
         public static Processes.Result helm(String... args) {

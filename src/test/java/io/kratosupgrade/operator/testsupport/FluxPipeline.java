@@ -54,11 +54,7 @@ public final class FluxPipeline implements AutoCloseable {
     }
 
     private static String fluxDir() {
-        String configured = System.getProperty("flux.dir", "");
-        if (!configured.isBlank()) return configured;
-        Processes.Result r = Processes.run(List.of("hack/flux.sh", "build"), Map.of(), Duration.ofMinutes(40));
-        if (r.exitCode() != 0) throw new IllegalStateException("hack/flux.sh build failed: " + r);
-        return r.lastLine();
+        return Processes.builtTool("flux.dir", List.of("hack/flux.sh", "build"), Duration.ofMinutes(40));
     }
 
     private void installCrds(Path crds) throws IOException {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,29 +18,12 @@ import java.util.Map;
 public final class HealthCheckTool {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static volatile String binary;
 
     private HealthCheckTool() {
     }
 
     public static String binary() {
-        if (binary == null) {
-            synchronized (HealthCheckTool.class) {
-                if (binary == null) {
-                    String configured = System.getProperty("healthcheck.binary", "");
-                    if (configured.isBlank()) {
-                        Processes.Result r = Processes.run(List.of("hack/healthcheck.sh"), Map.of(), Duration.ofMinutes(20));
-                        if (r.exitCode() != 0) throw new IllegalStateException("hack/healthcheck.sh failed: " + r);
-                        configured = r.lastLine();
-                    }
-                    if (!Files.isExecutable(Path.of(configured))) {
-                        throw new IllegalStateException("health check tool " + configured + " is not executable");
-                    }
-                    binary = configured;
-                }
-            }
-        }
-        return binary;
+        return Processes.builtTool("healthcheck.binary", List.of("hack/healthcheck.sh"), Duration.ofMinutes(20));
     }
 
     /** One result per object file: {"file", "argo": {"status", "message"}, "flux": {"status", "error"}}. */

@@ -26,7 +26,28 @@ public final class Processes {
         }
     }
 
+    private static final java.util.concurrent.ConcurrentMap<String, String> BUILT = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Processes() {
+    }
+
+    /**
+     * A tool the project builds: the path in system property {@code property} (hack/test.sh passes it), else the
+     * last line {@code build} prints (the hack/ script builds it once and caches it). Looked up once per JVM.
+     */
+    public static String builtTool(String property, List<String> build, Duration timeout) {
+        return BUILT.computeIfAbsent(property, p -> {
+            String path = System.getProperty(p, "");
+            if (path.isBlank()) {
+                Result r = run(build, Map.of(), timeout);
+                if (r.exitCode() != 0) throw new IllegalStateException(String.join(" ", build) + " failed: " + r);
+                path = r.lastLine();
+            }
+            if (!java.nio.file.Files.exists(java.nio.file.Path.of(path))) {
+                throw new IllegalStateException(path + " (from " + p + " or " + String.join(" ", build) + ") does not exist");
+            }
+            return path;
+        });
     }
 
     public static Result run(List<String> command, Map<String, String> env, Duration timeout) {
