@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.lifecycle;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kratos.KratosVersion;
+import io.kratosupgrade.operator.lifecycle.handlers.AwaitingRolloutHandler;
 import io.kratosupgrade.operator.resources.Names;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -20,7 +21,6 @@ import java.util.Set;
 final class GateWatch {
 
     static final String ROLLED_OUT_EARLY = "RolledOutBeforeMigration";
-    static final String UNMIGRATED_RELEASE = "UnmigratedRelease";
     private static final Set<Phase> WATCHED = EnumSet.of(Phase.AwaitingApproval, Phase.BackingUp, Phase.VerifyingBackup,
             Phase.Rehearsing, Phase.Migrating);
 
@@ -38,7 +38,7 @@ final class GateWatch {
         String deployment = ctx.spec().getDeploymentName();
         if (!running.get().equals(to)) {
             if (phase == Phase.Migrating) return Optional.empty();
-            return Optional.of(Failures.fail(ctx, UNMIGRATED_RELEASE, "Deployment " + deployment + " was rolled to "
+            return Optional.of(Failures.fail(ctx, AwaitingRolloutHandler.UNMIGRATED_RELEASE, "Deployment " + deployment + " was rolled to "
                     + ctx.templateImage().orElse(running.get().toString()) + " while this run prepared the database for " + to
                     + " (nothing was migrated): " + running.get() + " needs its own migration. Set spec.version to "
                     + running.get() + ", or roll the Deployment back to " + from));

@@ -12,6 +12,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Mode;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.preflight.GitOpsOwnership;
+import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.status.Conditions;
 import java.time.Duration;
 import java.util.HashMap;
@@ -244,6 +245,23 @@ class GitOpsTest {
         }
 
         @Test
+        void aDeploymentAlreadyRolledToTheTargetWhenTheRunBeginsIsMigratedWithoutWaitingForApproval() {
+            s.ku.getSpec().getApproval().setRequired(true);
+            s.world.setImage(Fixtures.NEW_IMAGE);
+            s.world.rolloutInProgress(); // the new pods wait on the migration
+            s.toPreflight();
+            s.decideInPreflight();
+            s.world.lock = Fixtures.lockedBy(s.ku.getMetadata().getName());
+            Decision d = s.decide();
+
+            assertThat(d.events()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("RolledOutBeforeMigration"));
+
+            assertThat(s.phase()).as("no approval wait while the new pods answer 503").isEqualTo(Phase.BackingUp);
+            assertThat(s.status().getRollout().getRolledOutBeforeMigrationAt()).isNotNull();
+            assertThat(s.status().getPlan().getNotes()).anySatisfy(n -> assertThat(n).contains("already rolled to v1.3.1"));
+        }
+
+        @Test
         void aRolloutToAnotherReleaseBeforeTheMigrationFailsWithNothingMigrated() {
             s.toBackingUp();
             s.world.setImage("oryd/kratos:v1.2.0");
@@ -282,6 +300,21 @@ class GitOpsTest {
             s.world.setImage(Fixtures.NEW_IMAGE);
             s.decide();
             assertThat(condition(ConditionTypes.IMAGE_REVERTED).getStatus()).isEqualTo("False");
+        }
+
+        @Test
+        void lockLabelsOfAnOlderOperatorVersionAreRemovedOnceTheRunIsOver() {
+            s.toSucceeded();
+            s.world.deployment.getMetadata().setLabels(new HashMap<>(Map.of("app", "kratos",
+                    Labels.LEGACY_LOCK_LABEL, Fixtures.NAME, Labels.LEGACY_MANAGED_LABEL, "true")));
+            s.decide();
+
+            assertThat(s.actions(Action.PatchDeployment.class)).singleElement()
+                    .satisfies(p -> assertThat(p.jsonPatch()).contains("kratos-upgrade.io~1locked-by").contains("kratos-upgrade.io~1managed"));
+
+            s.world.deployment.getMetadata().setLabels(new HashMap<>(Map.of("app", "kratos", Labels.LEGACY_LOCK_LABEL, "someone-else")));
+            s.decide();
+            assertThat(s.actions(Action.PatchDeployment.class)).as("another object's lock is not ours to remove").isEmpty();
         }
 
         @Test

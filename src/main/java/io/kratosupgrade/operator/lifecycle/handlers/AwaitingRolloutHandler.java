@@ -16,6 +16,9 @@ import java.util.Optional;
  */
 public class AwaitingRolloutHandler implements PhaseHandler {
 
+    /** Failure reason: the Deployment runs neither the release the run found nor the one it migrates for. */
+    public static final String UNMIGRATED_RELEASE = "UnmigratedRelease";
+
     @Override
     public Phase phase() {
         return Phase.AwaitingRollout;
@@ -50,7 +53,7 @@ public class AwaitingRolloutHandler implements PhaseHandler {
     static PhaseOutcome unmigratedRelease(RunContext ctx, String image, Optional<KratosVersion> running) {
         String to = ctx.hop().getVersion();
         String what = running.map(v -> v + " (" + image + ")").orElse(image + ", whose tag is not a release");
-        return Failures.fail(ctx, "UnmigratedRelease", "Deployment " + ctx.spec().getDeploymentName() + " was rolled to "
+        return Failures.fail(ctx, UNMIGRATED_RELEASE, "Deployment " + ctx.spec().getDeploymentName() + " was rolled to "
                 + what + ", but the database was migrated for " + to + ": pods of another release may refuse to serve on it. "
                 + running.map(v -> "Set spec.version to " + v + " to migrate for it, or roll the Deployment to " + to)
                 .orElse("Roll the Deployment to " + to));
