@@ -62,6 +62,8 @@ final class KratosInstallation {
     boolean restricted;
     /** Seconds before a new Kratos pod may report ready (a slow starter: rollouts take a while). */
     int readinessDelaySeconds;
+    /** Pods report ready only once a {@link ReadinessHold} admits them (its readiness gate in the pod template). */
+    boolean readinessGated;
 
     KratosInstallation(KubernetesClient client, E2eEnvironment env, Postgres postgres, String namespace) {
         this.client = client;
@@ -168,6 +170,7 @@ final class KratosInstallation {
                     .withNewTemplate()
                         .withNewMetadata().withLabels(Map.of("app", NAME)).endMetadata()
                         .withNewSpec()
+                            .withReadinessGates(readinessGated ? List.of(new io.fabric8.kubernetes.api.model.PodReadinessGate(ReadinessHold.CONDITION)) : List.of())
                             .withTerminationGracePeriodSeconds(drainSeconds + 25)
                             .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(10000L).endSecurityContext()
                             .addNewContainer()

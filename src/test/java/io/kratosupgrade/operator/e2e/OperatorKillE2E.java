@@ -27,6 +27,8 @@ class OperatorKillE2E extends E2eTestBase {
     /** Steps held still ({@link StepGates}) so each kill lands in the middle of the step it targets. */
     private AutoCloseable backupGate;
     private AutoCloseable migrationGate;
+    /** New pods held unready ({@link ReadinessHold}) so the rollout is still half-way when its kill lands. */
+    private AutoCloseable rolloutGate;
 
     /** This class runs the operator as a separate process; the in-JVM one stays stopped. */
     @BeforeAll
@@ -64,7 +66,7 @@ class OperatorKillE2E extends E2eTestBase {
     void rollingSurvivesAKillAtEveryBoundaryAndInEveryStep() throws Exception {
         List<KillPoint> plan = new ArrayList<>(List.of(KillPoint.entering(Phase.Preflight)));
         plan.addAll(jobStepsAndRolloutStart());
-        plan.add(new KillPoint("rollout half-way", w -> w.phase() == Phase.RollingOut && halfWay(w)));
+        plan.add(new KillPoint("rollout half-way", w -> w.phase() == Phase.RollingOut && halfWay(w), release(() -> rolloutGate)));
         plan.add(KillPoint.entering(Phase.Verifying));
         runUnderKills("rolling", Strategy.Rolling, plan);
     }
@@ -77,7 +79,7 @@ class OperatorKillE2E extends E2eTestBase {
                 new KillPoint("pods draining", w -> w.phase() == Phase.ScalingDown
                         && w.kratosPods().stream().anyMatch(p -> p.getMetadata().getDeletionTimestamp() != null))));
         plan.addAll(jobStepsAndRolloutStart());
-        plan.add(new KillPoint("pods starting", w -> w.phase() == Phase.RollingOut && halfWay(w)));
+        plan.add(new KillPoint("pods starting", w -> w.phase() == Phase.RollingOut && halfWay(w), release(() -> rolloutGate)));
         plan.add(KillPoint.entering(Phase.Verifying));
         runUnderKills("recreate", Strategy.Recreate, plan);
     }
@@ -112,12 +114,14 @@ class OperatorKillE2E extends E2eTestBase {
 
     private void runUnderKills(String name, Strategy strategy, List<KillPoint> plan) throws Exception {
         kratos.drainSeconds = 5;
-        kratos.readinessDelaySeconds = 12;
+        kratos.readinessGated = true;
+        ReadinessHold readiness = new ReadinessHold(client, namespace);
         kratos.install("v1.0.0");
         List<String> emails = kratos.seedIdentities(5);
         StepGates gates = new StepGates(postgres, kratos.database);
         backupGate = gates.holdBackup();
         migrationGate = gates.holdMigration();
+        rolloutGate = readiness.hold();
         KratosUpgrade ku;
         List<ChaosMonkey.Kill> kills;
         List<String> missed;
@@ -131,6 +135,8 @@ class OperatorKillE2E extends E2eTestBase {
         } finally {
             backupGate.close();
             migrationGate.close();
+            rolloutGate.close();
+            readiness.close();
         }
         List<String> killed = new ArrayList<>();
         kills.forEach(k -> killed.add(k.point() + " (stored phase " + k.phaseAtKill() + ", restart " + k.restartMillis() + " ms)"));
