@@ -87,7 +87,7 @@ public class Actuator {
         return job;
     }
 
-    private static void createIfAbsent(Runnable create) {
+    static void createIfAbsent(Runnable create) {
         try {
             create.run();
         } catch (KubernetesClientException e) {

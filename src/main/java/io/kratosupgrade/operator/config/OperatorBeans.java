@@ -5,6 +5,10 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.kratosupgrade.operator.act.Actuator;
+import io.kratosupgrade.operator.act.FleetActuator;
+import io.kratosupgrade.operator.fleet.FleetMachine;
+import io.kratosupgrade.operator.fleet.FleetObserver;
+import io.kratosupgrade.operator.fleet.NamespaceLookup;
 import io.kratosupgrade.operator.events.EventRecorder;
 import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
@@ -21,6 +25,8 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
@@ -62,6 +68,30 @@ public class OperatorBeans {
     @Singleton
     Actuator actuator(KubernetesClient client) {
         return new Actuator(client);
+    }
+
+    @Produces
+    @Singleton
+    FleetMachine fleetMachine() {
+        return new FleetMachine();
+    }
+
+    @Produces
+    @Singleton
+    FleetObserver fleetObserver(OperatorConfig config) {
+        return new FleetObserver(Set.copyOf(config.fleet().adminNamespaces().orElse(List.of())));
+    }
+
+    @Produces
+    @Singleton
+    NamespaceLookup namespaceLookup(KubernetesClient client, Clock clock) {
+        return new NamespaceLookup(client, clock);
+    }
+
+    @Produces
+    @Singleton
+    FleetActuator fleetActuator(KubernetesClient client) {
+        return new FleetActuator(client);
     }
 
     @Produces

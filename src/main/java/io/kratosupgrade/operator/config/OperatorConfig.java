@@ -3,6 +3,8 @@ package io.kratosupgrade.operator.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 /** Configuration under {@code kratos-upgrade.*} (application.properties or KRATOS_UPGRADE_* env vars). */
 @ConfigMapping(prefix = "kratos-upgrade")
@@ -29,6 +31,16 @@ public interface OperatorConfig {
     /** Name of the Lease used for leader election when several operator replicas run. */
     @WithDefault("kratos-upgrade-operator")
     String leaderElectionLease();
+
+    Fleet fleet();
+
+    interface Fleet {
+        /**
+         * Namespaces whose KratosFleetUpgrades may select Deployments of other namespaces (spec.namespaceSelector).
+         * The Helm chart sets the operator's own namespace; none by default.
+         */
+        Optional<List<String>> adminNamespaces();
+    }
 
     interface Backup {
         /** Image with pg_dump, pg_restore, psql and mysqldump, used when spec.backup.image is empty. */

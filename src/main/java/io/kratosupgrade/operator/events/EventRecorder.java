@@ -1,13 +1,13 @@
 package io.kratosupgrade.operator.events;
 
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.resources.Names;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
@@ -15,7 +15,7 @@ import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
- * Emits core/v1 Events on a KratosUpgrade (what {@code kubectl describe ku} shows), deduplicated the way
+ * Emits core/v1 Events on a KratosUpgrade or a KratosFleetUpgrade (what {@code kubectl describe ku} shows), deduplicated the way
  * Kubernetes' own recorder and Flink's EventUtils do: the name is derived from the object, type, reason and
  * message, so the same event again increments {@code count} and moves {@code lastTimestamp} instead of
  * piling up. Best effort: an Event that cannot be written is logged and never fails a reconcile.
@@ -34,7 +34,7 @@ public class EventRecorder {
         this.clock = clock;
     }
 
-    public void record(KratosUpgrade ku, boolean warning, String reason, String message) {
+    public void record(HasMetadata ku, boolean warning, String reason, String message) {
         String ns = ku.getMetadata().getNamespace();
         String type = warning ? "Warning" : "Normal";
         String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
@@ -68,7 +68,7 @@ public class EventRecorder {
     }
 
     /** Deterministic per object (uid), type, reason and message; bounded to a valid object name. */
-    static String name(KratosUpgrade ku, String type, String reason, String message) {
+    static String name(HasMetadata ku, String type, String reason, String message) {
         String key = ku.getMetadata().getUid() + "/" + type + "/" + reason + "/" + message;
         return Names.bounded(ku.getMetadata().getName(), 200) + "." + Names.sha256(key).substring(0, 16);
     }

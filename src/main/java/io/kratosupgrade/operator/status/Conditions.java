@@ -24,14 +24,19 @@ public final class Conditions {
 
     public static void set(KratosUpgradeStatus status, String type, String value, String reason, String message,
                            long generation, String now) {
-        Optional<Condition> existing = get(status, type);
+        set(status.getConditions(), type, value, reason, message, generation, now);
+    }
+
+    /** Sets a condition in a list of conditions (of any kind of object). */
+    public static void set(List<Condition> conditions, String type, String value, String reason, String message,
+                           long generation, String now) {
+        Optional<Condition> existing = conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
         String transition = existing.filter(c -> value.equals(c.getStatus()))
                 .map(Condition::getLastTransitionTime).orElse(now);
         Condition condition = new ConditionBuilder()
                 .withType(type).withStatus(value).withReason(reason).withMessage(message == null ? "" : message)
                 .withObservedGeneration(generation).withLastTransitionTime(transition).build();
         // In place: a condition that keeps its position leaves an unchanged status byte-for-byte unchanged.
-        List<Condition> conditions = status.getConditions();
         int index = IntStream.range(0, conditions.size()).filter(i -> type.equals(conditions.get(i).getType())).findFirst().orElse(-1);
         if (index < 0) {
             conditions.add(condition);

@@ -1,5 +1,7 @@
 package io.kratosupgrade.operator.status;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
@@ -11,7 +13,7 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * Writes a KratosUpgrade's status, only if the object is still the one the status was decided from:
+ * Writes the status of a KratosUpgrade (or a KratosFleetUpgrade), only if the object is still the one the status was decided from:
  * the write carries that object's resourceVersion, so the API server refuses it (409) when anything changed
  * in between (a spec edit, a retry annotation, another writer). A refused write is never re-applied to the
  * newer object: the status was decided from what is now stale, so the reconcile starts over.
@@ -30,8 +32,8 @@ public class StatusWriter {
 
     /** Raised when the object changed since the status was decided; reconcile again from the newer object. */
     public static class StaleDecisionException extends RuntimeException {
-        public StaleDecisionException(KratosUpgrade basis, Throwable cause) {
-            super("KratosUpgrade " + basis.getMetadata().getNamespace() + "/" + basis.getMetadata().getName()
+        public StaleDecisionException(HasMetadata basis, Throwable cause) {
+            super(basis.getKind() + " " + basis.getMetadata().getNamespace() + "/" + basis.getMetadata().getName()
                     + " changed since resourceVersion " + basis.getMetadata().getResourceVersion()
                     + "; deciding again from the newer object", cause);
         }
@@ -43,8 +45,8 @@ public class StatusWriter {
      * @return the object as stored
      * @throws StaleDecisionException when the object changed since {@code basis} was read
      */
-    public KratosUpgrade write(KratosUpgrade basis, KratosUpgradeStatus status) {
-        KratosUpgrade copy = client.getKubernetesSerialization().clone(basis);
+    public <S, R extends CustomResource<?, S>> R write(R basis, S status) {
+        R copy = client.getKubernetesSerialization().clone(basis);
         copy.setStatus(status);
         try {
             return client.resource(copy).updateStatus();
