@@ -68,12 +68,19 @@ annotations of KratosUpgradeReconciler plus the KratosUpgrade resources themselv
 src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when they differ.
 */}}
 {{- define "kuo.operatorRules" -}}
-# The KratosUpgrades: watch, finalizer and status.
+# The KratosUpgrades: watch, finalizer and status; fleets create one per instance.
 - apiGroups: ["kratos-upgrade.io"]
   resources: ["kratosupgrades"]
-  verbs: ["get", "list", "watch", "update", "patch"]
+  verbs: ["get", "list", "watch", "create", "update", "patch"]
 - apiGroups: ["kratos-upgrade.io"]
   resources: ["kratosupgrades/status"]
+  verbs: ["update", "patch"]
+# The KratosFleetUpgrades: watch and status.
+- apiGroups: ["kratos-upgrade.io"]
+  resources: ["kratosfleetupgrades"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["kratos-upgrade.io"]
+  resources: ["kratosfleetupgrades/status"]
   verbs: ["update", "patch"]
 # Owner references with blockOwnerDeletion on the operator's Jobs and Secrets.
 - apiGroups: ["kratos-upgrade.io"]

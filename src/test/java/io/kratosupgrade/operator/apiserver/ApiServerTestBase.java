@@ -91,6 +91,11 @@ abstract class ApiServerTestBase {
 
     /** The Kratos installation a platform team would have, at {@link #OLD_IMAGE}. */
     void installKratos() {
+        installKratos(namespace);
+    }
+
+    /** {@link #installKratos()} in another namespace (a fleet's tenant). */
+    void installKratos(String namespace) {
         client.secrets().inNamespace(namespace).resource(new SecretBuilder()
                 .withNewMetadata().withName("kratos-db").endMetadata()
                 .withStringData(Map.of("dsn", DSN)).build()).create();
@@ -100,12 +105,12 @@ abstract class ApiServerTestBase {
                     .withNewResources().withRequests(Map.of("storage", new Quantity("1Gi"))).endResources()
                 .endSpec().build()).create();
         client.apps().deployments().inNamespace(namespace).resource(kratosDeployment()).create();
-        await().atMost(WAIT).until(() -> deployment().getStatus() != null);
+        await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(namespace).withName("kratos").get().getStatus() != null);
     }
 
     static Deployment kratosDeployment() {
         return new DeploymentBuilder()
-                .withNewMetadata().withName("kratos").endMetadata()
+                .withNewMetadata().withName("kratos").withLabels(Map.of("app.kubernetes.io/name", "kratos")).endMetadata()
                 .withNewSpec()
                     .withReplicas(2)
                     .withNewSelector().withMatchLabels(Map.of("app", "kratos")).endSelector()

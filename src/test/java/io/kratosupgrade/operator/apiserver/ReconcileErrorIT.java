@@ -57,8 +57,9 @@ class ReconcileErrorIT extends ApiServerTestBase {
         List<String> jobVerbs = canCreateJobs ? List.of("get", "list", "watch", "create", "patch", "update", "delete")
                 : List.of("get", "list", "watch", "patch", "update", "delete");
         return new ClusterRoleBuilder().withNewMetadata().withName(USER).endMetadata()
-                .addToRules(rule("kratos-upgrade.io", List.of("kratosupgrades", "kratosupgrades/status", "kratosupgrades/finalizers"),
-                        List.of("*")))
+                .addToRules(rule("kratos-upgrade.io", List.of("kratosupgrades", "kratosupgrades/status", "kratosupgrades/finalizers",
+                        "kratosfleetupgrades", "kratosfleetupgrades/status"), List.of("*")))
+                .addToRules(rule("", List.of("namespaces"), List.of("list")))
                 .addToRules(rule("apps", List.of("deployments"), List.of("get", "list", "watch", "patch")))
                 .addToRules(rule("coordination.k8s.io", List.of("leases"), List.of("get", "list", "watch", "create", "update", "delete")))
                 .addToRules(rule("batch", List.of("jobs"), jobVerbs))

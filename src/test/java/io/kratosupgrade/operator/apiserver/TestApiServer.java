@@ -1,25 +1,20 @@
 package io.kratosupgrade.operator.apiserver;
 
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import java.io.File;
-import java.io.FileInputStream;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import io.kratosupgrade.operator.testsupport.Crds;
 
 /**
  * One real kube-apiserver + etcd for the whole test JVM (fabric8 kube-api-test), built from source by
  * hack/k8s-binaries.sh and found under kubeapitest.dir. No controllers run: tests play their part.
- * The CRD applied is the committed one under crds/, the file users install.
+ * The CRDs applied are the committed ones under crds/, the files users install.
  */
 final class TestApiServer {
 
-    static final Path CRD = Path.of("crds", "kratosupgrades.kratos-upgrade.io-v1.yml");
     private static KubeAPIServer server;
     private static KubernetesClient client;
 
@@ -54,20 +49,6 @@ final class TestApiServer {
             client.close();
             server.stop();
         }));
-        applyCrd(client);
-    }
-
-    private static void applyCrd(KubernetesClient client) {
-        try (FileInputStream in = new FileInputStream(CRD.toFile())) {
-            CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-            client.resource(crd).serverSideApply();
-            client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-                    .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions() != null
-                            && c.getStatus().getConditions().stream()
-                                    .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
-                            60, TimeUnit.SECONDS);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + CRD + " (run from the project root)", e);
-        }
+        Crds.apply(client);
     }
 }

@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.kratosupgrade.operator.reconciler.KratosFleetUpgradeReconciler;
 import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.io.IOException;
@@ -121,7 +122,7 @@ public class ChartRenderIT {
     void clusterWideRbacIsExactlyWhatTheReconcilerDeclares() {
         List<HasMetadata> objects = Helm.template();
         ClusterRole role = one(objects, ClusterRole.class);
-        assertThat(rules(role.getRules())).isEqualTo(expectedOperatorRules());
+        assertThat(rules(role.getRules())).isEqualTo(expectedOperatorRules(true));
         assertThat(role.getRules()).allSatisfy(r -> {
             assertThat(r.getResourceNames()).as("no resourceNames").isNullOrEmpty();
             assertThat(r.getNonResourceURLs()).isNullOrEmpty();
@@ -147,11 +148,12 @@ public class ChartRenderIT {
 
         Container operator = one(objects, Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(env(operator, "QUARKUS_OPERATOR_SDK_CONTROLLERS_KRATOSUPGRADE_NAMESPACES")).isEqualTo("team-a,team-b");
+        assertThat(env(operator, "QUARKUS_OPERATOR_SDK_CONTROLLERS_KRATOSFLEETUPGRADE_NAMESPACES")).isEqualTo("team-a,team-b");
 
         List<Role> operatorRoles = all(objects, Role.class).stream()
                 .filter(r -> !r.getMetadata().getName().endsWith("-leader-election")).toList();
         assertThat(operatorRoles).extracting(r -> r.getMetadata().getNamespace()).containsExactlyInAnyOrder("team-a", "team-b");
-        assertThat(operatorRoles).allSatisfy(r -> assertThat(rules(r.getRules())).isEqualTo(expectedOperatorRules()));
+        assertThat(operatorRoles).allSatisfy(r -> assertThat(rules(r.getRules())).isEqualTo(expectedOperatorRules(false)));
         List<RoleBinding> bindings = all(objects, RoleBinding.class).stream()
                 .filter(r -> !r.getMetadata().getName().endsWith("-leader-election")).toList();
         assertThat(bindings).extracting(b -> b.getMetadata().getNamespace()).containsExactlyInAnyOrder("team-a", "team-b");
@@ -228,27 +230,35 @@ public class ChartRenderIT {
     void chartCarriesTheCrd() {
         Processes.Result result = Helm.helm("show", "crds", Helm.CHART.toString());
         assertThat(result.exitCode()).as("%s", result).isZero();
-        assertThat(result.stdout()).contains("name: \"kratosupgrades.kratos-upgrade.io\"");
+        assertThat(result.stdout()).contains("name: \"kratosupgrades.kratos-upgrade.io\"", "name: \"kratosfleetupgrades.kratos-upgrade.io\"");
     }
 
     // ---------------------------------------------------------------------------------------------------
 
-    /** The operator's rules: the reconciler's {@link RBACRule}s and what JOSDK needs on the primary resource. */
-    static Set<String> expectedOperatorRules() {
+    /**
+     * The operator's rules: the reconcilers' {@link RBACRule}s and what JOSDK needs on the primary resources; a Role (a
+     * namespaced install) leaves out the cluster-scoped namespaces, which only fleets spanning namespaces list.
+     */
+    static Set<String> expectedOperatorRules(boolean clusterWide) {
         Set<String> expected = new TreeSet<>();
-        for (RBACRule rule : KratosUpgradeReconciler.class.getAnnotationsByType(RBACRule.class)) {
-            assertThat(rule.resourceNames()).as("resourceNames in @RBACRule: the chart needs a rule of its own").isEmpty();
-            for (String group : rule.apiGroups()) {
-                for (String resource : rule.resources()) {
-                    for (String verb : rule.verbs()) {
-                        expected.add(group + "/" + resource + ":" + verb);
+        for (Class<?> reconciler : List.of(KratosUpgradeReconciler.class, KratosFleetUpgradeReconciler.class)) {
+            RBACRule[] declared = reconciler.getAnnotationsByType(RBACRule.class);
+            assertThat(declared).as("@RBACRule annotations on " + reconciler.getSimpleName()).isNotEmpty();
+            for (RBACRule rule : declared) {
+                assertThat(rule.resourceNames()).as("resourceNames in @RBACRule: the chart needs a rule of its own").isEmpty();
+                for (String group : rule.apiGroups()) {
+                    for (String resource : rule.resources()) {
+                        for (String verb : rule.verbs()) {
+                            if (clusterWide || !resource.equals("namespaces")) expected.add(group + "/" + resource + ":" + verb);
+                        }
                     }
                 }
             }
         }
-        assertThat(expected).as("@RBACRule annotations on KratosUpgradeReconciler").isNotEmpty();
-        Stream.of("get", "list", "watch", "update", "patch").forEach(v -> expected.add("kratos-upgrade.io/kratosupgrades:" + v));
-        Stream.of("update", "patch").forEach(v -> expected.add("kratos-upgrade.io/kratosupgrades/status:" + v));
+        for (String primary : List.of("kratosupgrades", "kratosfleetupgrades")) {
+            Stream.of("get", "list", "watch", "update", "patch").forEach(v -> expected.add("kratos-upgrade.io/" + primary + ":" + v));
+            Stream.of("update", "patch").forEach(v -> expected.add("kratos-upgrade.io/" + primary + "/status:" + v));
+        }
         expected.add("kratos-upgrade.io/kratosupgrades/finalizers:update");
         return expected;
     }

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.kratosupgrade.operator.testsupport.Crds;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -59,7 +60,7 @@ class ManifestsDriftIT {
         assertThat(ids(built)).isEqualTo(withNamespaceAndCrd(ids(chart)));
         assertThat(built).filteredOn(ClusterRole.class::isInstance).singleElement()
                 .satisfies(cr -> assertThat(ChartRenderIT.rules(((ClusterRole) cr).getRules()))
-                        .isEqualTo(ChartRenderIT.expectedOperatorRules()));
+                        .isEqualTo(ChartRenderIT.expectedOperatorRules(true)));
         assertThat(env(built)).isEqualTo(env(chart));
         Namespace ns = built.stream().filter(Namespace.class::isInstance).map(Namespace.class::cast).findFirst().orElseThrow();
         assertThat(ns.getMetadata().getLabels()).containsEntry("pod-security.kubernetes.io/enforce", "restricted");
@@ -74,7 +75,7 @@ class ManifestsDriftIT {
         assertThat(env(built)).isEqualTo(env(chart))
                 .containsEntry("QUARKUS_OPERATOR_SDK_CONTROLLERS_KRATOSUPGRADE_NAMESPACES", "kratos");
         assertThat(built).filteredOn(o -> o instanceof Role && "kratos".equals(o.getMetadata().getNamespace())).singleElement()
-                .satisfies(r -> assertThat(ChartRenderIT.rules(((Role) r).getRules())).isEqualTo(ChartRenderIT.expectedOperatorRules()));
+                .satisfies(r -> assertThat(ChartRenderIT.rules(((Role) r).getRules())).isEqualTo(ChartRenderIT.expectedOperatorRules(false)));
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -83,6 +84,7 @@ class ManifestsDriftIT {
         Set<String> out = new TreeSet<>(ids);
         out.add("Namespace//" + ChartRenderIT.NAMESPACE);
         out.add("CustomResourceDefinition//kratosupgrades.kratos-upgrade.io");
+        out.add("CustomResourceDefinition//kratosfleetupgrades.kratos-upgrade.io");
         return out;
     }
 
@@ -108,7 +110,7 @@ class ManifestsDriftIT {
         Processes.Result r = Processes.run(List.of(kubectl, "kustomize", dir), Map.of(), Duration.ofMinutes(2));
         assertThat(r.exitCode()).as("kubectl kustomize %s\n%s", dir, r).isZero();
         List<HasMetadata> objects = Helm.parse(r.stdout());
-        assertThat(objects).filteredOn(CustomResourceDefinition.class::isInstance).hasSize(1);
+        assertThat(objects).filteredOn(CustomResourceDefinition.class::isInstance).hasSize(Crds.FILES.size());
         return objects;
     }
 

@@ -3,6 +3,11 @@ package io.kratosupgrade.operator.testsupport;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.kratosupgrade.operator.act.Actuator;
+import io.kratosupgrade.operator.act.FleetActuator;
+import io.kratosupgrade.operator.fleet.FleetMachine;
+import io.kratosupgrade.operator.fleet.FleetObserver;
+import io.kratosupgrade.operator.fleet.NamespaceLookup;
+import io.kratosupgrade.operator.reconciler.KratosFleetUpgradeReconciler;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.events.EventRecorder;
 import io.kratosupgrade.operator.kratos.Kratos;
@@ -15,6 +20,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.logging.Level;
 
 /**
@@ -30,6 +36,7 @@ public final class OperatorHarness implements AutoCloseable {
     private final UpgradeMetrics metrics = new UpgradeMetrics(registry);
     private final LogCapture log = new LogCapture(Level.INFO, false, "io.kratosupgrade", "io.javaoperatorsdk");
     private Operator operator;
+    private Set<String> fleetAdminNamespaces = Set.of();
 
     public OperatorHarness(KubernetesClient client, OperatorSettings settings) {
         this.client = client;
@@ -40,15 +47,24 @@ public final class OperatorHarness implements AutoCloseable {
         return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500), 3);
     }
 
-    /** Starts the operator, watching every namespace or only {@code namespaces}. */
+    /** Fleets in these namespaces may select Deployments of other namespaces; call before {@link #start}. */
+    public OperatorHarness fleetAdminNamespaces(String... namespaces) {
+        fleetAdminNamespaces = Set.of(namespaces);
+        return this;
+    }
+
+    /** Starts the operator (KratosUpgrades and fleets), watching every namespace or only {@code namespaces}. */
     public OperatorHarness start(String... namespaces) {
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withStopOnInformerErrorDuringStartup(true));
         var reconciler = reconciler(client, settings, metrics, Clock.systemUTC());
+        var fleets = fleetReconciler(client, fleetAdminNamespaces, Clock.systemUTC());
         if (namespaces.length == 0) {
             operator.register(reconciler);
+            operator.register(fleets);
         } else {
             operator.register(reconciler, o -> o.settingNamespaces(namespaces));
+            operator.register(fleets, o -> o.settingNamespaces(namespaces));
         }
         operator.start();
         return this;
@@ -59,6 +75,13 @@ public final class OperatorHarness implements AutoCloseable {
                                                      Clock clock) {
         return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(), new Actuator(client),
                 new EventRecorder(client, clock), new StatusWriter(client, clock), metrics, clock);
+    }
+
+    /** The fleet reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
+    public static KratosFleetUpgradeReconciler fleetReconciler(KubernetesClient client, Set<String> adminNamespaces, Clock clock) {
+        return new KratosFleetUpgradeReconciler(new FleetMachine(), new FleetObserver(adminNamespaces),
+                new NamespaceLookup(client, clock), new FleetActuator(client), new EventRecorder(client, clock),
+                new StatusWriter(client, clock), clock);
     }
 
     public void stop() {
