@@ -6,34 +6,38 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.ValidationRule;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.nio.file.Files;
+import io.kratosupgrade.operator.testsupport.Crds;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Renders docs/api-reference.md from the committed CRD, so the reference is the schema users install. */
+/** Renders docs/api-reference.md from the committed CRDs, so the reference is the schema users install. */
 final class ApiReference {
 
-    static final Path CRD = Path.of("crds", "kratosupgrades.kratos-upgrade.io-v1.yml");
     static final Path DOC = Path.of("docs", "api-reference.md");
 
     private ApiReference() {
     }
 
     static String render() throws IOException {
-        CustomResourceDefinition crd = Serialization.unmarshal(Files.readString(CRD), CustomResourceDefinition.class);
-        var version = crd.getSpec().getVersions().get(0);
-        StringBuilder out = new StringBuilder()
-                .append("# API reference: ").append(crd.getSpec().getNames().getKind()).append(' ')
-                .append(crd.getSpec().getGroup()).append('/').append(version.getName()).append("\n\n")
-                .append("Generated from `").append(CRD).append("` by `ApiReferenceTest` (run it with ")
-                .append("`-Dupdate.docs=true` after changing the model). Short name: `")
-                .append(String.join("`, `", crd.getSpec().getNames().getShortNames())).append("`; namespaced; ")
-                .append("`kubectl explain kratosupgrade.spec` shows the same descriptions.\n");
-        JSONSchemaProps root = version.getSchema().getOpenAPIV3Schema();
-        for (String part : new String[] {"spec", "status"}) {
-            out.append("\n## ").append(part).append("\n\n")
-                    .append("| field | type | default | validation | description |\n|---|---|---|---|---|\n");
-            walk(part, root.getProperties().get(part), out);
+        StringBuilder out = new StringBuilder("# API reference\n\n")
+                .append("Generated from the CRDs in `crds/` by `ApiReferenceTest` (run it with `-Dupdate.docs=true` after ")
+                .append("changing the model). `kubectl explain` shows the same descriptions.\n");
+        for (String file : Crds.FILES) {
+            Path path = Crds.committed(file);
+            CustomResourceDefinition crd = Serialization.unmarshal(Files.readString(path), CustomResourceDefinition.class);
+            var version = crd.getSpec().getVersions().get(0);
+            out.append("\n## ").append(crd.getSpec().getNames().getKind()).append(' ')
+                    .append(crd.getSpec().getGroup()).append('/').append(version.getName()).append("\n\n")
+                    .append("From `").append(path).append("`. Short name: `")
+                    .append(String.join("`, `", crd.getSpec().getNames().getShortNames())).append("`; namespaced; ")
+                    .append("`kubectl explain ").append(crd.getSpec().getNames().getSingular()).append(".spec`.\n");
+            JSONSchemaProps root = version.getSchema().getOpenAPIV3Schema();
+            for (String part : new String[] {"spec", "status"}) {
+                out.append("\n### ").append(crd.getSpec().getNames().getKind()).append(' ').append(part).append("\n\n")
+                        .append("| field | type | default | validation | description |\n|---|---|---|---|---|\n");
+                walk(part, root.getProperties().get(part), out);
+            }
         }
         return out.toString();
     }

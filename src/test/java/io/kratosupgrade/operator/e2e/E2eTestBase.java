@@ -39,6 +39,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
 abstract class E2eTestBase {
 
     static final Duration UPGRADE_TIMEOUT = Duration.ofMinutes(8);
+    /** Where fleets that select tenants' namespaces live (the operator's fleet-admin namespace in the e2e tier). */
+    static final String FLEET_ADMIN_NAMESPACE = "e2e-fleet-admin";
 
     static E2eEnvironment env;
     static KubernetesClient client;
@@ -71,7 +73,8 @@ abstract class E2eTestBase {
         client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(Path.of(env.kubeconfig())))).build();
         postgres = new Postgres(env);
         Crds.apply(client);
-        operator = new OperatorHarness(client, OperatorHarness.settings(env.toolsImage())).start();
+        operator = new OperatorHarness(client, OperatorHarness.settings(env.toolsImage()))
+                .fleetAdminNamespaces(FLEET_ADMIN_NAMESPACE).start();
     }
 
     @AfterAll

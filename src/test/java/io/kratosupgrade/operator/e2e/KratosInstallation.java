@@ -161,7 +161,7 @@ final class KratosInstallation {
 
     private Deployment deployment(String version) {
         return new DeploymentBuilder()
-                .withNewMetadata().withName(NAME).endMetadata()
+                .withNewMetadata().withName(NAME).withLabels(Map.of("app.kubernetes.io/name", NAME)).endMetadata()
                 .withNewSpec()
                     .withReplicas(2)
                     .withNewSelector().withMatchLabels(Map.of("app", NAME)).endSelector()
