@@ -15,6 +15,7 @@ import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
+import io.kratosupgrade.operator.observe.MigrationSlots;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
@@ -60,8 +61,8 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    ClusterObserver clusterObserver() {
-        return new ClusterObserver();
+    ClusterObserver clusterObserver(OperatorSettings settings, Clock clock) {
+        return new ClusterObserver(new MigrationSlots(settings.maxConcurrentMigrations(), clock));
     }
 
     @Produces

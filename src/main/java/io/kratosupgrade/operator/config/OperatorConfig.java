@@ -28,6 +28,13 @@ public interface OperatorConfig {
     @WithDefault("3")
     int keptJobRuns();
 
+    /**
+     * How many migration Jobs may run at once, across every KratosUpgrade (and fleet) this operator serves; a run
+     * waits in Migrating for a slot. 0: no limit.
+     */
+    @WithDefault("10")
+    int maxConcurrentMigrations();
+
     /** Name of the Lease used for leader election when several operator replicas run. */
     @WithDefault("kratos-upgrade-operator")
     String leaderElectionLease();
@@ -49,6 +56,7 @@ public interface OperatorConfig {
     }
 
     default OperatorSettings toSettings() {
-        return new OperatorSettings(backup().image(), historyLimit(), jobDeadlineGrace(), podRecheck(), keptJobRuns());
+        return new OperatorSettings(backup().image(), historyLimit(), jobDeadlineGrace(), podRecheck(), keptJobRuns(),
+                maxConcurrentMigrations());
     }
 }

@@ -12,11 +12,12 @@ import java.time.Duration;
  *                         (Recreate) or to run the target (verification): those pods carry no label of the
  *                         operator's, so no informer of its own wakes it
  * @param keptJobRuns      how many runs' Jobs a KratosUpgrade keeps (older ones are deleted; dumps never are)
+ * @param maxConcurrentMigrations how many migration Jobs may run at once, operator-wide (0: no limit)
  */
 public record OperatorSettings(String backupImage, int historyLimit, Duration jobDeadlineGrace, Duration podRecheck,
-                               int keptJobRuns) {
+                               int keptJobRuns, int maxConcurrentMigrations) {
 
     public static OperatorSettings defaults() {
-        return new OperatorSettings("kratos-upgrade-db-tools:latest", 10, Duration.ofSeconds(30), Duration.ofSeconds(2), 3);
+        return new OperatorSettings("kratos-upgrade-db-tools:latest", 10, Duration.ofSeconds(30), Duration.ofSeconds(2), 3, 10);
     }
 }

@@ -13,7 +13,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.kube.DeploymentPods;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
@@ -41,6 +43,14 @@ import java.util.stream.Collectors;
 public class ClusterObserver {
 
     public static final String BY_DEPLOYMENT_INDEX = "byDeployment";
+    /** The name of the KratosUpgrade reconciler's informer on the operator's Jobs. */
+    public static final String JOBS_EVENT_SOURCE = "jobs";
+
+    private final MigrationSlots migrationSlots;
+
+    public ClusterObserver(MigrationSlots migrationSlots) {
+        this.migrationSlots = migrationSlots;
+    }
 
     public Observation observe(KratosUpgrade ku, Context<KratosUpgrade> context) {
         KubernetesClient client = context.getClient();
@@ -91,8 +101,28 @@ public class ClusterObserver {
             deploymentPods = deploymentPods(client, deployment);
         }
         Lease lock = context.getSecondaryResource(Lease.class).orElse(null);
+        boolean migrationJobMissing = phase == Phase.Migrating && ku.getStatus().getMigration() != null
+                && !jobs.containsKey(ku.getStatus().getMigration().getJobName());
+        String key = ns + "/" + ku.getMetadata().getName();
+        boolean migrationSlot = true;
+        if (migrationJobMissing) {
+            migrationSlot = migrationSlots.hold(key, runningMigrations(context));
+        } else {
+            migrationSlots.release(key);
+        }
         return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, lock, backupVolumeExists, dsn, config,
-                deploymentPods == null ? List.of() : deploymentPods);
+                deploymentPods == null ? List.of() : deploymentPods, migrationSlot);
+    }
+
+    /** namespace/name of every KratosUpgrade whose migration Job is running, operator-wide (the Job informer's cache). */
+    @SuppressWarnings("unchecked")
+    private static Set<String> runningMigrations(Context<KratosUpgrade> context) {
+        var jobs = (InformerEventSource<Job, KratosUpgrade>) context.eventSourceRetriever().getEventSourceFor(Job.class, JOBS_EVENT_SOURCE);
+        return jobs.list(j -> "migrate".equals(j.getMetadata().getLabels().get(Labels.STEP)) && !JobOutcome.of(j, List.of()).finished())
+                .flatMap(j -> j.getMetadata().getOwnerReferences().stream()
+                        .filter(o -> KratosUpgrade.class.getSimpleName().equals(o.getKind()))
+                        .map(o -> j.getMetadata().getNamespace() + "/" + o.getName()))
+                .collect(Collectors.toSet());
     }
 
     /**

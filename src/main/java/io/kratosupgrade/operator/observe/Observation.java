@@ -24,10 +24,13 @@ import java.util.Optional;
  * @param dsn            where the DSN is and its value (Preflight, and BackingUp before the Job exists)
  * @param config         the configuration the Kratos container runs with (Preflight only)
  * @param deploymentPods the Deployment's own pods, terminating ones included (ScalingDown and Verifying only)
+ * @param migrationSlot  whether the operator-wide bound on concurrent migrations lets this run create its migration Job
+ *                       (Migrating, before the Job exists; true elsewhere)
  */
 public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
                           Map<String, String> podCreationFailures, List<KratosUpgrade> peers, Lease lock,
-                          Boolean backupVolumeExists, DsnResolution dsn, EffectiveConfig config, List<Pod> deploymentPods) {
+                          Boolean backupVolumeExists, DsnResolution dsn, EffectiveConfig config, List<Pod> deploymentPods,
+                          boolean migrationSlot) {
 
     public Optional<Job> job(String name) {
         return name == null ? Optional.empty() : Optional.ofNullable(jobs.get(name));

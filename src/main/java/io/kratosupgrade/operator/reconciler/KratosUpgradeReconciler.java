@@ -104,7 +104,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                 ClusterObserver.deploymentKey(ku.getMetadata().getNamespace(), ku.getSpec().getDeploymentName())));
 
         var jobs = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, KratosUpgrade.class)
-                .withName("jobs")
+                .withName(ClusterObserver.JOBS_EVENT_SOURCE)
                 .withLabelSelector(Labels.OWNED_SELECTOR)
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(KratosUpgrade.class))
                 .build(), context);

@@ -14,7 +14,9 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosFleetUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosFleetUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.fleet.FleetLabels;
+import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.testsupport.OperatorHarness;
 import java.util.ArrayList;
@@ -42,7 +44,8 @@ class FleetIT extends ApiServerTestBase {
 
     @BeforeAll
     static void startFleetOperator() {
-        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE)).fleetAdminNamespaces(ADMIN).start();
+        // One migration at a time, operator-wide: what stops a fleet from migrating every tenant at once.
+        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE, 1)).fleetAdminNamespaces(ADMIN).start();
     }
 
     @AfterEach
@@ -156,6 +159,45 @@ class FleetIT extends ApiServerTestBase {
         assertThat(done.getStatus().getWaves()).extracting(w -> w.getInstances()).containsExactly(
                 List.of(t1 + "/kratos"), List.of(t2 + "/kratos", broken + "/kratos"), List.of(broken + "/kratos"),
                 List.of(t4 + "/kratos"));
+    }
+
+    @Test
+    void theOperatorWideBoundOnMigrationsHoldsAWaveBackWhateverItsSize() {
+        adminNamespace();
+        String label = "m" + UUID.randomUUID().toString().substring(0, 6);
+        List<String> tenants = List.of(label + "-t1", label + "-t2", label + "-t3");
+        Map<String, FakeControllers> controllers = new java.util.LinkedHashMap<>();
+        // Migrations that run until the test ends them.
+        tenants.forEach(ns -> controllers.put(ns, tenant(ns, label, c -> c.jobs("migrate", FakeControllers.JobBehavior.HANG))));
+        fleet(ADMIN, label, spec -> {
+            spec.setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(Map.of("fleet-test", label)).build());
+            spec.getRollout().setMaxConcurrent(new IntOrString(3));
+            spec.getTemplate().getSpec().getBackup().setVerify(false);
+        });
+        List<String> migrated = new ArrayList<>();
+        for (int round = 0; round < tenants.size(); round++) {
+            await().atMost(WAIT).untilAsserted(() -> {
+                List<String> running = runningMigrations(tenants);
+                assertThat(running).as("migration Jobs running at once").hasSize(1);
+                assertThat(migrated).doesNotContain(running.get(0));
+            });
+            String ns = runningMigrations(tenants).get(0);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(tenants.stream().filter(t -> !t.equals(ns) && !migrated.contains(t))
+                    .map(t -> upgradesIn(t).get(0).getStatus().getMessage()).toList())
+                    .allSatisfy(m -> assertThat(m).contains("waiting for a migration slot")));
+            assertThat(runningMigrations(tenants)).as("still one, after the others looked").hasSize(1);
+            Job job = client.batch().v1().jobs().inNamespace(ns).withLabel(Labels.STEP, "migrate").list().getItems().get(0);
+            controllers.get(ns).completeJob(job.getMetadata().getName());
+            migrated.add(ns);
+        }
+        KratosFleetUpgrade done = awaitFleet(ADMIN, label, f -> f.getStatus().getPhase() == FleetPhase.Succeeded);
+        assertThat(done.getStatus().getWaves()).singleElement().satisfies(w -> assertThat(w.getInstances()).hasSize(3));
+    }
+
+    /** The tenants whose migration Job is running. */
+    private List<String> runningMigrations(List<String> tenants) {
+        return tenants.stream().filter(ns -> client.batch().v1().jobs().inNamespace(ns).withLabel(Labels.STEP, "migrate").list()
+                .getItems().stream().anyMatch(j -> j.getStatus() != null && j.getStatus().getSucceeded() == null)).toList();
     }
 
     @Test

@@ -102,6 +102,7 @@ public class ChartRenderIT {
         assertThat(operator.getImagePullPolicy()).isEqualTo("IfNotPresent");
         assertThat(env(operator, "KRATOS_UPGRADE_BACKUP_IMAGE")).isEqualTo("registry.example.org/tools:15");
         assertThat(env(operator, "KRATOS_UPGRADE_LEADER_ELECTION_LEASE")).isEqualTo(RELEASE);
+        assertThat(env(operator, "KRATOS_UPGRADE_MAX_CONCURRENT_MIGRATIONS")).isEqualTo("10");
         assertThat(operator.getEnv()).extracting(EnvVar::getName)
                 .as("cluster-wide: the operator watches every namespace")
                 .doesNotContain("QUARKUS_OPERATOR_SDK_CONTROLLERS_KRATOSUPGRADE_NAMESPACES");

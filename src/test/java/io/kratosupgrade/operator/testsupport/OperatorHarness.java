@@ -13,6 +13,7 @@ import io.kratosupgrade.operator.events.EventRecorder;
 import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.observe.ClusterObserver;
+import io.kratosupgrade.operator.observe.MigrationSlots;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
@@ -44,7 +45,12 @@ public final class OperatorHarness implements AutoCloseable {
     }
 
     public static OperatorSettings settings(String toolsImage) {
-        return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500), 3);
+        return settings(toolsImage, 10);
+    }
+
+    /** @param maxConcurrentMigrations the operator-wide bound on migrations at once */
+    public static OperatorSettings settings(String toolsImage, int maxConcurrentMigrations) {
+        return new OperatorSettings(toolsImage, 10, Duration.ofSeconds(5), Duration.ofMillis(500), 3, maxConcurrentMigrations);
     }
 
     /** Fleets in these namespaces may select Deployments of other namespaces; call before {@link #start}. */
@@ -73,7 +79,7 @@ public final class OperatorHarness implements AutoCloseable {
     /** The reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
     public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, UpgradeMetrics metrics,
                                                      Clock clock) {
-        return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(), new Actuator(client),
+        return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(new MigrationSlots(settings.maxConcurrentMigrations(), clock)), new Actuator(client),
                 new EventRecorder(client, clock), new StatusWriter(client, clock), metrics, clock);
     }
 

@@ -315,10 +315,11 @@ final class Fixtures {
         DsnResolution dsn = dsnFound(POSTGRES_DSN);
         EffectiveConfig config = config("dsn: memory\nselfservice:\n  default_browser_return_url: http://x/\n", Map.of());
         final List<Pod> deploymentPods = new ArrayList<>();
+        boolean migrationSlot = true;
 
         Observation observe() {
             return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers), lock,
-                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods));
+                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot);
         }
 
         void putJob(Job job, Pod... jobPods) {

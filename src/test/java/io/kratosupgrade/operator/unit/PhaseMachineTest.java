@@ -248,6 +248,26 @@ class PhaseMachineTest {
         }
 
         @Test
+        void aRunWaitsInMigratingForAMigrationSlotWithoutTheStepsClockRunning() {
+            s.toMigrating();
+            s.world.migrationSlot = false;
+            s.advance(Duration.ofMinutes(20));
+
+            Decision waiting = s.decide();
+
+            assertThat(waiting.actions()).as("no migration Job while the operator runs its maximum").isEmpty();
+            assertThat(s.phase()).isEqualTo(Phase.Migrating);
+            assertThat(s.status().getMessage()).contains("waiting for a migration slot", "kratos-upgrade.max-concurrent-migrations");
+            assertThat(waiting.requeueAfter()).isEqualTo(Duration.ofSeconds(10));
+
+            s.world.migrationSlot = true;
+            Decision started = s.decide();
+            assertThat(started.actions()).singleElement().isInstanceOf(Action.CreateJob.class);
+            assertThat(s.status().getMigration().getStartedAt()).as("the step starts with its Job, not with the wait")
+                    .isEqualTo(io.kratosupgrade.operator.lifecycle.Times.format(s.now));
+        }
+
+        @Test
         void failedMigrationFailsTheRun() {
             s.toMigrating();
             s.decide();

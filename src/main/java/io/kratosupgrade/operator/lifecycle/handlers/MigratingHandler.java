@@ -20,6 +20,9 @@ import java.util.Optional;
 /** Runs the target release's migrate command in one Job built from the Deployment's own pod template. */
 public class MigratingHandler implements PhaseHandler {
 
+    /** A run waiting for a migration slot looks again this often (another run's Job ending does not wake it). */
+    static final Duration SLOT_RECHECK = Duration.ofSeconds(10);
+
     @Override
     public Phase phase() {
         return Phase.Migrating;
@@ -45,6 +48,13 @@ public class MigratingHandler implements PhaseHandler {
             if (template.isEmpty()) {
                 return KratosTemplate.gone(ctx);
             }
+            if (!ctx.observed().migrationSlot()) {
+                return PhaseOutcome.stay(ctx.hopLabel() + "waiting for a migration slot: the operator runs at most "
+                        + ctx.settings().maxConcurrentMigrations() + " migrations at once (kratos-upgrade.max-concurrent-migrations); "
+                        + "this one starts when another ends", SLOT_RECHECK);
+            }
+            // The step's clock starts with its Job, not with a wait for a slot.
+            migration.setStartedAt(ctx.nowText());
             Job built = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ctx.upgrade(), ctx.run(), migration.getJobName(),
                     template.get().pod(), template.get().container(), hop.getImage(), ctx.product().migrateArgs(KratosVersion.parse(hop.getVersion())), timeout));
             return PhaseOutcome.stay(ctx.hopLabel() + "starting migration Job " + migration.getJobName() + " with " + hop.getImage(),
