@@ -42,7 +42,8 @@ public final class InspectionJobBuilder {
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 // The Kratos container's mounts come along so DSN parameters such as sslrootcert=/etc/... resolve.
                 .withVolumeMounts(in.kratosContainer().getVolumeMounts())
-                .withTerminationMessagePolicy("File")
+                // The report is the file; a failure (psql's own error, say a refused password) is the log's end.
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .build();
         return OperatorJobs.wrap(in.upgrade(), in.run(), STEP, in.jobName(), in.timeout(), OperatorJobs.podLike(in.kratosPod())
                 .withContainers(psql)

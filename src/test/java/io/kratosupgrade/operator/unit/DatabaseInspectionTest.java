@@ -108,7 +108,7 @@ class DatabaseInspectionTest {
 
         assertThat(s.phase()).isEqualTo(Phase.Failed);
         assertThat(s.status().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
-        assertThat(s.status().getMessage()).contains("nothing was changed", "check the DSN");
+        assertThat(s.status().getMessage()).contains("nothing was changed", "check the DSN", "it said: psql: error: connection refused");
         assertThat(s.actions(Action.DeleteSecret.class)).hasSize(1);
     }
 }

@@ -18,6 +18,7 @@ import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
 import io.kratosupgrade.operator.resources.InspectionJobBuilder;
 import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.status.Redaction;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,8 +73,10 @@ final class DatabaseInspection {
                 inspection.setFinishedAt(ctx.nowText());
                 List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
                 actions.add(new Action.DeleteSecret(secret));
+                String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
                 return Optional.of(Failures.fail(ctx, "DatabaseInspectionFailed", "the read-only database inspection (Job "
-                        + inspection.getJobName() + ") failed: " + outcome.message() + "; nothing was changed. The backup and "
+                        + inspection.getJobName() + ") failed: " + outcome.message() + (tail == null || tail.isBlank() ? ""
+                        : "; it said: " + tail) + "; nothing was changed. The backup and "
                         + "the migration would connect the same way: check the DSN and that the database accepts connections",
                         actions.toArray(Action[]::new)));
             }
