@@ -28,7 +28,6 @@ import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

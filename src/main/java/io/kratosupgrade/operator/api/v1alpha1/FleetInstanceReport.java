@@ -2,7 +2,6 @@ package io.kratosupgrade.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import java.util.Objects;
 
 /** An instance that needs a look: it failed, or the fleet leaves it alone. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -39,15 +38,4 @@ public class FleetInstanceReport {
     public void setReason(String reason) { this.reason = reason; }
     public String getMessage() { return message; }
     public void setMessage(String message) { this.message = message; }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof FleetInstanceReport r && Objects.equals(instance, r.instance) && Objects.equals(upgrade, r.upgrade)
-                && Objects.equals(phase, r.phase) && Objects.equals(reason, r.reason) && Objects.equals(message, r.message);
-    }
-
-    @Override
-    public int hashCode() {
-        return Objects.hash(instance, upgrade, phase, reason, message);
-    }
 }
