@@ -34,7 +34,7 @@ class ExamplesIT {
     @MethodSource("examples")
     void everyExampleIsAcceptedByTheApiServer(Path file) throws Exception {
         KubernetesClient client = TestApiServer.client();
-        for (String ns : List.of(NAMESPACE, "kratos-demo")) {
+        for (String ns : List.of(NAMESPACE, "kratos-demo", "kratos-upgrade-system")) {
             if (client.namespaces().withName(ns).get() == null) {
                 client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
             }

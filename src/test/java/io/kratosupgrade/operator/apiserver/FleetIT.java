@@ -38,14 +38,26 @@ import org.junit.jupiter.api.Test;
 @ApiServerTestBase.OwnOperator
 class FleetIT extends ApiServerTestBase {
 
-    /** This operator's fleet-admin namespace (the test's own namespaces are not). */
-    private static final String ADMIN = "fleet-admin-" + UUID.randomUUID().toString().substring(0, 8);
+    /**
+     * The namespaces of this class: the operator watches only these, so that the Jobs other classes left running on
+     * the shared API server (their fake controllers are gone) do not hold its migration slots.
+     */
+    private static final String PREFIX = "fl" + UUID.randomUUID().toString().substring(0, 6);
+    /** This operator's fleet-admin namespace. */
+    private static final String ADMIN = PREFIX + "-admin";
+    private static final String WAVES = PREFIX + "-w";
+    private static final String BOUND = PREFIX + "-m";
+    private static final String LOCAL = PREFIX + "-local";
     private final List<FakeControllers> tenantControllers = new ArrayList<>();
 
     @BeforeAll
     static void startFleetOperator() {
+        List<String> watched = new ArrayList<>(List.of(ADMIN, LOCAL));
+        for (int i = 1; i <= 4; i++) watched.add(WAVES + "-t" + i);
+        for (int i = 1; i <= 3; i++) watched.add(BOUND + "-t" + i);
         // One migration at a time, operator-wide: what stops a fleet from migrating every tenant at once.
-        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE, 1)).fleetAdminNamespaces(ADMIN).start();
+        operator = new OperatorHarness(client, OperatorHarness.settings(TOOLS_IMAGE, 1)).fleetAdminNamespaces(ADMIN)
+                .start(watched.toArray(String[]::new));
     }
 
     @AfterEach
@@ -103,7 +115,7 @@ class FleetIT extends ApiServerTestBase {
     @Test
     void wavesHaltOnTheFirstFailureAndARetryAfterTheFixFinishesWithoutRepeatingAnyone() {
         adminNamespace();
-        String label = "f" + UUID.randomUUID().toString().substring(0, 6);
+        String label = WAVES;
         String t1 = label + "-t1", t2 = label + "-t2", broken = label + "-t3", t4 = label + "-t4";
         tenant(t1, label, c -> { });
         tenant(t2, label, c -> { });
@@ -164,7 +176,7 @@ class FleetIT extends ApiServerTestBase {
     @Test
     void theOperatorWideBoundOnMigrationsHoldsAWaveBackWhateverItsSize() {
         adminNamespace();
-        String label = "m" + UUID.randomUUID().toString().substring(0, 6);
+        String label = BOUND;
         List<String> tenants = List.of(label + "-t1", label + "-t2", label + "-t3");
         Map<String, FakeControllers> controllers = new java.util.LinkedHashMap<>();
         // Migrations that run until the test ends them.
@@ -202,17 +214,23 @@ class FleetIT extends ApiServerTestBase {
 
     @Test
     void aKratosUpgradeMadeByHandIsRespectedAndANamespaceSelectorOutsideTheAdminNamespacesIsRefused() {
-        controllers.start();
-        installKratos();
-        upgrade("by-hand", "v1.3.1", spec -> { });
-        fleet(namespace, "local", spec -> { });
-        KratosFleetUpgrade done = awaitFleet(namespace, "local", f -> f.getStatus().getPhase() == FleetPhase.Succeeded);
-        assertThat(upgradesIn(namespace)).extracting(ku -> ku.getMetadata().getName()).containsExactly("by-hand");
+        tenant(LOCAL, LOCAL, c -> { });
+        KratosUpgrade byHand = new KratosUpgrade();
+        byHand.getMetadata().setName("by-hand");
+        byHand.getMetadata().setNamespace(LOCAL);
+        byHand.setSpec(new io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec());
+        byHand.getSpec().setDeploymentName("kratos");
+        byHand.getSpec().setVersion("v1.3.1");
+        byHand.getSpec().getBackup().setPersistentVolumeClaim("kratos-backups");
+        client.resource(byHand).create();
+        fleet(LOCAL, "local", spec -> { });
+        KratosFleetUpgrade done = awaitFleet(LOCAL, "local", f -> f.getStatus().getPhase() == FleetPhase.Succeeded);
+        assertThat(upgradesIn(LOCAL)).extracting(ku -> ku.getMetadata().getName()).containsExactly("by-hand");
         assertThat(done.getStatus().getProgress()).isEqualTo("1/1");
 
-        fleet(namespace, "reaching-out", spec -> spec.setNamespaceSelector(
+        fleet(LOCAL, "reaching-out", spec -> spec.setNamespaceSelector(
                 new LabelSelectorBuilder().withMatchLabels(Map.of("kubernetes.io/metadata.name", "default")).build()));
-        KratosFleetUpgrade refused = awaitFleet(namespace, "reaching-out", f -> f.getStatus().getPhase() == FleetPhase.Invalid);
+        KratosFleetUpgrade refused = awaitFleet(LOCAL, "reaching-out", f -> f.getStatus().getPhase() == FleetPhase.Invalid);
         assertThat(refused.getStatus().getConditions()).anySatisfy(c -> {
             assertThat(c.getType()).isEqualTo("Stalled");
             assertThat(c.getReason()).isEqualTo("NamespaceSelectorNotAllowed");
