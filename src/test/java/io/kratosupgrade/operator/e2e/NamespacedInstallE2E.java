@@ -196,7 +196,9 @@ class NamespacedInstallE2E {
                 .anyMatch(k -> k.startsWith("failover-1-inspect@")).anyMatch(k -> k.startsWith("failover-1-backup@"))
                 .anyMatch(k -> k.startsWith("failover-1-rehearse@")).anyMatch(k -> k.startsWith("failover-1-migrate@"));
         assertThat(holders).as("the Lease went from the killed leader to one other replica").hasSize(2).doesNotHaveDuplicates();
-        assertThat(operator.logs()).as("the new leader finished the run")
-                .anyMatch(l -> l.contains(failover + "/failover run 1: ") && l.endsWith("-> Succeeded"));
+        // The transition is logged after the actions its status write announced (the lock's release): wait for the line.
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
+                assertThat(operator.logs()).as("the new leader finished the run")
+                        .anyMatch(l -> l.contains(failover + "/failover run 1: ") && l.endsWith("-> Succeeded")));
     }
 }
