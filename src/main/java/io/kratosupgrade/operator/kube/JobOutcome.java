@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -78,6 +79,33 @@ public record JobOutcome(State state, String reason, String message, String term
 
     private static boolean transientMessage(String message) {
         return message != null && TRANSIENT_MESSAGES.stream().anyMatch(message::contains);
+    }
+
+    /**
+     * Scheduler messages that mean a pod waits for a volume no node can offer as things stand: no
+     * PersistentVolume matches the claim, or the claim is gone. Unlike a full node, nothing in the cluster fixes
+     * that by itself, so the step gives up after a short grace (a provisioner may still be creating the volume).
+     */
+    private static final List<String> VOLUME_MESSAGES = List.of("unbound immediate PersistentVolumeClaims",
+            "didn't find available persistent volumes to bind", "persistentvolumeclaim \"");
+
+    /** A pod of the Job is unschedulable for its volume: since when (the condition's transition), and why. */
+    public record VolumeWait(Instant since, String message) {
+    }
+
+    public static Optional<VolumeWait> volumeWait(List<Pod> pods) {
+        for (Pod pod : pods) {
+            if (pod.getStatus() == null || pod.getStatus().getConditions() == null) continue;
+            for (var c : pod.getStatus().getConditions()) {
+                if ("PodScheduled".equals(c.getType()) && "False".equals(c.getStatus()) && c.getMessage() != null
+                        && VOLUME_MESSAGES.stream().anyMatch(c.getMessage()::contains)) {
+                    String since = c.getLastTransitionTime() != null ? c.getLastTransitionTime() : pod.getMetadata().getCreationTimestamp();
+                    return Optional.of(new VolumeWait(since == null ? Instant.EPOCH : Instant.parse(since),
+                            "pod " + pod.getMetadata().getName() + " cannot be scheduled: " + c.getMessage()));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** Why a Job's pod has not started yet (unschedulable, an unbound PVC, ...), for the status message. */

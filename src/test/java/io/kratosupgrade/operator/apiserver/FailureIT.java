@@ -49,6 +49,33 @@ class FailureIT extends ApiServerTestBase {
     }
 
     @Test
+    void aBackupVolumeThatCannotBeBoundFailsTheRunAfterAShortGraceNotAtTheBackupDeadline() {
+        controllers.jobs("backup", JobBehavior.VOLUME_UNBOUND).start();
+        installKratos();
+        long generation = deployment().getMetadata().getGeneration();
+        upgrade("unbound", "v1.3.1", spec -> { });
+
+        // While the grace lasts, the run waits and says why.
+        await().atMost(WAIT).until(() -> {
+            KratosUpgrade k = client.resources(KratosUpgrade.class).inNamespace(namespace).withName("unbound").get();
+            return k.getStatus() != null && k.getStatus().getPhase() == Phase.BackingUp
+                    && String.valueOf(k.getStatus().getMessage()).contains("unbound immediate PersistentVolumeClaims");
+        });
+        Instant waiting = Instant.now();
+        KratosUpgrade ku = awaitPhase("unbound", Phase.Failed);
+
+        // The backup timeout is 30 minutes: the failure comes when the pod has waited a minute for its volume.
+        assertThat(Duration.between(waiting, Instant.now())).isLessThan(Duration.ofSeconds(40));
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        assertThat(ku.getStatus().getMessage()).contains("waited more than 60s for a volume")
+                .contains("pod has unbound immediate PersistentVolumeClaims").contains("nothing was migrated");
+        await().atMost(WAIT).until(() -> Boolean.TRUE.equals(
+                client.batch().v1().jobs().inNamespace(namespace).withName("unbound-1-backup").get().getSpec().getSuspend()));
+        assertThat(controllers.jobsCreated).containsExactly("unbound-1-backup");
+        assertThat(deployment().getMetadata().getGeneration()).isEqualTo(generation);
+    }
+
+    @Test
     void failedMigrationLeavesTheDeploymentUntouched() {
         controllers.jobs("migrate", JobBehavior.FAIL).start();
         installKratos();

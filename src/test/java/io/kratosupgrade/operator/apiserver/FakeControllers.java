@@ -21,6 +21,7 @@ import io.kratosupgrade.operator.resources.InspectionJobBuilder;
 import io.kratosupgrade.operator.resources.RehearsalJobBuilder;
 import io.kratosupgrade.operator.testsupport.Edits;
 import io.kratosupgrade.operator.resources.Labels;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -39,7 +40,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class FakeControllers implements AutoCloseable {
 
     /** FAILED_CREATE: the pod is refused (as by a quota or PodSecurity admission): no pod, a FailedCreate event. */
-    enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG, FAILED_CREATE }
+    /** VOLUME_UNBOUND: the scheduler cannot place the pod, whose claim no volume matches, and has said so for 50 s. */
+    enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG, FAILED_CREATE, VOLUME_UNBOUND }
+
+    static final Duration VOLUME_UNBOUND_FOR = Duration.ofSeconds(50);
 
     private final KubernetesClient client;
     private final String namespace;
@@ -154,6 +158,16 @@ final class FakeControllers implements AutoCloseable {
             }
             case IMAGE_PULL_BACKOFF -> {
                 setPodWaiting(pod, "ImagePullBackOff", "Back-off pulling image \"" + pod.getSpec().getContainers().get(0).getImage() + "\"");
+                status = new JobStatusBuilder().withStartTime(now).withActive(1).build();
+            }
+            case VOLUME_UNBOUND -> {
+                // The message the real scheduler writes for a claim that no PersistentVolume matches.
+                pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                        .withConditions(new PodConditionBuilder().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+                                .withLastTransitionTime(Instant.now().minus(VOLUME_UNBOUND_FOR).truncatedTo(ChronoUnit.SECONDS).toString())
+                                .withMessage("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found").build())
+                        .build());
+                client.pods().inNamespace(namespace).resource(pod).updateStatus();
                 status = new JobStatusBuilder().withStartTime(now).withActive(1).build();
             }
             default -> {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.kube.JobOutcome;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -124,5 +125,28 @@ class JobOutcomeTest {
 
         assertThat(outcome.state()).isEqualTo(JobOutcome.State.RUNNING);
         assertThat(outcome.message()).contains("not scheduled: Unschedulable").contains("unbound immediate PersistentVolumeClaims");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found",
+            "0/1 nodes are available: persistentvolumeclaim \"backups\" not found. not found",
+            "0/3 nodes are available: 3 node(s) didn't find available persistent volumes to bind."})
+    void aPodWaitingForAVolumeThatCannotBeBoundIsToldApartFromAFullNode(String schedulerMessage) {
+        assertThat(JobOutcome.volumeWait(List.of(unschedulable(schedulerMessage, "2026-11-29T18:03:35Z"))))
+                .hasValueSatisfying(w -> {
+                    assertThat(w.since()).isEqualTo(Instant.parse("2026-11-29T18:03:35Z"));
+                    assertThat(w.message()).contains(schedulerMessage);
+                });
+        assertThat(JobOutcome.volumeWait(List.of(unschedulable("0/1 nodes are available: 1 Insufficient memory.", null)))).isEmpty();
+    }
+
+    private static Pod unschedulable(String message, String since) {
+        Pod pod = Fixtures.waitingPod(JOB, "backup", "ContainerCreating");
+        pod.getStatus().setContainerStatuses(List.of());
+        pod.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                .withType("PodScheduled").withStatus("False").withReason("Unschedulable").withLastTransitionTime(since)
+                .withMessage(message).build()));
+        return pod;
     }
 }

@@ -84,7 +84,7 @@ public class BackingUpHandler implements PhaseHandler {
             default -> {
                 return PhaseOutcome.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + "): "
                         + outcome.message(),
-                        RunningJob.deadlineLeft(ctx, backup, timeout));
+                        RunningJob.recheckIn(ctx, backup, timeout));
             }
         }
     }

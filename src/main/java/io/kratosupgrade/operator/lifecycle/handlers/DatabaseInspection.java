@@ -82,7 +82,7 @@ final class DatabaseInspection {
             }
             default -> {
                 return Optional.of(PhaseOutcome.stay("inspecting the database read-only (Job " + inspection.getJobName() + "): "
-                        + outcome.message(), RunningJob.deadlineLeft(ctx, inspection, TIMEOUT)));
+                        + outcome.message(), RunningJob.recheckIn(ctx, inspection, TIMEOUT)));
             }
         }
     }

@@ -87,7 +87,7 @@ public class MigratingHandler implements PhaseHandler {
             default -> {
                 return PhaseOutcome.stay(ctx.hopLabel() + "migrating the database to " + hop.getVersion() + " (Job " + migration.getJobName()
                         + "): " + outcome.message(),
-                        RunningJob.deadlineLeft(ctx, migration, timeout));
+                        RunningJob.recheckIn(ctx, migration, timeout));
             }
         }
     }

@@ -102,7 +102,7 @@ public class RehearsingHandler implements PhaseHandler {
             }
             default -> {
                 return PhaseOutcome.stay("rehearsing the migration on a restored copy (Job " + rehearsal.getJobName() + "): "
-                        + outcome.message(), RunningJob.deadlineLeft(ctx, rehearsal, timeout));
+                        + outcome.message(), RunningJob.recheckIn(ctx, rehearsal, timeout));
             }
         }
     }

@@ -135,7 +135,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
             }
             default -> {
                 return PhaseOutcome.stay("restoring " + backup.getFile() + " into the database (Job " + restore.getJobName() + "): "
-                        + outcome.message(), RunningJob.deadlineLeft(ctx, restore, timeout));
+                        + outcome.message(), RunningJob.recheckIn(ctx, restore, timeout));
             }
         }
     }

@@ -5,6 +5,7 @@ import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,19 +17,46 @@ final class RunningJob {
     private RunningJob() {
     }
 
-    /** The outcome of the step's Job, with the operator's own deadline on top of the Job's. */
+    /**
+     * How long a pod may wait for a volume that cannot be bound (see {@link JobOutcome#volumeWait}) before the step
+     * fails: long enough for a dynamic provisioner, far shorter than a backup's timeout (which was the only limit).
+     */
+    static final Duration VOLUME_BINDING_GRACE = Duration.ofSeconds(60);
+
+    /** The outcome of the step's Job, with the operator's own deadline and volume check on top of the Job's. */
     static JobOutcome outcome(RunContext ctx, Job job, StepStatus step, Duration timeout) {
         String name = job.getMetadata().getName();
         JobOutcome outcome = JobOutcome.of(job, ctx.observed().podsOf(name), ctx.observed().podCreationFailure(name));
-        if (!outcome.finished() && deadlineLeft(ctx, step, timeout).isNegative()) {
+        if (outcome.finished()) {
+            return outcome;
+        }
+        if (deadlineLeft(ctx, step, timeout).isNegative()) {
             return new JobOutcome(JobOutcome.State.FAILED, "DeadlineExceeded",
-                    "Job " + job.getMetadata().getName() + " did not finish within " + timeout.toSeconds() + "s", null);
+                    "Job " + name + " did not finish within " + timeout.toSeconds() + "s", null);
+        }
+        Optional<JobOutcome.VolumeWait> volume = JobOutcome.volumeWait(ctx.observed().podsOf(name));
+        if (volume.isPresent() && volumeGraceLeft(ctx, volume.get()).isNegative()) {
+            return new JobOutcome(JobOutcome.State.FAILED, "VolumeNotBound", "its pod waited more than "
+                    + VOLUME_BINDING_GRACE.toSeconds() + "s for a volume: " + volume.get().message(), null);
         }
         return outcome;
     }
 
     static Duration deadlineLeft(RunContext ctx, StepStatus step, Duration timeout) {
         return ctx.remaining(step.getStartedAt(), timeout.plus(ctx.settings().jobDeadlineGrace()));
+    }
+
+    /** When to look at a running step's Job again: at its deadline, or sooner when its pod waits for a volume. */
+    static Duration recheckIn(RunContext ctx, StepStatus step, Duration timeout) {
+        Duration deadline = deadlineLeft(ctx, step, timeout);
+        return JobOutcome.volumeWait(ctx.observed().podsOf(step.getJobName()))
+                .map(v -> volumeGraceLeft(ctx, v))
+                .filter(left -> left.compareTo(deadline) < 0)
+                .orElse(deadline);
+    }
+
+    private static Duration volumeGraceLeft(RunContext ctx, JobOutcome.VolumeWait volume) {
+        return ctx.remaining(Times.format(volume.since()), VOLUME_BINDING_GRACE);
     }
 
     /** A Job the operator gives up on while it still runs (its pod cannot start, or the deadline passed) is suspended. */

@@ -81,7 +81,7 @@ public class VerifyingBackupHandler implements PhaseHandler {
         }
         if (restored.isEmpty()) {
             return PhaseOutcome.stay("verifying " + backup.getFile() + " by restoring it into a throw-away database (Job "
-                    + verification.getJobName() + "): " + outcome.message(), RunningJob.deadlineLeft(ctx, verification, timeout));
+                    + verification.getJobName() + "): " + outcome.message(), RunningJob.recheckIn(ctx, verification, timeout));
         }
         verification.setFinishedAt(ctx.nowText());
         // A rehearsal Job goes on with the migrations on the copy; it is stopped if the verification fails.
