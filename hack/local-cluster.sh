@@ -3,7 +3,8 @@
 # A real single-node Kubernetes on this machine, for end-to-end tests: etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 # (the binaries from hack/k8s-binaries.sh), Debian's containerd + runc + CNI
-# plugins, and Debian's PostgreSQL 15 on the host as the "managed" database.
+# plugins, and Debian's PostgreSQL 15 on the host as the "managed" database
+# (and Debian's MariaDB 10.11 beside it, for Kratos's MySQL dialect).
 # No Docker, kind, k3s, registry or internet: images are OCI archives imported
 # into containerd (see load-image, hack/lib/oci.sh).
 #
@@ -33,7 +34,7 @@
 #   hack/local-cluster.sh fault stop|kill COMPONENT
 #        For reliability tests: stop one component (SIGTERM, or SIGKILL with
 #        kill): kube-apiserver, kubelet, kube-controller-manager, kube-scheduler,
-#        kube-proxy, etcd, containerd or postgres. `up` starts it again.
+#        kube-proxy, etcd, containerd, postgres or mariadb. `up` starts it again.
 #   hack/local-cluster.sh fault small-volume NAME SIZE
 #        A PersistentVolume of storage class local-backup-small backed by a tmpfs
 #        of SIZE (e.g. 64k), labelled kuo.local/pv-dir=NAME: a backup volume that
@@ -44,7 +45,7 @@
 #     env                 KEY=value lines (KUBECONFIG, CONTAINERD_SOCK, PG*...);
 #                         read it with `set -a; . "$KUO_STATE/env"; set +a`
 #     logs/<component>.log
-#     pki/ kubeconfigs/ etcd/ containerd/ cni/ kubelet/ kube-proxy/ postgres/
+#     pki/ kubeconfigs/ etcd/ containerd/ cni/ kubelet/ kube-proxy/ postgres/ mariadb/
 #     volumes/pv-N/       the backing directories of the local-backup PVs
 #     images/             the pause and busybox image archives built here
 #     run/<component>.pid host/ (recorded sysctls and host state)
@@ -60,6 +61,7 @@
 #   KUO_STATE          state dir (see above)
 #   KUO_NODE_NAME      node name (default kuo-node)
 #   KUO_PG_PORT        PostgreSQL port (default 5432)
+#   KUO_MYSQL_PORT     MariaDB port (default 3306)
 #   KUO_PV_COUNT       number of local-backup PersistentVolumes (default 64: one per e2e test that
 #                      backs up, with room for namespaces still being deleted)
 #   KUO_PAUSE_IMAGE_TAR  an OCI archive of registry.k8s.io/pause:3.10 to use
@@ -110,13 +112,17 @@ KUBELET_DIR="${S}/kubelet"
 PG_DIR="${S}/postgres"
 PG_DATA="${PG_DIR}/data"
 PG_SOCKET_DIR="${PG_DIR}/run"
+MY_PORT="${KUO_MYSQL_PORT:-3306}"
+MY_DIR="${S}/mariadb"
+MY_DATA="${MY_DIR}/data"
+MY_SOCKET="${MY_DIR}/run/mariadbd.sock"
 HOST_DIR="${S}/host"
 IMAGES_DIR="${S}/images"
 VOLUMES_DIR="${S}/volumes"
 
 # Packages `up` installs with apt when missing (checked with dpkg first).
 PACKAGES=(containerd runc containernetworking-plugins iptables conntrack openssl
-  postgresql busybox-static iproute2 jq gcc libc6-dev procps util-linux curl)
+  postgresql mariadb-server busybox-static iproute2 jq gcc libc6-dev procps util-linux curl)
 
 # Sysctls that the kubelet, kube-proxy or the CNI bridge plugin may change;
 # recorded before the first `up` and restored by `down`.
@@ -131,7 +137,7 @@ SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
 HOST_PATHS=(/var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni
   /run/netns /run/containerd /usr/libexec/kubernetes /dev/kmsg)
 
-# Daemons in start order (postgres is handled separately).
+# Daemons in start order (postgres and mariadb are handled separately).
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 # ---------------------------------------------------------------------------
@@ -161,6 +167,7 @@ ctr_() {
 component_exe() {
   case "$1" in
     postgres) echo postgres ;;
+    mariadb) echo mariadbd ;;
     *) echo "$1" ;;
   esac
 }
@@ -919,6 +926,75 @@ stop_postgres() {
 }
 
 # ---------------------------------------------------------------------------
+# MariaDB (Debian's server, our own instance under the state dir): the MySQL
+# dialect. Kratos is tested upstream on MySQL 8; MariaDB is what Debian ships.
+
+my_ready() {
+  mariadb-admin --socket="${MY_SOCKET}" --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+start_mariadb() {
+  if alive mariadb; then
+    return 0
+  fi
+  command -v mariadbd >/dev/null || die "MariaDB server not found (package mariadb-server)"
+  check_port_free mariadb 127.0.0.1 "${MY_PORT}"
+  check_port_free mariadb "${NODE_IP}" "${MY_PORT}"
+  mkdir -p "${MY_DIR}/run"
+  chown mysql:mysql "${MY_DIR}/run"
+  chmod 0755 "${MY_DIR}"
+  local fresh=0
+  if [[ ! -d "${MY_DATA}/mysql" ]]; then
+    rm -rf "${MY_DATA}"
+    mkdir -p "${MY_DATA}"
+    chown mysql:mysql "${MY_DATA}"
+    log "mariadb-install-db ${MY_DATA}"
+    mariadb-install-db --user=mysql --datadir="${MY_DATA}" --skip-test-db --auth-root-authentication-method=socket \
+      >>"${LOGS}/mariadb-install.log" 2>&1 || { tail -n 20 "${LOGS}/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
+    fresh=1
+  fi
+  [[ -s "${MY_DIR}/admin-password" ]] || openssl rand -hex 16 >"${MY_DIR}/admin-password"
+  chmod 0600 "${MY_DIR}/admin-password"
+  cat >"${MY_DIR}/my.cnf" <<EOF
+# generated by hack/local-cluster.sh
+[mariadbd]
+user = mysql
+datadir = ${MY_DATA}
+socket = ${MY_SOCKET}
+pid-file = ${MY_DIR}/run/mariadbd.pid
+port = ${MY_PORT}
+bind-address = 127.0.0.1,${NODE_IP}
+skip-name-resolve
+max_connections = 200
+# Kratos's MySQL migration 20200317160354000002 inserts rows without values for NOT NULL columns
+# that have no default: MariaDB's default strict mode refuses it (github.com/ory/kratos/issues/2909).
+sql_mode = NO_ENGINE_SUBSTITUTION
+# a throw-away test database: durability is not needed
+innodb_flush_log_at_trx_commit = 0
+innodb_doublewrite = 0
+EOF
+  start_daemon mariadb mariadbd --defaults-file="${MY_DIR}/my.cnf"
+  local i
+  for ((i = 0; i < 150; i++)); do
+    my_ready && break
+    alive mariadb || { tail -n 20 "${LOGS}/mariadb.log" >&2; die "MariaDB exited; see ${LOGS}/mariadb.log"; }
+    sleep 0.2
+  done
+  my_ready || die "MariaDB did not accept connections within 30 s; see ${LOGS}/mariadb.log"
+  if ((fresh)); then
+    # root logs in through the socket only; the tests use an admin user with a password, and the
+    # anonymous users mariadb-install-db creates would shadow users of other hosts.
+    mariadb --socket="${MY_SOCKET}" <<EOF || die "MariaDB: creating the admin user failed"
+DELETE FROM mysql.global_priv WHERE User = '';
+FLUSH PRIVILEGES;
+CREATE USER 'kuo'@'%' IDENTIFIED BY '$(cat "${MY_DIR}/admin-password")';
+GRANT ALL PRIVILEGES ON *.* TO 'kuo'@'%' WITH GRANT OPTION;
+EOF
+  fi
+  log "started mariadb (pid $(pid_of mariadb)) on 127.0.0.1:${MY_PORT} and ${NODE_IP}:${MY_PORT}, log ${LOGS}/mariadb.log"
+}
+
+# ---------------------------------------------------------------------------
 # cluster objects
 
 apply_storage() {
@@ -1031,6 +1107,12 @@ PGDATABASE=postgres
 KUO_PG_HOST_FOR_PODS=${NODE_IP}
 KUO_PG_SOCKET_DIR=${PG_SOCKET_DIR}
 KUO_PG_BIN_DIR=${PG_BIN}
+KUO_MYSQL_HOST=127.0.0.1
+KUO_MYSQL_PORT=${MY_PORT}
+KUO_MYSQL_USER=kuo
+KUO_MYSQL_PASSWORD=$(cat "${MY_DIR}/admin-password" 2>/dev/null || true)
+KUO_MYSQL_HOST_FOR_PODS=${NODE_IP}
+KUO_MYSQL_SOCKET=${MY_SOCKET}
 EOF
 }
 
@@ -1067,10 +1149,10 @@ lock() {
 
 all_up() {
   local c
-  for c in "${COMPONENTS[@]}" postgres; do
+  for c in "${COMPONENTS[@]}" postgres mariadb; do
     alive "${c}" || return 1
   done
-  apiserver_ready && node_ready && pg_ready
+  apiserver_ready && node_ready && pg_ready && my_ready
 }
 
 cmd_up() {
@@ -1117,6 +1199,7 @@ cmd_up() {
   start_kubelet
   start_kube_proxy
   timed "postgres" start_postgres
+  timed "mariadb" start_mariadb
   write_env_file
   local t0=${SECONDS}
   wait_until "node ${NODE_NAME} registered" "${UP_TIMEOUT}" kubelet kc get node "${NODE_NAME}"
@@ -1138,7 +1221,7 @@ cmd_status() {
   BIN_DIR=$("${KUO_ROOT}/hack/k8s-binaries.sh" --print-bin-dir 2>/dev/null || true)
   local c pid ok=1 up_count=0
   printf '%-26s %s\n' COMPONENT STATE
-  for c in "${COMPONENTS[@]}" postgres; do
+  for c in "${COMPONENTS[@]}" postgres mariadb; do
     if pid=$(pid_of "${c}"); then
       printf '%-26s running (pid %s)\n' "${c}" "${pid}"
       up_count=$((up_count + 1))
@@ -1166,11 +1249,17 @@ cmd_status() {
     printf '%-26s not accepting connections\n' postgresql
     ok=0
   fi
+  if my_ready; then
+    printf '%-26s accepting connections (127.0.0.1:%s, %s:%s)\n' mariadb "${MY_PORT}" "${NODE_IP}" "${MY_PORT}"
+  else
+    printf '%-26s not accepting connections\n' mariadb
+    ok=0
+  fi
   if ((ok)); then
     printf 'cluster: up; KUBECONFIG=%s; env file %s\n' "${ADMIN_KUBECONFIG}" "${S}/env"
     return 0
   fi
-  printf 'cluster: down (%d of %d processes running)\n' "${up_count}" "$((${#COMPONENTS[@]} + 1))"
+  printf 'cluster: down (%d of %d processes running)\n' "${up_count}" "$((${#COMPONENTS[@]} + 2))"
   return 3
 }
 
@@ -1278,6 +1367,7 @@ cmd_down() {
   stop_component kube-apiserver
   stop_component etcd
   stop_postgres
+  stop_component mariadb 30
 
   # 4. host side effects
   unmount_all

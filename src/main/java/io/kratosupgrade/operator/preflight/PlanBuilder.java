@@ -77,7 +77,7 @@ public final class PlanBuilder {
                     || inspection.getUnknownToRunning() == 0 ? "" : "; " + inspection.getUnknownToRunning()
                     + " of them belong to releases after " + in.from() + " (an earlier migration ran)"));
         } else if (plan.getPendingMigrations() != null) {
-            plan.getNotes().add("the database was not inspected (only PostgreSQL is): pendingMigrations assumes it is "
+            plan.getNotes().add("the database was not inspected (only PostgreSQL and MySQL are): pendingMigrations assumes it is "
                     + "exactly at " + in.from());
         }
 

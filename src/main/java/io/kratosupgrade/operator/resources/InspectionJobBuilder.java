@@ -7,14 +7,17 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.database.DatabaseKind;
 import java.time.Duration;
 import java.util.Collection;
 
 /**
- * The read-only look at a PostgreSQL database before anything happens: which migrations are applied,
- * compared with the running and the target release's lists, and how many rows {@code networks} has. psql
- * does the comparison (the lists travel as environment variables) and the Job reports a small JSON object
- * as its termination message, well under the 4096 bytes Kubernetes keeps.
+ * The read-only look at the database before anything happens: which migrations are applied, compared with
+ * the running and the target release's lists, and how many rows {@code networks} has. The lists travel as
+ * environment variables; on PostgreSQL psql compares them in SQL, on MySQL the applied versions are read and
+ * compared with sort and comm (so nothing depends on the server's JSON or table functions, which differ
+ * between MySQL and MariaDB). Either way the Job reports the same small JSON object as its termination
+ * message, well under the 4096 bytes Kubernetes keeps.
  */
 public final class InspectionJobBuilder {
 
@@ -27,8 +30,9 @@ public final class InspectionJobBuilder {
      * @param running the migration versions of the running release (empty when it is not known)
      * @param target  the migration versions of the target release (empty when it is not known)
      */
-    public record Input(KratosUpgrade upgrade, int run, String jobName, String credentialsSecret, String image, Duration timeout,
-                        PodSpec kratosPod, Container kratosContainer, Collection<String> running, Collection<String> target) {
+    public record Input(KratosUpgrade upgrade, int run, String jobName, String credentialsSecret, DatabaseKind database,
+                        String image, Duration timeout, PodSpec kratosPod, Container kratosContainer, Collection<String> running,
+                        Collection<String> target) {
     }
 
     public static Job build(Input in) {
@@ -36,7 +40,7 @@ public final class InspectionJobBuilder {
                 .withName(STEP)
                 .withImage(in.image())
                 .withImagePullPolicy("IfNotPresent")
-                .withCommand("/bin/sh", "-c", SCRIPT)
+                .withCommand("/bin/sh", "-c", script(in.database()))
                 .withEnv(new EnvVar("RUNNING_MIGRATIONS", String.join(",", in.running()), null),
                         new EnvVar("TARGET_MIGRATIONS", String.join(",", in.target()), null))
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
@@ -51,8 +55,21 @@ public final class InspectionJobBuilder {
                 .build());
     }
 
+    /** Whether the inspection knows this kind of database (it needs its client in the tools image). */
+    public static boolean inspects(DatabaseKind kind) {
+        return kind == DatabaseKind.POSTGRES || kind == DatabaseKind.MYSQL;
+    }
+
+    public static String script(DatabaseKind kind) {
+        return switch (kind) {
+            case POSTGRES -> POSTGRES_SCRIPT;
+            case MYSQL -> MYSQL_SCRIPT;
+            default -> throw new IllegalArgumentException("cannot inspect a " + kind.id() + " database");
+        };
+    }
+
     /** POSIX sh and SQL only; the connection comes from libpq's PG* variables, nothing is written. */
-    static final String SCRIPT = String.join("\n",
+    private static final String POSTGRES_SCRIPT = String.join("\n",
             "set -eu",
             "q() { psql -X -At -v ON_ERROR_STOP=1 \"$@\"; }",
             // Assignments, not tests: a failing query inside [ ] would not stop the script (set -e), and an
@@ -87,6 +104,47 @@ public final class InspectionJobBuilder {
             "      (select version from missing_running order by version limit 3) m),",
             "  'networks', :networks);",
             "SQL",
+            "fi",
+            "cat /dev/termination-log");
+
+    /**
+     * POSIX sh, coreutils and the mysql client; the connection comes from the DB_* variables and MYSQL_PWD (as
+     * for mysqldump), nothing is written to the database. Versions are 20-digit strings, so sorting them as text
+     * orders them as numbers.
+     */
+    private static final String MYSQL_SCRIPT = String.join("\n",
+            "set -eu",
+            "export LC_ALL=C",
+            "q() { mysql --host=\"$DB_HOST\" --port=\"$DB_PORT\" ${DB_USER:+--user=\"$DB_USER\"} --batch --skip-column-names \"$DB_NAME\" -e \"$1\"; }",
+            "q 'select 1' > /dev/null",
+            "table() { q \"select count(*) from information_schema.tables where table_schema = database() and table_name = '$1'\"; }",
+            "has_networks=$(table networks)",
+            "has_schema=$(table schema_migration)",
+            "networks=null",
+            "if [ \"$has_networks\" = 1 ]; then networks=$(q 'select count(*) from networks'); fi",
+            "if [ \"$has_schema\" != 1 ]; then",
+            "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > /dev/termination-log",
+            "else",
+            "  w=$(mktemp -d)",
+            // Not piped into sort: a pipeline's status is its last command's, and set -e would miss a failed query.
+            "  q 'select version from schema_migration' > \"$w/rows\"",
+            "  sort -u \"$w/rows\" > \"$w/applied\"",
+            "  list() { printf '%s\\n' \"$1\" | tr ',' '\\n' | sed '/^$/d' | sort -u; }",
+            "  list \"$RUNNING_MIGRATIONS\" > \"$w/running\"",
+            "  list \"$TARGET_MIGRATIONS\" > \"$w/target\"",
+            "  comm -13 \"$w/applied\" \"$w/running\" > \"$w/missing_running\"",
+            "  comm -23 \"$w/applied\" \"$w/running\" > \"$w/unknown_running\"",
+            "  comm -23 \"$w/applied\" \"$w/target\" > \"$w/unknown_target\"",
+            "  comm -13 \"$w/applied\" \"$w/target\" > \"$w/pending\"",
+            "  n() { wc -l < \"$w/$1\" | tr -d ' '; }",
+            "  json() { sed 's/.*/\"&\"/' | paste -sd, -; }",
+            "  newest=$(tail -n 1 \"$w/applied\")",
+            "  if [ -n \"$newest\" ]; then newest=\"\\\"$newest\\\"\"; else newest=null; fi",
+            "  ahead=$(sort -r \"$w/unknown_target\" | head -n 3 | json)",
+            "  missing=$(head -n 3 \"$w/missing_running\" | json)",
+            "  printf '{\"schemaMigration\":true,\"applied\":%s,\"newest\":%s,\"pendingForTarget\":%s,\"missingForRunning\":%s,\"unknownToRunning\":%s,\"unknownToTarget\":%s,\"aheadExamples\":[%s],\"missingExamples\":[%s],\"networks\":%s}' \\",
+            "    \"$(n applied)\" \"$newest\" \"$(n pending)\" \"$(n missing_running)\" \"$(n unknown_running)\" \"$(n unknown_target)\" \\",
+            "    \"$ahead\" \"$missing\" \"$networks\" > /dev/termination-log",
             "fi",
             "cat /dev/termination-log");
 }

@@ -28,7 +28,7 @@ import java.util.Set;
 /**
  * Preflight's read-only look at the database, before the plan is written: a short Job with the database tools
  * image, connected the way the backup connects (a short-lived credentials Secret, deleted once it finished).
- * PostgreSQL only; other databases get a note in the plan.
+ * PostgreSQL and MySQL; other databases (CockroachDB, SQLite) get a note in the plan.
  */
 final class DatabaseInspection {
 
@@ -41,7 +41,7 @@ final class DatabaseInspection {
     /** Empty once status.inspection holds a result (or nothing can be inspected); else what preflight does meanwhile. */
     static Optional<PhaseOutcome> step(RunContext ctx, PodSpec pod, Container kratos, DatabaseTarget database,
                                        KratosVersion running, KratosVersion target) {
-        if (database.kind() != DatabaseKind.POSTGRES) return Optional.empty();
+        if (!InspectionJobBuilder.inspects(database.kind())) return Optional.empty();
         InspectionStatus inspection = ctx.status().getInspection();
         if (inspection != null && inspection.getFinishedAt() != null) return Optional.empty();
         String secret = Names.inspectionCredentialsSecret(ctx.upgrade(), ctx.run());
@@ -55,7 +55,7 @@ final class DatabaseInspection {
         if (job.isEmpty()) {
             String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
             Job built = InspectionJobBuilder.build(new InspectionJobBuilder.Input(ctx.upgrade(), ctx.run(), inspection.getJobName(),
-                    secret, image, TIMEOUT, pod, kratos, versions(ctx, running), versions(ctx, target)));
+                    secret, database.kind(), image, TIMEOUT, pod, kratos, versions(ctx, database, running), versions(ctx, database, target)));
             return Optional.of(PhaseOutcome.stay("inspecting the database read-only (Job " + inspection.getJobName() + ")",
                     RunningJob.deadlineLeft(ctx, inspection, TIMEOUT),
                     new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secret, DumpToolEnvironment.of(database))),
@@ -65,7 +65,7 @@ final class DatabaseInspection {
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 inspection.setFinishedAt(ctx.nowText());
-                read(outcome.terminationMessage(), inspection, versions(ctx, running), versions(ctx, target));
+                read(outcome.terminationMessage(), inspection, versions(ctx, database, running), versions(ctx, database, target));
                 return Optional.of(PhaseOutcome.stay("database inspected: " + summary(inspection), Duration.ZERO,
                         new Action.DeleteSecret(secret)));
             }
@@ -95,8 +95,8 @@ final class DatabaseInspection {
                 + (inspection.getNetworks() == null ? "" : ", " + inspection.getNetworks() + " rows in networks");
     }
 
-    private static Set<String> versions(RunContext ctx, KratosVersion version) {
-        return ctx.product().knowledge().release(version).map(r -> (Set<String>) r.migrations(DatabaseKind.POSTGRES.id()))
+    private static Set<String> versions(RunContext ctx, DatabaseTarget database, KratosVersion version) {
+        return ctx.product().knowledge().release(version).map(r -> (Set<String>) r.migrations(database.kind().id()))
                 .orElse(Set.of());
     }
 
