@@ -7,7 +7,7 @@
 #      hack/k8s-binaries.sh, the operator in the JVM, the tests playing the Job/Deployment controllers;
 #      plus the CRD drift check and the Quarkus application test;
 #   3. end-to-end tier (failsafe, *E2E, tag e2e): the local single-node cluster (hack/local-cluster.sh:
-#      kubelet, containerd, PostgreSQL), Kratos built from source at real releases (hack/images.sh), real
+#      kubelet, containerd, PostgreSQL, MariaDB), Kratos built from source at real releases (hack/images.sh), real
 #      pg_dump and migrations, and the Helm chart installed for real (cluster-wide and namespaced) with
 #      an upgrade through the in-cluster operator, and a real Flux pipeline (source-controller and
 #      kustomize-controller built from the Go module proxy by hack/flux.sh, a Git server on this machine)

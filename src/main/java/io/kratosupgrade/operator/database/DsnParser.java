@@ -9,8 +9,9 @@ import java.util.Map;
  * Parses the DSN forms Kratos accepts:
  * {@code postgres://user:pw@host:5432/db?sslmode=disable&max_conns=20} (also {@code postgresql://}, an IPv6
  * host in brackets, a unix socket directory as {@code ?host=/path} with an empty host) and
- * {@code mysql://user:pw@tcp(host:3306)/db?parseTime=true}. User and password may be percent-encoded;
- * they are decoded here. Error messages describe the problem, never the DSN.
+ * {@code mysql://user:pw@tcp(host:3306)/db?parseTime=true}. A PostgreSQL user and password may be
+ * percent-encoded and are decoded here; a MySQL one is taken as written, as Kratos does. Error messages describe
+ * the problem, never the DSN.
  */
 public final class DsnParser {
 
@@ -40,40 +41,56 @@ public final class DsnParser {
         }
         String rest = dsn.trim().substring(dsn.indexOf("://") + 3);
         Map<String, String> params = new LinkedHashMap<>();
-        int q = rest.indexOf('?');
-        if (q >= 0) {
-            params = parseQuery(rest.substring(q + 1));
-            rest = rest.substring(0, q);
-        }
         String user = null;
         String password = null;
-        // The password may contain '@' or '/' when escaped sloppily; the host part never contains '@'.
-        int at = rest.lastIndexOf('@');
-        if (at >= 0) {
-            String userInfo = rest.substring(0, at);
-            rest = rest.substring(at + 1);
-            int colon = userInfo.indexOf(':');
-            user = decode(colon >= 0 ? userInfo.substring(0, colon) : userInfo);
-            password = colon >= 0 ? decode(userInfo.substring(colon + 1)) : null;
-        }
         String hostPort;
         String database;
         if (kind == DatabaseKind.MYSQL) {
-            // Go MySQL driver form: tcp(host:port)/db, or host:port/db.
-            if (rest.startsWith("tcp(")) {
-                int close = rest.indexOf(')');
-                if (close < 0) throw new InvalidDsnException("the MySQL DSN has an unclosed tcp( address");
-                hostPort = rest.substring(4, close);
-                rest = rest.substring(close + 1);
-            } else if (rest.startsWith("unix(")) {
+            // As Go's MySQL driver reads it (Kratos hands it the DSN without the scheme), not as a URL:
+            // [user[:password]@][tcp(host:port)|host:port]/db[?params]. The database follows the LAST '/', the
+            // credentials end at the last '@' before it, and they are taken as written, never percent-decoded:
+            // "p%41ss" is the password Kratos sends (checked against Kratos v1.0.0 and MariaDB).
+            int slash = rest.lastIndexOf('/');
+            if (slash < 0) throw new InvalidDsnException("the DSN names no database");
+            String tail = rest.substring(slash + 1);
+            int q = tail.indexOf('?');
+            if (q >= 0) {
+                params = parseQuery(tail.substring(q + 1));
+                tail = tail.substring(0, q);
+            }
+            database = decode(tail);
+            String head = rest.substring(0, slash);
+            int at = head.lastIndexOf('@');
+            if (at >= 0) {
+                String userInfo = head.substring(0, at);
+                head = head.substring(at + 1);
+                int colon = userInfo.indexOf(':');
+                user = colon >= 0 ? userInfo.substring(0, colon) : userInfo;
+                password = colon >= 0 ? userInfo.substring(colon + 1) : null;
+            }
+            if (head.startsWith("tcp(")) {
+                if (!head.endsWith(")")) throw new InvalidDsnException("the MySQL DSN has an unclosed tcp( address");
+                hostPort = head.substring(4, head.length() - 1);
+            } else if (head.startsWith("unix(")) {
                 throw new InvalidDsnException("MySQL unix-socket DSNs cannot be reached from a backup Job");
             } else {
-                int slash = rest.indexOf('/');
-                hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
-                rest = slash >= 0 ? rest.substring(slash) : "";
+                hostPort = head;
             }
-            database = rest.startsWith("/") ? decode(rest.substring(1)) : null;
         } else {
+            int q = rest.indexOf('?');
+            if (q >= 0) {
+                params = parseQuery(rest.substring(q + 1));
+                rest = rest.substring(0, q);
+            }
+            // The password may contain '@' or '/' when escaped sloppily; the host part never contains '@'.
+            int at = rest.lastIndexOf('@');
+            if (at >= 0) {
+                String userInfo = rest.substring(0, at);
+                rest = rest.substring(at + 1);
+                int colon = userInfo.indexOf(':');
+                user = decode(colon >= 0 ? userInfo.substring(0, colon) : userInfo);
+                password = colon >= 0 ? decode(userInfo.substring(colon + 1)) : null;
+            }
             int slash = rest.indexOf('/');
             hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
             database = slash >= 0 ? decode(rest.substring(slash + 1)) : null;

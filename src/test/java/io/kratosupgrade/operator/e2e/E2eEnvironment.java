@@ -8,12 +8,13 @@ import java.util.Map;
 
 /**
  * Where the end-to-end tier runs: any cluster reachable through a kubeconfig, plus a PostgreSQL server
- * that both the pods and this JVM can reach. Defaults come from the env file hack/local-cluster.sh writes;
+ * (and, for the MySQL dialect, a MySQL or MariaDB server) that both the pods and this JVM can reach. Defaults come from the env file hack/local-cluster.sh writes;
  * every value can be given as a system property instead (-De2e.kubeconfig=..., -De2e.pg.host=...).
  */
 public record E2eEnvironment(String kubeconfig, String pgHost, int pgPort, String pgUser, String pgPassword,
                              String pgHostForPods, String storageClass, String toolsImage, String busyboxImage,
-                             String kratosRepository) {
+                             String kratosRepository, String mysqlHost, int mysqlPort, String mysqlUser, String mysqlPassword,
+                             String mysqlHostForPods) {
 
     static final String DEFAULT_ENV_FILE = "/var/lib/kratos-upgrade-operator/cluster/env";
 
@@ -29,7 +30,12 @@ public record E2eEnvironment(String kubeconfig, String pgHost, int pgPort, Strin
                 value("e2e.storageClass", env, "KUO_STORAGE_CLASS", "local-backup"),
                 System.getProperty("e2e.toolsImage", "kratos-upgrade-db-tools:latest"),
                 System.getProperty("e2e.busyboxImage", "kratos-upgrade-busybox:local"),
-                System.getProperty("e2e.kratosRepository", "oryd/kratos"));
+                System.getProperty("e2e.kratosRepository", "oryd/kratos"),
+                value("e2e.mysql.host", env, "KUO_MYSQL_HOST", "127.0.0.1"),
+                Integer.parseInt(value("e2e.mysql.port", env, "KUO_MYSQL_PORT", "3306")),
+                value("e2e.mysql.user", env, "KUO_MYSQL_USER", "root"),
+                value("e2e.mysql.password", env, "KUO_MYSQL_PASSWORD", ""),
+                value("e2e.mysql.hostForPods", env, "KUO_MYSQL_HOST_FOR_PODS", "10.88.0.1"));
     }
 
     String kratosImage(String version) {
@@ -61,6 +67,6 @@ public record E2eEnvironment(String kubeconfig, String pgHost, int pgPort, Strin
     @Override
     public String toString() {
         return "E2eEnvironment[kubeconfig=" + kubeconfig + ", postgres=" + pgHost + ":" + pgPort + " (pods: " + pgHostForPods
-                + "), storageClass=" + storageClass + ", tools=" + toolsImage + "]";
+                + "), mysql=" + mysqlHost + ":" + mysqlPort + " (pods: " + mysqlHostForPods + "), storageClass=" + storageClass + ", tools=" + toolsImage + "]";
     }
 }

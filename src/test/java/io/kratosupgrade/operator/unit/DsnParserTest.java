@@ -95,6 +95,21 @@ class DsnParserTest {
                 "DB_NAME", "kratos"));
     }
 
+    /**
+     * Kratos hands the DSN to Go's MySQL driver, which takes the credentials as written: checked against Kratos
+     * v1.0.0 and MariaDB, "p@ss#w:rd%41 x" connects written raw and is refused percent-encoded.
+     */
+    @Test
+    void mysqlCredentialsAreTakenAsWrittenTheWayGosMySqlDriverReadsThem() throws Exception {
+        DatabaseTarget t = DsnParser.parse("mysql://kratos:p@ss#w:rd%41 x/y?z@tcp(db:3306)/kratos?parseTime=true");
+
+        assertThat(t.user()).isEqualTo("kratos");
+        assertThat(t.password()).isEqualTo("p@ss#w:rd%41 x/y?z");
+        assertThat(t.host()).isEqualTo("db");
+        assertThat(t.database()).isEqualTo("kratos");
+        assertThat(t.parameters()).containsEntry("parseTime", "true");
+    }
+
     @Test
     void mysqlWithoutPortDefaultsTo3306() throws Exception {
         Map<String, String> env = DumpToolEnvironment.of(DsnParser.parse("mysql://user:pw@tcp(mysql.db)/kratos"));
