@@ -20,7 +20,7 @@ public interface OperatorConfig {
     @WithDefault("30s")
     Duration jobDeadlineGrace();
 
-    /** How often the operator looks at the Kratos pods while waiting for them to stop or to run the target. */
+    /** How often the operator looks at the Kratos pods while waiting for the last of them to be gone (Recreate, restore). */
     @WithDefault("2s")
     Duration podRecheck();
 

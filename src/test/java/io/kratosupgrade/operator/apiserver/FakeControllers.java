@@ -50,6 +50,7 @@ final class FakeControllers implements AutoCloseable {
     private final Map<String, JobBehavior> jobBehavior = new ConcurrentHashMap<>(Map.of(
             "backup", JobBehavior.SUCCEED, "migrate", JobBehavior.SUCCEED));
     private final Set<String> neverReadyImages = ConcurrentHashMap.newKeySet();
+    private final Set<String> unreadyAfterRolloutImages = ConcurrentHashMap.newKeySet();
     private final Set<String> handledJobs = ConcurrentHashMap.newKeySet();
     /** Every backup and migration Job the operator created, in order, with the Deployment's spec.replicas at that moment. */
     final List<String> jobsCreated = new CopyOnWriteArrayList<>();
@@ -82,6 +83,31 @@ final class FakeControllers implements AutoCloseable {
     FakeControllers neverReady(String image) {
         neverReadyImages.add(image);
         return this;
+    }
+
+    /**
+     * The rollout to {@code image} completes by the Deployment's status, but one of its pods is not ready yet: the
+     * status lags the pods, as the real controller's does between its syncs. {@link #podsBecomeReady} catches up.
+     */
+    FakeControllers oneUnreadyAfterRollout(String image) {
+        unreadyAfterRolloutImages.add(image);
+        return this;
+    }
+
+    /** Every pod turns ready, and the Deployment controller writes its status again, as the real one does on a pod change. */
+    void podsBecomeReady() {
+        Edits.retryingConflicts(() -> {
+            for (Pod pod : client.pods().inNamespace(namespace).list().getItems()) {
+                if (pod.getMetadata().getLabels().containsKey("pod-template-hash")) {
+                    pod.getStatus().setConditions(List.of(new PodConditionBuilder().withType("Ready").withStatus("True").build()));
+                    pod.getStatus().getContainerStatuses().forEach(cs -> cs.setReady(true));
+                    client.pods().inNamespace(namespace).resource(pod).updateStatus();
+                }
+            }
+            Deployment d = client.apps().deployments().inNamespace(namespace).list().getItems().get(0);
+            d.getStatus().getConditions().forEach(c -> c.setMessage("synced at " + System.nanoTime()));
+            return client.apps().deployments().inNamespace(namespace).resource(d).updateStatus();
+        });
     }
 
     FakeControllers start() {
@@ -311,8 +337,9 @@ final class FakeControllers implements AutoCloseable {
             }
             long current = pods.stream().filter(p -> image.equals(p.getSpec().getContainers().get(0).getImage())).count();
             List<Pod> matching = new ArrayList<>(pods.stream().filter(p -> image.equals(p.getSpec().getContainers().get(0).getImage())).toList());
+            boolean oneUnready = unreadyAfterRolloutImages.contains(image);
             for (long i = current; i < desired; i++) {
-                matching.add(createReadyPod(d, image, true));
+                matching.add(createReadyPod(d, image, !(oneUnready && i == current)));
             }
             for (int i = desired; i < matching.size(); i++) {
                 client.pods().inNamespace(namespace).resource(matching.get(i)).withGracePeriod(0).delete();

@@ -79,6 +79,25 @@ class HappyPathIT extends ApiServerTestBase {
     }
 
     @Test
+    void verificationIsWokenByTheDeploymentsStatusNotByPolling() {
+        controllers.oneUnreadyAfterRollout("oryd/kratos:v1.3.1").start();
+        installKratos();
+        upgrade("late-ready", "v1.3.1", spec -> { });
+
+        await().atMost(WAIT).until(() -> {
+            KratosUpgrade ku = client.resources(KratosUpgrade.class).inNamespace(namespace).withName("late-ready").get();
+            return ku.getStatus() != null && ku.getStatus().getPhase() == Phase.Verifying
+                    && String.valueOf(ku.getStatus().getMessage()).contains("1 of 2 pods are ready");
+        });
+        java.time.Instant ready = java.time.Instant.now();
+        controllers.podsBecomeReady();
+        awaitPhase("late-ready", Phase.Succeeded);
+
+        // The safety re-check is a minute away: the Deployment's status write is what woke the run.
+        assertThat(java.time.Duration.between(ready, java.time.Instant.now())).isLessThan(java.time.Duration.ofSeconds(20));
+    }
+
+    @Test
     void theDsnNeverAppearsInStatusOrEvents() {
         controllers.start();
         installKratos();

@@ -457,10 +457,12 @@ class PhaseMachineTest {
             s.world.deploymentPods.add(Fixtures.kratosPod("kratos-new-2", Fixtures.NEW_IMAGE, false));
             s.world.deploymentPods.add(Fixtures.kratosPod("kratos-old-1", Fixtures.OLD_IMAGE, false));
 
-            s.decide();
+            Decision d = s.decide();
 
             assertThat(s.phase()).isEqualTo(Phase.Verifying);
             assertThat(s.status().getMessage()).contains("1 of 2 pods are ready");
+            // Readiness moves the Deployment's status, whose informer wakes the run: no polling, a safety net only.
+            assertThat(d.requeueAfter()).isEqualTo(Duration.ofMinutes(1));
         }
 
         @Test

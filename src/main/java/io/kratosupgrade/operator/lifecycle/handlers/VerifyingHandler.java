@@ -14,8 +14,18 @@ import io.kratosupgrade.operator.lifecycle.Times;
 import java.time.Duration;
 import java.util.List;
 
-/** Every ready Kratos pod must run the target image, and as many must be ready as the Deployment wants. */
+/**
+ * Every ready Kratos pod must run the target image, and as many must be ready as the Deployment wants.
+ *
+ * <p>Waiting for pods to be ready needs no polling: a pod's readiness moves the Deployment's readyReplicas and
+ * availableReplicas, and the Deployment informer wakes the run on each of those status writes;
+ * {@link #SAFETY_RECHECK} only guards against a missed event. A ready pod on another image after a complete
+ * rollout is not one of the Deployment's replicas (they are all updated), so its going away changes nothing the
+ * Deployment says: only then is the pods' list read again every pod-recheck.
+ */
 public class VerifyingHandler implements PhaseHandler {
+
+    static final Duration SAFETY_RECHECK = Duration.ofMinutes(1);
 
     @Override
     public Phase phase() {
@@ -58,7 +68,7 @@ public class VerifyingHandler implements PhaseHandler {
         if (left.isNegative()) {
             return Failures.fail(ctx, "VerificationFailed", problem);
         }
-        Duration recheck = ctx.settings().podRecheck();
+        Duration recheck = stale.isEmpty() ? SAFETY_RECHECK : ctx.settings().podRecheck();
         return PhaseOutcome.stay(ctx.hopLabel() + "verifying: " + problem, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }
