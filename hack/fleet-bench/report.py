@@ -81,6 +81,16 @@ def reconcile_percentiles(path):
     return result
 
 
+def live_heap(path):
+    """The old generation's size after the last collection (Micrometer's jvm_gc_live_data_size_bytes): the live
+    data, unlike the heap in use, which counts garbage not collected yet."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("jvm_gc_live_data_size_bytes"):
+                return {"liveHeapAfterGcMiB": round(float(line.split()[-1]) / 1048576, 1)}
+    return {}
+
+
 def run(args):
     verbs, resources = audit_counts(args.audit, args.audit_from)
     fleet = json.load(open(args.fleet, encoding="utf-8"))
@@ -95,6 +105,7 @@ def run(args):
               "readsPerInstanceByVerb": {k: round(v / args.n, 2) for k, v in sorted(verbs.items()) if k not in WRITES},
               "byResource": dict(sorted(resources.items(), key=lambda kv: -kv[1]))}
     result.update(samples(args.samples, args.clk_tck))
+    result.update(live_heap(args.metrics))
     result.update(reconcile_percentiles(args.metrics))
     json.dump(result, sys.stdout)
     print()
@@ -104,7 +115,7 @@ def table(paths):
     runs = [json.load(open(p if p.endswith(".json") else p + ".json", encoding="utf-8")) for p in paths]
     base = runs[0]
     rows = [("instances", "instances", ""), ("total time", "seconds", "s"), ("peak RSS", "peakRssMiB", " MiB"),
-            ("peak heap in use", "peakHeapMiB", " MiB"), ("CPU", "cpuSeconds", " s"),
+            ("peak heap in use", "peakHeapMiB", " MiB"), ("live heap after GC, at the end", "liveHeapAfterGcMiB", " MiB"), ("CPU", "cpuSeconds", " s"),
             ("API requests per instance", "requestsPerInstance", ""), ("API writes per instance", "writesPerInstance", ""),
             ("reconciles", "reconciles", ""), ("reconcile p50", "reconcileP50Ms", " ms"),
             ("reconcile p95", "reconcileP95Ms", " ms"), ("reconcile p99", "reconcileP99Ms", " ms")]
