@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
-import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.database.DatabaseTarget;
 import io.kratosupgrade.operator.database.DumpToolEnvironment;
 import io.kratosupgrade.operator.kratos.KratosVersion;
