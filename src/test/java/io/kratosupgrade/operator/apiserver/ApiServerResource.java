@@ -20,6 +20,10 @@ public class ApiServerResource implements QuarkusTestResourceLifecycleManager {
         properties.put("quarkus.kubernetes-client.api-server-url", config.getMasterUrl());
         // kube-api-test's kubeconfig may carry certificates inline or as files.
         putEither(properties, "ca-cert", config.getCaCertData(), config.getCaCertFile());
+        // The URL above is the API server this JVM started on 127.0.0.1; its serving certificate is not what this
+        // test is about. Once in CI (2026-11-29) the application refused it (PKIX path building failed) while the
+        // same run's other classes used it; the cause is not known yet, so the server is not verified here.
+        properties.put("quarkus.kubernetes-client.trust-certs", "true");
         putEither(properties, "client-cert", config.getClientCertData(), config.getClientCertFile());
         putEither(properties, "client-key", config.getClientKeyData(), config.getClientKeyFile());
         properties.put("quarkus.operator-sdk.controllers.kratosupgrade.namespaces", NAMESPACE);
