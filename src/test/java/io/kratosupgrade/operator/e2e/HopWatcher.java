@@ -6,6 +6,8 @@ import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.kube.PodImages;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -82,13 +84,27 @@ final class HopWatcher implements AutoCloseable {
         if (serving >= 0) {
             Set<String> answered = new TreeSet<>();
             for (Pod pod : kratos.servingPods()) {
-                Matcher m = VERSION.matcher(kratos.get(pod, 4434, "/admin/version").body());
+                String body;
+                try {
+                    body = kratos.get(pod, 4434, "/admin/version").body();
+                } catch (IOException e) {
+                    // A pod listed as serving may be taken out by the rollout before the probe reaches it; only a
+                    // pod that still serves after the failure is a real error.
+                    if (stillServing(pod)) throw e;
+                    continue;
+                }
+                Matcher m = VERSION.matcher(body);
                 answered.add(m.find() ? m.group(1) : "unreadable");
             }
             if (!answered.isEmpty() && unchanged(current, phase)) {
                 answeredByHop.computeIfAbsent(hops.get(serving).getVersion(), k -> new TreeSet<>()).addAll(answered);
             }
         }
+    }
+
+    private boolean stillServing(Pod pod) {
+        Pod now = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get();
+        return now != null && PodImages.isReady(now);
     }
 
     /** Whether the run is still in the hop and phase it was in before the sample was taken. */
