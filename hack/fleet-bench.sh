@@ -246,6 +246,8 @@ run_size() {
   t1=$(date +%s.%N)
   [[ "${phase}" == Succeeded* ]] || die "the fleet did not finish within 2 h (${phase})"
   curl -s "http://127.0.0.1:${HTTP_PORT}/q/metrics" >"${OUT}/metrics-${n}.txt"
+  # What the heap holds at the end (a full GC first): the classes to look at when memory grows with N.
+  jcmd "${OPERATOR_PID}" GC.class_histogram 2>/dev/null | head -n 40 >"${OUT}/histogram-${n}.txt" || true
   kc -n "${ADMIN_NS}" get kfu bench -o json >"${OUT}/fleet-${n}.json"
   kill "${SAMPLER_PID}" 2>/dev/null || true
   SAMPLER_PID=""

@@ -1,6 +1,7 @@
 package io.kratosupgrade.operator.act;
 
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -13,6 +14,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.resources.UpgradeLock;
 import java.net.HttpURLConnection;
 import java.util.List;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /** Carries out {@link Action}s against the API server, idempotently. */
@@ -27,13 +29,14 @@ public class Actuator {
         this.client = client;
     }
 
-    public void execute(KratosUpgrade owner, List<Action> actions) {
+    /** @param created told each object this call created (not one that already existed) */
+    public void execute(KratosUpgrade owner, List<Action> actions, Consumer<HasMetadata> created) {
         String ns = owner.getMetadata().getNamespace();
         for (Action action : actions) {
             LOG.infof("%s/%s: %s", ns, owner.getMetadata().getName(), action.describe());
             if (action instanceof Action.CreateJob a) {
                 a.job().getMetadata().setOwnerReferences(List.of(ownerReference(owner)));
-                createIfAbsent(() -> client.batch().v1().jobs().inNamespace(ns).resource(a.job()).create());
+                createIfAbsent(() -> created.accept(client.batch().v1().jobs().inNamespace(ns).resource(a.job()).create()));
             } else if (action instanceof Action.DeleteJob a) {
                 client.batch().v1().jobs().inNamespace(ns).withName(a.name())
                         .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();

@@ -16,6 +16,7 @@ import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.MigrationSlots;
+import io.kratosupgrade.operator.status.ProgressThrottle;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
@@ -105,6 +106,13 @@ public class OperatorBeans {
     @Singleton
     StatusWriter statusWriter(KubernetesClient client, Clock clock) {
         return new StatusWriter(client, clock);
+    }
+
+    /** One for both reconcilers: it is keyed by uid. */
+    @Produces
+    @Singleton
+    ProgressThrottle progressThrottle(OperatorConfig config, Clock clock) {
+        return new ProgressThrottle(config.progressInterval(), clock);
     }
 
     /**

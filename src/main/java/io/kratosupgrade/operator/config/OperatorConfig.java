@@ -35,6 +35,13 @@ public interface OperatorConfig {
     @WithDefault("10")
     int maxConcurrentMigrations();
 
+    /**
+     * How often, at most, a status is written only to report progress (a message, a fleet's counts). Changes that
+     * announce a step, a phase or a result are written at once.
+     */
+    @WithDefault("10s")
+    Duration progressInterval();
+
     /** Name of the Lease used for leader election when several operator replicas run. */
     @WithDefault("kratos-upgrade-operator")
     String leaderElectionLease();

@@ -5,10 +5,12 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.kratosupgrade.operator.resources.Names;
+import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
@@ -41,27 +43,28 @@ public class EventRecorder {
         String name = name(ku, type, reason, message);
         try {
             var events = client.v1().events().inNamespace(ns);
-            Event existing = events.withName(name).get();
-            if (existing != null) {
-                int count = existing.getCount() == null ? 1 : existing.getCount();
-                events.withName(name).patch(MERGE, Serialization.asJson(
-                        Map.of("count", count + 1, "lastTimestamp", now)));
-                return;
+            try {
+                // Most events are new: create first, and read the existing one only when there is one.
+                events.resource(new EventBuilder()
+                        .withNewMetadata().withName(name).withNamespace(ns).endMetadata()
+                        .withInvolvedObject(new ObjectReferenceBuilder()
+                                .withApiVersion(ku.getApiVersion()).withKind(ku.getKind())
+                                .withName(ku.getMetadata().getName()).withNamespace(ns)
+                                .withUid(ku.getMetadata().getUid())
+                                .build())
+                        .withType(type)
+                        .withReason(reason)
+                        .withMessage(message)
+                        .withNewSource().withComponent(COMPONENT).endSource()
+                        .withReportingComponent(COMPONENT)
+                        .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+                        .build()).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) throw e;
+                Event existing = events.withName(name).get();
+                int count = existing == null || existing.getCount() == null ? 1 : existing.getCount();
+                events.withName(name).patch(MERGE, Serialization.asJson(Map.of("count", count + 1, "lastTimestamp", now)));
             }
-            events.resource(new EventBuilder()
-                    .withNewMetadata().withName(name).withNamespace(ns).endMetadata()
-                    .withInvolvedObject(new ObjectReferenceBuilder()
-                            .withApiVersion(ku.getApiVersion()).withKind(ku.getKind())
-                            .withName(ku.getMetadata().getName()).withNamespace(ns)
-                            .withUid(ku.getMetadata().getUid())
-                            .build())
-                    .withType(type)
-                    .withReason(reason)
-                    .withMessage(message)
-                    .withNewSource().withComponent(COMPONENT).endSource()
-                    .withReportingComponent(COMPONENT)
-                    .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-                    .build()).create();
         } catch (RuntimeException e) {
             LOG.warnf("could not record event %s on %s/%s: %s", reason, ns, ku.getMetadata().getName(), e.getMessage());
         }

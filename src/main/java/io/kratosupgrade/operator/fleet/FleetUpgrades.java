@@ -1,6 +1,7 @@
 package io.kratosupgrade.operator.fleet;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.javaoperatorsdk.operator.ReconcilerUtils;
 import io.kratosupgrade.operator.api.v1alpha1.KratosFleetUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
@@ -16,6 +17,7 @@ public final class FleetUpgrades {
     private static final KubernetesSerialization JSON = new KubernetesSerialization();
     /** KratosUpgrade names end up in Job names and label values: kept to a label's length. */
     private static final int MAX_NAME = 63;
+    static final String FINALIZER = ReconcilerUtils.getDefaultFinalizerName(KratosUpgrade.class);
 
     private FleetUpgrades() {
     }
@@ -45,6 +47,8 @@ public final class FleetUpgrades {
                         FleetLabels.FLEET_ANNOTATION, fleet.getMetadata().getNamespace() + "/" + fleet.getMetadata().getName(),
                         FleetLabels.TEMPLATE_ANNOTATION, templateHash,
                         FleetLabels.WAVE_ANNOTATION, Integer.toString(wave)))
+                // The finalizer the KratosUpgrade reconciler would add with a patch of its own: one write less each.
+                .withFinalizers(FINALIZER)
                 .build());
         upgrade.setSpec(spec);
         return upgrade;

@@ -42,6 +42,9 @@ import java.util.Optional;
  */
 public class PhaseMachine {
 
+    /** How often one decision runs a phase's handler at most (see {@link PhaseOutcome#continueNow}). */
+    private static final int MAX_PASSES = 3;
+
     private final Map<Phase, PhaseHandler> handlers = new EnumMap<>(Phase.class);
     private final OperatorSettings settings;
     private final Product product;
@@ -81,8 +84,7 @@ public class PhaseMachine {
                 startRun(upgrade, generation, now);
                 String why = trigger == RunTrigger.RETRY ? "retry requested" : "new target " + upgrade.getSpec().getVersion();
                 events.add(new Decision.Event(false, "RunAccepted", "run " + status.getRun() + " accepted: " + why));
-                Conditions.summarize(status, generation, nowText);
-                return new Decision(status, actions, events, transitions, Duration.ZERO);
+                // Pending's handler needs nothing observed: it runs in this same pass, and Pending is never written alone.
             }
             case ADOPT_GENERATION -> {
                 // Same target as the run that succeeded (e.g. only a timeout changed): it is not repeated.
@@ -104,7 +106,7 @@ public class PhaseMachine {
         Phase phase = status.getPhase();
         List<Decision.Event> gateEvents = new ArrayList<>();
         Optional<PhaseOutcome> overruled = GateWatch.check(ctx, gateEvents);
-        PhaseOutcome outcome = overruled.orElseGet(() -> handlers.get(phase).handle(ctx)).withEvents(gateEvents);
+        PhaseOutcome outcome = overruled.orElseGet(() -> handle(handlers.get(phase), ctx)).withEvents(gateEvents);
         actions.addAll(outcome.actions());
         events.addAll(outcome.events());
         long runGeneration = status.getRunGeneration();
@@ -115,7 +117,12 @@ public class PhaseMachine {
             supersede(upgrade, now, events, transitions, phase);
             requeue = Duration.ZERO;
         } else if (outcome.transitions()) {
+            int before = events.size();
             transition(ctx, outcome, events, transitions, actions);
+            if (trigger != RunTrigger.CONTINUE) {
+                // Accepted and started in one pass: RunAccepted already says it, one event each run is enough.
+                events.subList(before, events.size()).clear();
+            }
             if (overruled.isPresent() && !outcome.failed()) {
                 // The step was skipped, not passed: the Deployment's owner rolled out before the migration.
                 phase.stepCondition().ifPresent(type -> Conditions.set(status, type, "False", outcome.reason(),
@@ -129,6 +136,15 @@ public class PhaseMachine {
         }
         Conditions.summarize(status, status.getRunGeneration(), nowText);
         return new Decision(status, actions, events, transitions, requeue);
+    }
+
+    /** Runs the handler again while it records a result and goes on at once (bounded: a handler must settle). */
+    private static PhaseOutcome handle(PhaseHandler handler, RunContext ctx) {
+        PhaseOutcome outcome = handler.handle(ctx);
+        for (int pass = 1; pass < MAX_PASSES && outcome.continuesNow(); pass++) {
+            outcome = handler.handle(ctx).after(outcome);
+        }
+        return outcome;
     }
 
     RunTrigger trigger(KratosUpgrade upgrade) {

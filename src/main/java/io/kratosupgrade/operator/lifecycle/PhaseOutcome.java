@@ -24,6 +24,14 @@ public record PhaseOutcome(Phase next, boolean failed, String reason, String mes
         return new PhaseOutcome(null, false, null, message, List.of(actions), requeueAfter, List.of());
     }
 
+    /**
+     * Stays, having recorded a result in status, and goes on at once: the phase's handler runs again in the same
+     * pass, on the same observation, so the result and what follows from it are written together.
+     */
+    public static PhaseOutcome continueNow(String message, Action... actions) {
+        return new PhaseOutcome(null, false, null, message, List.of(actions), Duration.ZERO, List.of());
+    }
+
     public static PhaseOutcome advance(Phase next, String reason, String message, Action... actions) {
         return new PhaseOutcome(next, false, reason, message, List.of(actions), null, List.of());
     }
@@ -37,6 +45,19 @@ public record PhaseOutcome(Phase next, boolean failed, String reason, String mes
         List<Decision.Event> all = new java.util.ArrayList<>(events);
         all.addAll(more);
         return new PhaseOutcome(next, failed, reason, message, actions, requeueAfter, List.copyOf(all));
+    }
+
+    /** This outcome, with the actions and events of {@code earlier} (an outcome of the same pass) before its own. */
+    PhaseOutcome after(PhaseOutcome earlier) {
+        List<Action> allActions = new java.util.ArrayList<>(earlier.actions);
+        allActions.addAll(actions);
+        List<Decision.Event> allEvents = new java.util.ArrayList<>(earlier.events);
+        allEvents.addAll(events);
+        return new PhaseOutcome(next, failed, reason, message, List.copyOf(allActions), requeueAfter, List.copyOf(allEvents));
+    }
+
+    boolean continuesNow() {
+        return next == null && Duration.ZERO.equals(requeueAfter);
     }
 
     public boolean transitions() {

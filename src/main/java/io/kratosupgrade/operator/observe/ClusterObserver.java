@@ -79,17 +79,19 @@ public class ClusterObserver {
                 && !jobs.containsKey(ku.getStatus().getBackup().getJobName());
         boolean restoreJobMissing = phase == Phase.RestoringDatabase && ku.getStatus().getDatabaseRestore() != null
                 && !jobs.containsKey(ku.getStatus().getDatabaseRestore().getJobName());
+        // The DSN and the configuration often come from the same Secret and ConfigMap: each is read once per pass.
+        DsnLocator.ConfigData configData = configData(client, ns);
         if ((phase == Phase.Preflight || backupJobMissing || restoreJobMissing) && deployment != null) {
             String containerName = phase == Phase.Preflight ? ku.getSpec().getContainerName() : ku.getStatus().getContainerName();
             Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), containerName);
-            dsn = container.map(c -> locate(c, client, ns)).orElse(null);
+            dsn = container.map(c -> locate(c, configData)).orElse(null);
         }
         if (phase == Phase.Preflight && deployment != null) {
             PodSpec pod = deployment.getSpec().getTemplate().getSpec();
             Optional<Container> container = Containers.kratos(pod, ku.getSpec().getContainerName());
             if (container.isPresent()) {
                 List<String> denied = new ArrayList<>();
-                config = EffectiveConfig.read(pod, container.get(), tolerant(configData(client, ns), denied));
+                config = EffectiveConfig.read(pod, container.get(), tolerant(configData, denied));
                 config.problems().addAll(denied);
             }
         }
@@ -152,9 +154,9 @@ public class ClusterObserver {
                 .withLabelSelector(deployment.getSpec().getSelector()).list().getItems());
     }
 
-    private static DsnResolution locate(Container container, KubernetesClient client, String ns) {
+    private static DsnResolution locate(Container container, DsnLocator.ConfigData configData) {
         try {
-            return DsnLocator.locate(container, configData(client, ns));
+            return DsnLocator.locate(container, configData);
         } catch (DsnAccessDeniedException e) {
             return DsnResolution.unreadable(e.getMessage());
         }
@@ -189,11 +191,26 @@ public class ClusterObserver {
         return namespace + "/" + deployment;
     }
 
-    /** Secret and ConfigMap data as strings; a Secret the operator may not read is reported, not thrown. */
+    /**
+     * Secret and ConfigMap data as strings, each object read at most once (the instance lives for one pass); an
+     * object the operator may not read raises {@link DsnAccessDeniedException}.
+     */
     static DsnLocator.ConfigData configData(KubernetesClient client, String ns) {
         return new DsnLocator.ConfigData() {
+            private final Map<String, Optional<Map<String, String>>> secrets = new HashMap<>();
+            private final Map<String, Optional<Map<String, String>>> configMaps = new HashMap<>();
+
             @Override
             public Optional<Map<String, String>> secret(String name) {
+                return secrets.computeIfAbsent(name, this::readSecret);
+            }
+
+            @Override
+            public Optional<Map<String, String>> configMap(String name) {
+                return configMaps.computeIfAbsent(name, this::readConfigMap);
+            }
+
+            private Optional<Map<String, String>> readSecret(String name) {
                 Secret secret = readable(() -> client.secrets().inNamespace(ns).withName(name).get(), "Secret", name);
                 if (secret == null) return Optional.empty();
                 Map<String, String> data = new HashMap<>();
@@ -204,8 +221,7 @@ public class ClusterObserver {
                 return Optional.of(data);
             }
 
-            @Override
-            public Optional<Map<String, String>> configMap(String name) {
+            private Optional<Map<String, String>> readConfigMap(String name) {
                 ConfigMap cm = readable(() -> client.configMaps().inNamespace(ns).withName(name).get(), "ConfigMap", name);
                 return cm == null ? Optional.empty() : Optional.of(cm.getData() == null ? Map.of() : cm.getData());
             }

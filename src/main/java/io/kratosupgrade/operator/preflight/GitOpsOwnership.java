@@ -38,6 +38,11 @@ public final class GitOpsOwnership {
     private GitOpsOwnership() {
     }
 
+    /** Whether a field manager is one of the GitOps controllers this class knows. */
+    public static boolean isGitOpsManager(String manager) {
+        return manager != null && MANAGERS.containsKey(manager);
+    }
+
     /** The GitOps tool that would revert the image of {@code container}, if any. */
     public static Optional<Owner> of(Deployment deployment, String container) {
         Map<String, String> annotations = orEmpty(deployment.getMetadata().getAnnotations());

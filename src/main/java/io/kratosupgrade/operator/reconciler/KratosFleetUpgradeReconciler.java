@@ -22,6 +22,8 @@ import io.kratosupgrade.operator.fleet.FleetMachine;
 import io.kratosupgrade.operator.fleet.FleetObservation;
 import io.kratosupgrade.operator.fleet.FleetObserver;
 import io.kratosupgrade.operator.fleet.NamespaceLookup;
+import io.kratosupgrade.operator.observe.CachePruning;
+import io.kratosupgrade.operator.status.ProgressThrottle;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.time.Clock;
@@ -55,18 +57,21 @@ public class KratosFleetUpgradeReconciler implements Reconciler<KratosFleetUpgra
     private final FleetActuator actuator;
     private final EventRecorder events;
     private final StatusWriter statusWriter;
+    private final ProgressThrottle progress;
     private final Clock clock;
     private InformerEventSource<Deployment, KratosFleetUpgrade> deployments;
     private InformerEventSource<KratosUpgrade, KratosFleetUpgrade> upgrades;
 
     public KratosFleetUpgradeReconciler(FleetMachine machine, FleetObserver observer, NamespaceLookup namespaces,
-                                        FleetActuator actuator, EventRecorder events, StatusWriter statusWriter, Clock clock) {
+                                        FleetActuator actuator, EventRecorder events, StatusWriter statusWriter, ProgressThrottle progress,
+                                        Clock clock) {
         this.machine = machine;
         this.observer = observer;
         this.namespaces = namespaces;
         this.actuator = actuator;
         this.events = events;
         this.statusWriter = statusWriter;
+        this.progress = progress;
         this.clock = clock;
     }
 
@@ -75,10 +80,12 @@ public class KratosFleetUpgradeReconciler implements Reconciler<KratosFleetUpgra
         IndexerResourceCache<KratosFleetUpgrade> fleets = context.getPrimaryCache();
         deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosFleetUpgrade.class)
                 .withName("fleet-deployments")
+                .withGenericFilter(CachePruning.deployments())
                 .withSecondaryToPrimaryMapper(d -> fleetsReaching(fleets, d.getMetadata().getNamespace()))
                 .build(), context);
         upgrades = new InformerEventSource<>(InformerEventSourceConfiguration.from(KratosUpgrade.class, KratosFleetUpgrade.class)
                 .withName("fleet-upgrades")
+                .withGenericFilter(new CachePruning.KratosUpgrades())
                 .withSecondaryToPrimaryMapper(ku -> {
                     String fleet = ku.getMetadata().getAnnotations() == null ? null
                             : ku.getMetadata().getAnnotations().get(FleetLabels.FLEET_ANNOTATION);
@@ -106,18 +113,26 @@ public class KratosFleetUpgradeReconciler implements Reconciler<KratosFleetUpgra
                 ns -> upgrades.list(ns, ku -> true).toList(),
                 namespaces::select);
         FleetDecision decision = machine.decide(fleet, observed, clock.instant());
-        // Write-ahead: a wave is recorded before its KratosUpgrades exist, so a restart finishes starting it.
+        // Write-ahead: a wave is recorded before its KratosUpgrades exist, so a restart finishes starting it. Counts
+        // and messages alone may wait (ProgressThrottle): every instance's every phase change would write them.
+        Duration heldBack = Duration.ZERO;
         if (!Objects.equals(asJson(context, fleet.getStatus()), asJson(context, decision.status()))) {
-            try {
-                statusWriter.write(fleet, decision.status());
-            } catch (StatusWriter.StaleDecisionException e) {
-                return UpdateControl.<KratosFleetUpgrade>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+            heldBack = progress.holdBack(fleet, fleet.getStatus(), decision.status(), ProgressThrottle.FLEET_PROGRESS);
+            if (heldBack.isZero()) {
+                try {
+                    statusWriter.write(fleet, decision.status());
+                    progress.written(fleet);
+                } catch (StatusWriter.StaleDecisionException e) {
+                    return UpdateControl.<KratosFleetUpgrade>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+                }
             }
         }
         actuator.execute(decision.actions());
         decision.events().forEach(e -> events.record(fleet, e.warning(), e.reason(), e.message()));
         UpdateControl<KratosFleetUpgrade> control = UpdateControl.noUpdate();
-        if (decision.requeueAfter() != null) control.rescheduleAfter(decision.requeueAfter());
+        Duration requeue = decision.requeueAfter();
+        if (!heldBack.isZero() && (requeue == null || heldBack.compareTo(requeue) < 0)) requeue = heldBack;
+        if (requeue != null) control.rescheduleAfter(requeue);
         return control;
     }
 

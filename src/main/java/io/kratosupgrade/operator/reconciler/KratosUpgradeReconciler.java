@@ -2,12 +2,14 @@ package io.kratosupgrade.operator.reconciler;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -35,9 +37,11 @@ import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.observe.CachePruning;
 import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.resources.UpgradeLock;
 import io.kratosupgrade.operator.status.Conditions;
+import io.kratosupgrade.operator.status.ProgressThrottle;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.time.Clock;
@@ -59,6 +63,7 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(name = KratosUpgradeReconciler.NAME,
         // Annotations (retry requests) and status must wake the reconciler too, not only spec changes.
         generationAwareEventProcessing = false,
+        informer = @Informer(genericFilter = CachePruning.KratosUpgrades.class),
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
 @RBACRule(apiGroups = "apps", resources = "deployments", verbs = {"get", "list", "watch", "patch"})
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch", "update", "delete"})
@@ -83,16 +88,18 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
     private final Actuator actuator;
     private final EventRecorder events;
     private final StatusWriter statusWriter;
+    private final ProgressThrottle progress;
     private final UpgradeMetrics metrics;
     private final Clock clock;
 
     public KratosUpgradeReconciler(PhaseMachine machine, ClusterObserver observer, Actuator actuator, EventRecorder events,
-                                   StatusWriter statusWriter, UpgradeMetrics metrics, Clock clock) {
+                                   StatusWriter statusWriter, ProgressThrottle progress, UpgradeMetrics metrics, Clock clock) {
         this.machine = machine;
         this.observer = observer;
         this.actuator = actuator;
         this.events = events;
         this.statusWriter = statusWriter;
+        this.progress = progress;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -106,11 +113,13 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         var jobs = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, KratosUpgrade.class)
                 .withName(ClusterObserver.JOBS_EVENT_SOURCE)
                 .withLabelSelector(Labels.OWNED_SELECTOR)
+                .withGenericFilter(CachePruning.jobs())
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(KratosUpgrade.class))
                 .build(), context);
         var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, KratosUpgrade.class)
                 .withName("job-pods")
                 .withLabelSelector(Labels.OWNED_SELECTOR)
+                .withGenericFilter(CachePruning.jobPods())
                 .withSecondaryToPrimaryMapper(Mappers.fromAnnotation(Labels.UPGRADE_ANNOTATION, null, KratosUpgrade.class))
                 .build(), context);
         // A Job whose pod the API server refuses (admission, quota, missing service account) has no pod and no
@@ -128,6 +137,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         // by someone else (a GitOps tool rolling out, or putting an old image back), on a Deployment the operator never labels.
         var deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosUpgrade.class)
                 .withName("deployments")
+                .withGenericFilter(CachePruning.deployments())
                 .withSecondaryToPrimaryMapper(d -> upgradesOf(primaries, d.getMetadata().getNamespace(), d.getMetadata().getName()))
                 .withPrimaryToSecondaryMapper((KratosUpgrade ku) ->
                         Set.of(new ResourceID(ku.getSpec().getDeploymentName(), ku.getMetadata().getNamespace())))
@@ -159,19 +169,25 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         Observation observed = observer.observe(working, context);
         Decision decision = machine.decide(working, observed, clock.instant());
 
-        // Write-ahead: the status announcing a step is stored before the step's side effects happen.
+        // Write-ahead: the status announcing a step is stored before the step's side effects happen. Only a change
+        // of progress text may wait (what it announces, a Job name, a phase, is never held back).
+        Duration heldBack = Duration.ZERO;
         if (!sameJson(resource.getStatus(), decision.status())) {
-            try {
-                KratosUpgrade stored = statusWriter.write(resource, decision.status());
-                context.eventSourceRetriever().getControllerEventSource()
-                        .handleRecentResourceUpdate(ResourceID.fromResource(resource), stored, resource);
-            } catch (StatusWriter.StaleDecisionException e) {
-                // The change that made this decision stale wakes the reconciler again; the timer is a backstop.
-                LOG.debug(e.getMessage());
-                return UpdateControl.<KratosUpgrade>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+            heldBack = progress.holdBack(resource, resource.getStatus(), decision.status(), ProgressThrottle.UPGRADE_PROGRESS);
+            if (heldBack.isZero()) {
+                try {
+                    KratosUpgrade stored = statusWriter.write(resource, decision.status());
+                    progress.written(resource);
+                    context.eventSourceRetriever().getControllerEventSource()
+                            .handleRecentResourceUpdate(ResourceID.fromResource(resource), stored, resource);
+                } catch (StatusWriter.StaleDecisionException e) {
+                    // The change that made this decision stale wakes the reconciler again; the timer is a backstop.
+                    LOG.debug(e.getMessage());
+                    return UpdateControl.<KratosUpgrade>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+                }
             }
         }
-        actuator.execute(resource, decision.actions());
+        actuator.execute(resource, decision.actions(), created -> remember(context, created));
         if (Conditions.reconcileErrorActive(decision.status())) {
             statusWriter.recordRecovery(resource.getMetadata().getNamespace(), resource.getMetadata().getName());
         }
@@ -186,10 +202,26 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
 
         UpdateControl<KratosUpgrade> control = UpdateControl.noUpdate();
         Duration requeue = decision.requeueAfter();
+        if (!heldBack.isZero() && (requeue == null || heldBack.compareTo(requeue) < 0)) {
+            requeue = heldBack;
+        }
         if (requeue != null) {
             control.rescheduleAfter(requeue.isNegative() ? Duration.ZERO : requeue);
         }
         return control;
+    }
+
+    /**
+     * A Job just created goes into the Job informer's cache at once: the next reconcile, often woken before the
+     * informer has seen the Job, would otherwise decide to create it (and its Secret) again and meet a 409.
+     */
+    @SuppressWarnings("unchecked")
+    private static void remember(Context<KratosUpgrade> context, HasMetadata created) {
+        if (created instanceof Job job) {
+            ((InformerEventSource<Job, KratosUpgrade>) context.eventSourceRetriever()
+                    .getEventSourceFor(Job.class, ClusterObserver.JOBS_EVENT_SOURCE))
+                    .handleRecentResourceCreate(ResourceID.fromResource(job), job);
+        }
     }
 
     /**
@@ -220,10 +252,11 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
             events.record(resource, true, "DeletionDeferred", deletion.waitReason());
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
         }
-        actuator.execute(resource, deletion.actions());
+        actuator.execute(resource, deletion.actions(), created -> { });
         deletion.actions().stream().filter(a -> a instanceof Action.PatchDeployment)
                 .forEach(a -> events.record(resource, true, "DeletionRestoredReplicas", a.describe()));
         metrics.forget(resource.getMetadata().getUid());
+        progress.forget(resource);
         return DeleteControl.defaultDelete();
     }
 

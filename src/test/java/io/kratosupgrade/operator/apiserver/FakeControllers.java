@@ -40,10 +40,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class FakeControllers implements AutoCloseable {
 
     /** FAILED_CREATE: the pod is refused (as by a quota or PodSecurity admission): no pod, a FailedCreate event. */
-    /** VOLUME_UNBOUND: the scheduler cannot place the pod, whose claim no volume matches, and has said so for 50 s. */
+    /** VOLUME_UNBOUND: the scheduler cannot place the pod, whose claim no volume matches, and has said so for 35 s (the grace of 60 s leaves 25 s, more than the progress interval, to see it wait). */
     enum JobBehavior { SUCCEED, FAIL, IMAGE_PULL_BACKOFF, HANG, FAILED_CREATE, VOLUME_UNBOUND }
 
-    static final Duration VOLUME_UNBOUND_FOR = Duration.ofSeconds(50);
+    static final Duration VOLUME_UNBOUND_FOR = Duration.ofSeconds(35);
 
     private final KubernetesClient client;
     private final String namespace;

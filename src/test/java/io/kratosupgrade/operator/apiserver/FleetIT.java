@@ -96,7 +96,14 @@ class FleetIT extends ApiServerTestBase {
     }
 
     private KratosFleetUpgrade awaitFleet(String namespace, String name, Predicate<KratosFleetUpgrade> condition) {
-        await().atMost(WAIT.multipliedBy(2)).pollInterval(java.time.Duration.ofMillis(200)).until(() -> {
+        await().atMost(WAIT.multipliedBy(2)).pollInterval(java.time.Duration.ofMillis(200))
+                .conditionEvaluationListener(c -> {
+                    if (c.getRemainingTimeInMS() < 300) {
+                        System.out.println("fleet at the deadline: " + client.getKubernetesSerialization().asYaml(
+                                client.resources(KratosFleetUpgrade.class).inNamespace(namespace).withName(name).get()));
+                    }
+                })
+                .until(() -> {
             KratosFleetUpgrade f = client.resources(KratosFleetUpgrade.class).inNamespace(namespace).withName(name).get();
             return f != null && f.getStatus() != null && condition.test(f);
         });

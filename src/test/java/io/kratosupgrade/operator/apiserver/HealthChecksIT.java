@@ -138,14 +138,21 @@ class HealthChecksIT extends ApiServerTestBase {
 
     @Test
     @Order(3)
-    void aDryRunIsPlannedAndADowngradeIsRefused() {
-        controllers.start();
+    void aDryRunIsPlannedADowngradeIsRefusedAndARetargetedRunIsSuperseded() {
+        controllers.jobs("superseded-1-migrate", FakeControllers.JobBehavior.HANG).start();
         installKratos();
         try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
             upgrade("plan", "v1.3.1", spec -> spec.setDryRun(true));
             awaitPhase("plan", Phase.Planned);
             upgrade("downgrade", "v1.0.0", spec -> { });
             awaitPhase("downgrade", Phase.Failed);
+            // A new run passes Pending within one decision; Pending is written when a retargeted run is superseded.
+            upgrade("superseded", "v1.2.0", spec -> { });
+            await().atMost(WAIT).until(() -> client.batch().v1().jobs().inNamespace(namespace).withName("superseded-1-migrate").get() != null);
+            Edits.retryingConflicts(() -> client.resources(KratosUpgrade.class).inNamespace(namespace).withName("superseded")
+                    .edit(ku -> { ku.getSpec().setVersion("v1.3.1"); return ku; }));
+            controllers.completeJob("superseded-1-migrate");
+            awaitUpgrade("superseded", ku -> ku.getStatus().getRun() == 2 && ku.getStatus().getPhase() == Phase.Succeeded);
             recorder.samples().forEach(SAMPLES::putIfAbsent);
         }
     }

@@ -14,6 +14,7 @@ import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.MigrationSlots;
+import io.kratosupgrade.operator.status.ProgressThrottle;
 import io.kratosupgrade.operator.status.StatusWriter;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
@@ -30,6 +31,9 @@ import java.util.logging.Level;
  * operator's log lines so a failing test can print them.
  */
 public final class OperatorHarness implements AutoCloseable {
+
+    /** The default of kratos-upgrade.progress-interval. */
+    public static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(10);
 
     private final KubernetesClient client;
     private final OperatorSettings settings;
@@ -68,8 +72,10 @@ public final class OperatorHarness implements AutoCloseable {
     public OperatorHarness start(String... namespaces) {
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
                 .withStopOnInformerErrorDuringStartup(true));
-        var reconciler = reconciler(client, settings, metrics, Clock.systemUTC());
-        var fleets = fleetReconciler(client, fleetAdminNamespaces, Clock.systemUTC());
+        // Shared by both reconcilers, with the production interval, as in Quarkus.
+        var progress = new ProgressThrottle(PROGRESS_INTERVAL, Clock.systemUTC());
+        var reconciler = reconciler(client, settings, progress, metrics, Clock.systemUTC());
+        var fleets = fleetReconciler(client, fleetAdminNamespaces, progress, Clock.systemUTC());
         if (namespaces.length == 0) {
             operator.register(reconciler);
             operator.register(fleets);
@@ -82,17 +88,18 @@ public final class OperatorHarness implements AutoCloseable {
     }
 
     /** The reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
-    public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, UpgradeMetrics metrics,
-                                                     Clock clock) {
+    public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, ProgressThrottle progress,
+                                                     UpgradeMetrics metrics, Clock clock) {
         return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(new MigrationSlots(settings.maxConcurrentMigrations(), clock)), new Actuator(client),
-                new EventRecorder(client, clock), new StatusWriter(client, clock), metrics, clock);
+                new EventRecorder(client, clock), new StatusWriter(client, clock), progress, metrics, clock);
     }
 
     /** The fleet reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
-    public static KratosFleetUpgradeReconciler fleetReconciler(KubernetesClient client, Set<String> adminNamespaces, Clock clock) {
+    public static KratosFleetUpgradeReconciler fleetReconciler(KubernetesClient client, Set<String> adminNamespaces,
+                                                               ProgressThrottle progress, Clock clock) {
         return new KratosFleetUpgradeReconciler(new FleetMachine(), new FleetObserver(adminNamespaces),
                 new NamespaceLookup(client, clock), new FleetActuator(client), new EventRecorder(client, clock),
-                new StatusWriter(client, clock), clock);
+                new StatusWriter(client, clock), progress, clock);
     }
 
     public void stop() {

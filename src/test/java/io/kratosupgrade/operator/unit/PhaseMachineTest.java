@@ -47,37 +47,29 @@ class PhaseMachineTest {
     class Start {
 
         @Test
-        void freshObjectStartsRunOneInPending() {
+        void aFreshObjectStartsRunOneAndPassesPendingInTheSameDecision() {
             s.ku.getMetadata().setGeneration(3L);
 
             Decision d = s.decide();
 
             assertThat(s.status().getRun()).isEqualTo(1);
-            assertThat(s.phase()).isEqualTo(Phase.Pending);
-            assertThat(s.status().getObservedGeneration()).isEqualTo(3L);
-            assertThat(s.status().getRunGeneration()).isEqualTo(3L);
-            assertThat(s.status().getToVersion()).isEqualTo("v1.3.1");
-            assertThat(s.status().getStartedAt()).isEqualTo(Times.format(s.now));
-            assertThat(d.requeueAfter()).isZero();
-            assertThat(d.actions()).isEmpty();
-            assertThat(d.events()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("RunAccepted"));
-            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
-            assertThat(condition(ConditionTypes.RECONCILING).getStatus()).isEqualTo("True");
-            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("False");
-        }
-
-        @Test
-        void pendingMovesToPreflight() {
-            s.decide();
-            Decision d = s.decide();
-
             assertThat(s.phase()).isEqualTo(Phase.Preflight);
-            assertThat(s.status().getRun()).isEqualTo(1);
             assertThat(d.transitions()).singleElement().satisfies(t -> {
                 assertThat(t.from()).isEqualTo(Phase.Pending);
                 assertThat(t.to()).isEqualTo(Phase.Preflight);
                 assertThat(t.runResult()).isNull();
             });
+            assertThat(s.status().getObservedGeneration()).isEqualTo(3L);
+            assertThat(s.status().getRunGeneration()).isEqualTo(3L);
+            assertThat(s.status().getToVersion()).isEqualTo("v1.3.1");
+            assertThat(s.status().getStartedAt()).isEqualTo(Times.format(s.now));
+            assertThat(d.requeueAfter()).isZero();
+            // Preflight's checks run in the next pass, with what that phase observes.
+            assertThat(d.actions()).isEmpty();
+            assertThat(d.events()).extracting(Decision.Event::reason).containsExactly("RunAccepted");
+            assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
+            assertThat(condition(ConditionTypes.RECONCILING).getStatus()).isEqualTo("True");
+            assertThat(condition(ConditionTypes.STALLED).getStatus()).isEqualTo("False");
             assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("Unknown");
         }
     }
@@ -531,14 +523,15 @@ class PhaseMachineTest {
             s.decide();
 
             assertThat(s.status().getRun()).isEqualTo(2);
-            assertThat(s.phase()).isEqualTo(Phase.Pending);
+            assertThat(s.phase()).isEqualTo(Phase.Preflight);
             assertThat(s.status().getToVersion()).isEqualTo("v1.4.0");
             assertThat(s.status().getFromVersion()).isNull();
             assertThat(s.status().getBackup()).isNull();
             assertThat(s.status().getDatabaseVersion()).isEqualTo("v1.3.1");
             assertThat(s.status().getHistory()).hasSize(1);
             assertThat(s.status().getConditions()).extracting(Condition::getType)
-                    .doesNotContain(ConditionTypes.PREFLIGHT_PASSED, ConditionTypes.BACKED_UP, ConditionTypes.MIGRATED, ConditionTypes.VERIFIED);
+                    .doesNotContain(ConditionTypes.BACKED_UP, ConditionTypes.MIGRATED, ConditionTypes.VERIFIED);
+            assertThat(condition(ConditionTypes.PREFLIGHT_PASSED).getStatus()).isEqualTo("Unknown");
             assertThat(condition(ConditionTypes.READY).getStatus()).isEqualTo("False");
         }
 
@@ -561,7 +554,7 @@ class PhaseMachineTest {
             annotateRetry(s.ku, "1");
             Decision d = s.decide();
             assertThat(s.status().getRun()).isEqualTo(2);
-            assertThat(s.phase()).isEqualTo(Phase.Pending);
+            assertThat(s.phase()).isEqualTo(Phase.Preflight);
             assertThat(s.status().getRetryToken()).isEqualTo("1");
             assertThat(s.status().getFailureReason()).isNull();
             assertThat(d.events()).anySatisfy(e -> assertThat(e.message()).contains("retry"));

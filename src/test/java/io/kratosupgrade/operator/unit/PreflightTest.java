@@ -175,7 +175,7 @@ class PreflightTest {
         Decision d = preflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Preflight);
-        assertThat(d.actions()).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
+        assertThat(besidesInspectionCleanup(d)).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
             assertThat(a.staleResourceVersion()).as("taken over only if nobody changed it since").isEqualTo("4711");
             assertThat(UpgradeLock.holder(a.lease())).isEqualTo(Fixtures.NAME);
         });
@@ -186,7 +186,7 @@ class PreflightTest {
         Decision d = preflight();
 
         assertThat(s.phase()).isEqualTo(Phase.Preflight);
-        assertThat(d.actions()).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
+        assertThat(besidesInspectionCleanup(d)).singleElement().isInstanceOfSatisfying(Action.AcquireLock.class, a -> {
             assertThat(a.staleResourceVersion()).as("a new Lease is created").isNull();
             assertThat(a.lease().getMetadata().getName()).isEqualTo("kratos-upgrade-lock");
             assertThat(UpgradeLock.holder(a.lease())).isEqualTo(Fixtures.NAME);
@@ -267,7 +267,7 @@ class PreflightTest {
         // The inspection counts what the database really lacks: 24 here, v1.0.0's postgres migrations minus v0.10.1's.
         Decision taking = s.decideInPreflight(UpgradeScenario.INSPECTION_REPORT.replace("\"pendingForTarget\":33", "\"pendingForTarget\":24"));
 
-        assertThat(taking.actions()).singleElement().isInstanceOf(Action.AcquireLock.class);
+        assertThat(besidesInspectionCleanup(taking)).singleElement().isInstanceOf(Action.AcquireLock.class);
         var plan = s.status().getPlan();
         assertThat(plan.getHash()).hasSize(12);
         assertThat(plan.getReleasesCrossed()).containsExactly("v0.11.0", "v0.11.1", "v0.13.0", "v1.0.0");
@@ -321,5 +321,10 @@ class PreflightTest {
         assertThat(s.status().getPlan().getPendingMigrations()).isNull();
         assertThat(s.status().getPlan().getNotes()).anySatisfy(n -> assertThat(n).contains("v27.1.0 is not in the knowledge base",
                 "v26.2.0"));
+    }
+
+    /** The decision's actions but the deletion of the inspection's credentials, made in the same pass. */
+    private static java.util.List<Action> besidesInspectionCleanup(Decision d) {
+        return d.actions().stream().filter(a -> !(a instanceof Action.DeleteSecret s && s.name().endsWith("-inspect-db"))).toList();
     }
 }

@@ -63,13 +63,9 @@ final class UpgradeScenario {
 
     // ------------------------------------------------------------ driving to a phase along the happy path
 
-    /** New object -> Pending -> Preflight (from wherever the run is on that path). */
+    /** New object -> Preflight (Pending passes in the same decision), from wherever the run is on that path. */
     UpgradeScenario toPreflight() {
-        if (phase() == null) {
-            decide();
-            assertThat(phase()).isEqualTo(Phase.Pending);
-        }
-        if (phase() == Phase.Pending) {
+        if (phase() == null || phase() == Phase.Pending) {
             decide();
         }
         assertThat(phase()).isEqualTo(Phase.Preflight);
@@ -83,7 +79,8 @@ final class UpgradeScenario {
 
     /**
      * One preflight decision as the run sees it: when that decision starts the read-only inspection Job, the
-     * Job completes with {@code report} and preflight decides again with the result.
+     * Job completes with {@code report} and preflight decides again: it records the result and goes on with it in
+     * that same decision.
      */
     Decision decideInPreflight(String report) {
         decide();
@@ -92,10 +89,10 @@ final class UpgradeScenario {
         if (!inspecting) return last;
         String job = status().getInspection().getJobName();
         world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "inspect", 0, "Completed", report));
-        decide();
+        Decision decided = decide();
         assertThat(actions(Action.DeleteSecret.class)).as("the inspection's credentials go at once").hasSize(1);
-        assertThat(phase()).isEqualTo(Phase.Preflight);
-        return decide();
+        assertThat(status().getInspection().getFinishedAt()).isNotNull();
+        return decided;
     }
 
     Decision decideInPreflight() {

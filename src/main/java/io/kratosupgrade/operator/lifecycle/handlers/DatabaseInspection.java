@@ -65,7 +65,7 @@ final class DatabaseInspection {
             case SUCCEEDED -> {
                 inspection.setFinishedAt(ctx.nowText());
                 read(outcome.terminationMessage(), inspection, versions(ctx, database, running), versions(ctx, database, target));
-                return Optional.of(PhaseOutcome.stay("database inspected: " + summary(inspection), Duration.ZERO,
+                return Optional.of(PhaseOutcome.continueNow("database inspected: " + summary(inspection),
                         new Action.DeleteSecret(secret)));
             }
             case FAILED -> {

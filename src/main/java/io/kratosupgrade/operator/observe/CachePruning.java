@@ -1,0 +1,77 @@
+package io.kratosupgrade.operator.observe;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.javaoperatorsdk.operator.processing.event.source.filter.GenericFilter;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.preflight.GitOpsOwnership;
+import java.util.function.Consumer;
+
+/**
+ * Keeps of each cached object only what the operator reads: with a thousand tenants the informer caches were most
+ * of the heap, and most of that was what nobody reads (managedFields, the scripts in the pod templates of
+ * finished Jobs).
+ *
+ * <p>The pruning runs as the informers' generic event filter (which always lets the event through), because that
+ * sees the very instance the informer has just stored. An item store would be the obvious place, but JOSDK gives
+ * one item store instance to the informers of every watched namespace, and they would then overwrite each
+ * other's contents. An object whose event JOSDK skips (the echo of the operator's own create) stays whole until
+ * its next change.
+ */
+public final class CachePruning {
+
+    static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+    private CachePruning() {
+    }
+
+    /** KratosUpgrades: everything but their managedFields (which repeat the shape of the whole status). */
+    public static class KratosUpgrades implements GenericFilter<KratosUpgrade> {
+        @Override
+        public boolean accept(KratosUpgrade ku) {
+            metadata(ku.getMetadata());
+            return true;
+        }
+    }
+
+    /** Deployments: only the managedFields of GitOps controllers, which preflight reads to find who owns the image. */
+    public static GenericFilter<Deployment> deployments() {
+        return pruning(d -> {
+            if (d.getMetadata().getManagedFields() != null) {
+                d.getMetadata().getManagedFields().removeIf(f -> !GitOpsOwnership.isGitOpsManager(f.getManager()));
+            }
+            if (d.getMetadata().getAnnotations() != null) d.getMetadata().getAnnotations().remove(LAST_APPLIED);
+        });
+    }
+
+    /** The operator's Jobs: their status and spec.suspend; the pod template (its scripts) is never read again. */
+    public static GenericFilter<Job> jobs() {
+        return pruning(job -> {
+            metadata(job.getMetadata());
+            if (job.getSpec() != null) job.getSpec().setTemplate(null);
+        });
+    }
+
+    /** The pods of the operator's Jobs: metadata and status (conditions, container states and their messages). */
+    public static GenericFilter<Pod> jobPods() {
+        return pruning(pod -> {
+            metadata(pod.getMetadata());
+            pod.setSpec(null);
+        });
+    }
+
+    private static <R extends HasMetadata> GenericFilter<R> pruning(Consumer<R> prune) {
+        return r -> {
+            prune.accept(r);
+            return true;
+        };
+    }
+
+    private static void metadata(ObjectMeta metadata) {
+        metadata.setManagedFields(null);
+        if (metadata.getAnnotations() != null) metadata.getAnnotations().remove(LAST_APPLIED);
+    }
+}
