@@ -214,10 +214,11 @@ run_size() {
   done
   ((ready >= n)) || die "only ${ready} of ${n} tenants became available"
 
-  # The JVM as the chart runs it in a container limited to 512Mi: heap from MaxRAMPercentage of the limit, and
-  # SerialGC, which the JVM picks by itself below 1792 MB (this host's 24 GiB would give G1).
+  # The JVM as the chart runs it in a container limited to 512Mi: heap from MaxRAMPercentage of the limit,
+  # SerialGC, which the JVM picks by itself below 1792 MB (this host's 24 GiB would give G1), and the chart's
+  # MALLOC_ARENA_MAX.
   log "starting the operator (the Helm chart's JVM options and 512Mi limit)"
-  java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75.0 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+  MALLOC_ARENA_MAX=2 java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75.0 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
     -Dkubeconfig="${BENCH_KUBECONFIG}" -Dquarkus.profile=chaos -Dquarkus.http.port="${HTTP_PORT}" \
     -Dkratos-upgrade.fleet.admin-namespaces="${ADMIN_NS}" -Dkratos-upgrade.max-concurrent-migrations="${MAX_CONCURRENT}" \
     -jar "${JAR}" >"${OUT}/operator-${n}.log" 2>&1 &

@@ -5,9 +5,15 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.processing.event.source.filter.GenericFilter;
+import io.javaoperatorsdk.operator.processing.event.source.filter.OnUpdateFilter;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.preflight.GitOpsOwnership;
+import java.util.LinkedHashMap;
+import java.util.Arrays;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -23,6 +29,7 @@ import java.util.function.Consumer;
  */
 public final class CachePruning {
 
+    private static final KubernetesSerialization VIEW = new KubernetesSerialization();
     static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
     private CachePruning() {
@@ -35,6 +42,56 @@ public final class CachePruning {
             metadata(ku.getMetadata());
             return true;
         }
+    }
+
+    /**
+     * A fleet's view of KratosUpgrades (its own informer, its own objects): the spec, and of the status only what
+     * tells the instance's state (phase, the generation and retry the run took up, the failure).
+     */
+    public static class FleetUpgrades implements GenericFilter<KratosUpgrade> {
+        @Override
+        public boolean accept(KratosUpgrade ku) {
+            metadata(ku.getMetadata());
+            KratosUpgradeStatus status = ku.getStatus();
+            if (status != null) {
+                KratosUpgradeStatus kept = new KratosUpgradeStatus();
+                kept.setPhase(status.getPhase());
+                kept.setRunGeneration(status.getRunGeneration());
+                kept.setRetryToken(status.getRetryToken());
+                kept.setFailureReason(status.getFailureReason());
+                kept.setFailureMessage(status.getFailureMessage());
+                ku.setStatus(kept);
+            }
+            return true;
+        }
+    }
+
+    /** A fleet's view of Deployments: it selects them by their labels and names, and reads nothing else. */
+    public static GenericFilter<Deployment> fleetDeployments() {
+        return pruning(d -> {
+            metadata(d.getMetadata());
+            d.setSpec(null);
+            d.setStatus(null);
+        });
+    }
+
+    /**
+     * For the fleet's informers: whether an update changed what the pruned view keeps. Most updates of a
+     * KratosUpgrade (progress) or a Deployment (its status) change nothing a fleet reads, and need not wake it.
+     */
+    public static <R extends HasMetadata> OnUpdateFilter<R> viewChanged() {
+        return (newer, older) -> !VIEW.asJson(view(newer)).equals(VIEW.asJson(view(older)));
+    }
+
+    private static Object view(HasMetadata r) {
+        ObjectMeta m = r.getMetadata();
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("generation", m.getGeneration());
+        view.put("labels", m.getLabels());
+        view.put("annotations", m.getAnnotations());
+        view.put("deletionTimestamp", m.getDeletionTimestamp());
+        view.put("object", r instanceof KratosUpgrade ku ? Arrays.asList(ku.getSpec(), ku.getStatus()) : null);
+        return view;
     }
 
     /** Deployments: only the managedFields of GitOps controllers, which preflight reads to find who owns the image. */

@@ -80,12 +80,14 @@ public class KratosFleetUpgradeReconciler implements Reconciler<KratosFleetUpgra
         IndexerResourceCache<KratosFleetUpgrade> fleets = context.getPrimaryCache();
         deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosFleetUpgrade.class)
                 .withName("fleet-deployments")
-                .withGenericFilter(CachePruning.deployments())
+                .withGenericFilter(CachePruning.fleetDeployments())
+                .withOnUpdateFilter(CachePruning.viewChanged())
                 .withSecondaryToPrimaryMapper(d -> fleetsReaching(fleets, d.getMetadata().getNamespace()))
                 .build(), context);
         upgrades = new InformerEventSource<>(InformerEventSourceConfiguration.from(KratosUpgrade.class, KratosFleetUpgrade.class)
                 .withName("fleet-upgrades")
-                .withGenericFilter(new CachePruning.KratosUpgrades())
+                .withGenericFilter(new CachePruning.FleetUpgrades())
+                .withOnUpdateFilter(CachePruning.viewChanged())
                 .withSecondaryToPrimaryMapper(ku -> {
                     String fleet = ku.getMetadata().getAnnotations() == null ? null
                             : ku.getMetadata().getAnnotations().get(FleetLabels.FLEET_ANNOTATION);
