@@ -48,7 +48,6 @@ if ! tr '\0' ' ' <"/proc/${apiserver_pid}/cmdline" | grep -q -- --audit-policy-f
   hack/local-cluster.sh fault stop kube-apiserver
   hack/local-cluster.sh up --no-smoke >/dev/null
 fi
-AUDIT_LOG="${STATE}/logs/audit.log"
 
 KWOK=$(hack/kwok.sh | tail -n 1)
 if [[ ! -f "${JAR}" || -n "$(find src/main pom.xml -newer "${JAR}" -print -quit)" ]]; then
@@ -189,8 +188,10 @@ sample() {
   echo "epoch rss_kb hwm_kb cpu_ticks heap_bytes" >"${file}"
   while kill -0 "${pid}" 2>/dev/null; do
     ticks=$(awk '{print $14 + $15}' "/proc/${pid}/stat" 2>/dev/null || echo 0)
+    # A busy operator may not answer within the timeout: that sample has no heap, and the sampler goes on
+    # (under pipefail a failed curl would end it, as it did once at 1,000 tenants).
     heap=$(curl -s --max-time 2 "http://127.0.0.1:${HTTP_PORT}/q/metrics" 2>/dev/null |
-      awk '/^jvm_memory_used_bytes\{.*area="heap"/ {s += $NF} END {printf "%d", s}')
+      awk '/^jvm_memory_used_bytes\{.*area="heap"/ {s += $NF} END {printf "%d", s}' || true)
     printf '%s %s %s %s %s\n' "$(date +%s)" \
       "$(awk '/^VmRSS/ {print $2}' "/proc/${pid}/status" 2>/dev/null || echo 0)" \
       "$(awk '/^VmHWM/ {print $2}' "/proc/${pid}/status" 2>/dev/null || echo 0)" "${ticks}" "${heap:-0}" >>"${file}"
@@ -199,7 +200,7 @@ sample() {
 }
 
 run_size() {
-  local n=$1 t0 t1 phase audit_from
+  local n=$1 t0 t1 phase audit_from audit_until
   delete_tenants
   log "creating ${n} tenants"
   kc create namespace "${ADMIN_NS}" >/dev/null
@@ -245,6 +246,7 @@ run_size() {
     sleep 2
   done
   t1=$(date +%s.%N)
+  audit_until=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
   [[ "${phase}" == Succeeded* ]] || die "the fleet did not finish within 2 h (${phase})"
   curl -s "http://127.0.0.1:${HTTP_PORT}/q/metrics" >"${OUT}/metrics-${n}.txt"
   # What the heap holds at the end (a full GC first): the classes to look at when memory grows with N.
@@ -252,8 +254,8 @@ run_size() {
   kc -n "${ADMIN_NS}" get kfu bench -o json >"${OUT}/fleet-${n}.json"
   kill "${SAMPLER_PID}" 2>/dev/null || true
   SAMPLER_PID=""
-  python3 hack/fleet-bench/report.py run --n "${n}" --seconds "$(echo "${t1} - ${t0}" | bc)" --audit "${AUDIT_LOG}" \
-    --audit-from "${audit_from}" --samples "${OUT}/samples-${n}.txt" --metrics "${OUT}/metrics-${n}.txt" \
+  python3 hack/fleet-bench/report.py run --n "${n}" --seconds "$(echo "${t1} - ${t0}" | bc)" --audit "${STATE}"/logs/audit*.log \
+    --audit-from "${audit_from}" --audit-until "${audit_until}" --samples "${OUT}/samples-${n}.txt" --metrics "${OUT}/metrics-${n}.txt" \
     --fleet "${OUT}/fleet-${n}.json" --clk-tck "$(getconf CLK_TCK)" >"${OUT}/result-${n}.json"
   log "run of ${n} tenants: $(cat "${OUT}/result-${n}.json")"
   # The operator removes its finalizers (after the counting above), then stops. The fleet goes first: it would
@@ -280,3 +282,7 @@ results=()
 for n in "${SIZES[@]}"; do results+=("${OUT}/result-${n}.json"); done
 python3 hack/fleet-bench/report.py table "${results[@]}" | tee "${OUT}/table.md"
 printf '\ncommand: hack/fleet-bench.sh %s (MAX_CONCURRENT=%s)\n' "${SIZES[*]}" "${MAX_CONCURRENT}" | tee -a "${OUT}/table.md"
+samples=()
+for n in "${SIZES[@]}"; do samples+=("${OUT}/samples-${n}.txt"); done
+python3 hack/fleet-bench/report.py chart "${OUT}/memory.svg" "${samples[@]}"
+log "memory over time: ${OUT}/memory.svg (docs/img/fleet-bench-memory.svg is a copy of one)"

@@ -4,6 +4,7 @@
 run:   the audit log (requests of the user kuo-bench since the fleet was created), the 2 s samples of the
        operator process, its /q/metrics at the end and the fleet's status -> one JSON object.
 table: several of those objects -> a Markdown table, with the ratio of each to the first (the baseline).
+chart: several runs' samples -> an SVG of the operator's RSS and heap in use over time, against the target.
 """
 import argparse
 import json
@@ -14,25 +15,26 @@ import sys
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
 
 
-def audit_counts(path, since):
+def audit_counts(paths, since, until):
+    """The API server rotates its audit log (the local cluster: at 200 MB, one old file kept): read them all."""
     verbs, resources = {}, {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("user", {}).get("username") != "kuo-bench" or e.get("requestReceivedTimestamp", "") < since:
-                continue
-            verb, stage = e.get("verb"), e.get("stage")
-            # A watch that is still open at the end never completes: count it when it starts.
-            if stage != ("ResponseStarted" if verb == "watch" else "ResponseComplete"):
-                continue
-            ref = e.get("objectRef", {})
-            resource = ref.get("resource", "?") + ("/" + ref["subresource"] if ref.get("subresource") else "")
-            verbs[verb] = verbs.get(verb, 0) + 1
-            key = verb + " " + resource
-            resources[key] = resources.get(key, 0) + 1
+    for line in (line for path in paths for line in open(path, encoding="utf-8")):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        received = e.get("requestReceivedTimestamp", "")
+        if e.get("user", {}).get("username") != "kuo-bench" or received < since or (until and received > until):
+            continue
+        verb, stage = e.get("verb"), e.get("stage")
+        # A watch that is still open at the end never completes: count it when it starts.
+        if stage != ("ResponseStarted" if verb == "watch" else "ResponseComplete"):
+            continue
+        ref = e.get("objectRef", {})
+        resource = ref.get("resource", "?") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+        verbs[verb] = verbs.get(verb, 0) + 1
+        key = verb + " " + resource
+        resources[key] = resources.get(key, 0) + 1
     return verbs, resources
 
 
@@ -92,7 +94,7 @@ def live_heap(path):
 
 
 def run(args):
-    verbs, resources = audit_counts(args.audit, args.audit_from)
+    verbs, resources = audit_counts(args.audit, args.audit_from, args.audit_until)
     fleet = json.load(open(args.fleet, encoding="utf-8"))
     status = fleet.get("status", {})
     writes = sum(v for k, v in verbs.items() if k in WRITES)
@@ -135,23 +137,74 @@ def table(paths):
     print("\n".join(lines))
 
 
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+
+
+def chart(out, paths, target_mib=300):
+    """RSS (solid) and heap in use (dashed) of each run over the seconds since the operator started; a sample
+    without a value (the metrics endpoint did not answer in time) leaves a gap, not a zero."""
+    runs = []
+    for path in paths:
+        n = re.search(r"samples-(\d+)", path)
+        with open(path, encoding="utf-8") as f:
+            next(f)
+            rows = [[int(p) for p in line.split()] for line in f if len(line.split()) == 5]
+        t0 = rows[0][0]
+        runs.append(("%s tenants" % (n.group(1) if n else path), [(r[0] - t0, r[1] / 1024, r[4] / 1048576) for r in rows]))
+    width, height, left, bottom, top, right = 760, 360, 60, 40, 30, 20
+    max_t = max(p[0] for _, pts in runs for p in pts) or 1
+    max_y = max(target_mib, max(max(p[1], p[2]) for _, pts in runs for p in pts)) * 1.1
+    x = lambda t: left + (width - left - right) * t / max_t
+    y = lambda v: height - bottom - (height - bottom - top) * v / max_y
+    svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="18" font-size="14">Operator memory during the fleet benchmark (MiB over seconds)</text>' % left]
+    step = 100 if max_y > 400 else 50
+    for v in range(0, int(max_y) + 1, step):
+        svg.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%d</text>'
+                   % (left, width - right, y(v), y(v), left - 6, y(v) + 4, v))
+    t_step = max(60, int(max_t / 8 // 60 * 60) or 60)
+    for t in range(0, int(max_t) + 1, t_step):
+        svg.append('<text x="%.1f" y="%d" text-anchor="middle">%d s</text>' % (x(t), height - bottom + 16, t))
+    svg.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="2,3"/>'
+               '<text x="%d" y="%.1f" fill="#555">target: %d MiB RSS</text>'
+               % (left, width - right, y(target_mib), y(target_mib), width - right - 150, y(target_mib) - 4, target_mib))
+    for i, (label, pts) in enumerate(runs):
+        colour = COLOURS[i % len(COLOURS)]
+        for idx, dash, what in ((1, "", "RSS"), (2, ' stroke-dasharray="6,4"', "heap in use")):
+            svg.append('<polyline fill="none" stroke="%s" stroke-width="1.5"%s points="%s"/>'
+                       % (colour, dash, " ".join("%.1f,%.1f" % (x(p[0]), y(p[idx])) for p in pts if p[idx] > 0)))
+            ly = top + 8 + 16 * (2 * i + idx - 1)
+            svg.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="1.5"%s/><text x="%d" y="%d">%s, %s</text>'
+                       % (left + 10, left + 40, ly, ly, colour, dash, left + 46, ly + 4, label, what))
+    svg.append("</svg>")
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("\n".join(svg) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--n", type=int, required=True)
     r.add_argument("--seconds", type=float, required=True)
-    r.add_argument("--audit", required=True)
+    r.add_argument("--audit", required=True, nargs="+")
     r.add_argument("--audit-from", required=True)
+    r.add_argument("--audit-until", default=None, help="the run's end (RFC 3339, UTC); later requests are not counted")
     r.add_argument("--samples", required=True)
     r.add_argument("--metrics", required=True)
     r.add_argument("--fleet", required=True)
     r.add_argument("--clk-tck", type=int, default=100)
     t = sub.add_parser("table")
     t.add_argument("results", nargs="+")
+    c = sub.add_parser("chart")
+    c.add_argument("out")
+    c.add_argument("samples", nargs="+")
     a = p.parse_args()
     if a.cmd == "run":
         run(a)
+    elif a.cmd == "chart":
+        chart(a.out, a.samples)
     else:
         table(a.results)
 
