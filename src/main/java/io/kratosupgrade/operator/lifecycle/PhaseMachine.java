@@ -84,7 +84,7 @@ public class PhaseMachine {
                 startRun(upgrade, generation, now);
                 String why = trigger == RunTrigger.RETRY ? "retry requested" : "new target " + upgrade.getSpec().getVersion();
                 events.add(new Decision.Event(false, "RunAccepted", "run " + status.getRun() + " accepted: " + why));
-                // Pending's handler needs nothing observed: it runs in this same pass, and Pending is never written alone.
+                // Pending's handler needs nothing observed: it runs in this same pass, so a new run never writes Pending alone.
             }
             case ADOPT_GENERATION -> {
                 // Same target as the run that succeeded (e.g. only a timeout changed): it is not repeated.
