@@ -38,8 +38,11 @@ final class ChaosMonkey implements AutoCloseable {
         }
 
         boolean jobRunning(String step) {
-            return jobs.values().stream().anyMatch(j -> j.getMetadata().getName().endsWith("-" + step)
-                    && !JobOutcome.of(j, List.of()).finished());
+            return jobsRunning().stream().anyMatch(name -> name.endsWith("-" + step));
+        }
+
+        List<String> jobsRunning() {
+            return jobs.values().stream().filter(j -> !JobOutcome.of(j, List.of()).finished()).map(j -> j.getMetadata().getName()).toList();
         }
     }
 
@@ -54,8 +57,11 @@ final class ChaosMonkey implements AutoCloseable {
         }
     }
 
-    /** @param phaseAtKill the phase the stored object showed when the process was killed */
-    record Kill(String point, Phase phaseAtKill, long restartMillis) {
+    /**
+     * @param phaseAtKill the phase the stored object showed when the process was killed
+     * @param jobsRunning the operator's Jobs not yet finished when the kill point fired
+     */
+    record Kill(String point, Phase phaseAtKill, List<String> jobsRunning, long restartMillis) {
     }
 
     private final KubernetesClient client;
@@ -142,7 +148,8 @@ final class ChaosMonkey implements AutoCloseable {
                     KratosUpgrade now = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(upgradeName).get();
                     long restart = operator.start().toMillis();
                     synchronized (kills) {
-                        kills.add(new Kill(point.name(), now == null || now.getStatus() == null ? null : now.getStatus().getPhase(), restart));
+                        kills.add(new Kill(point.name(), now == null || now.getStatus() == null ? null : now.getStatus().getPhase(),
+                                world.jobsRunning(), restart));
                     }
                     if (point.after() != null) point.after().run();
                     break;
