@@ -199,6 +199,11 @@ sample() {
   done
 }
 
+# The chart's javaOptions (values.yaml), one per line there: the benchmark runs what users run.
+chart_java_options() {
+  awk '/^javaOptions:/ {on = 1; next} on && /^  / {print; next} on {exit}' helm/kratos-upgrade-operator/values.yaml
+}
+
 run_size() {
   local n=$1 t0 t1 phase audit_from audit_until
   delete_tenants
@@ -215,11 +220,12 @@ run_size() {
   done
   ((ready >= n)) || die "only ${ready} of ${n} tenants became available"
 
-  # The JVM as the chart runs it in a container limited to 512Mi: heap from MaxRAMPercentage of the limit,
-  # SerialGC, which the JVM picks by itself below 1792 MB (this host's 24 GiB would give G1), and the chart's
-  # MALLOC_ARENA_MAX.
-  log "starting the operator (the Helm chart's JVM options and 512Mi limit)"
-  MALLOC_ARENA_MAX=2 java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75.0 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+  # The JVM as the chart runs it in a container limited to 512Mi: the chart's javaOptions and MALLOC_ARENA_MAX,
+  # and SerialGC, which the JVM picks by itself below 1792 MB (this host's 24 GiB would give G1).
+  # BENCH_JAVA_OPTS adds options to try (say -XX:NativeMemoryTracking=summary, whose report is kept).
+  log "starting the operator (the Helm chart's JVM options and 512Mi limit) ${BENCH_JAVA_OPTS:-}"
+  # shellcheck disable=SC2046,SC2086
+  MALLOC_ARENA_MAX=2 java -XX:MaxRAM=512m -XX:+UseSerialGC $(chart_java_options) ${BENCH_JAVA_OPTS:-} \
     -Dkubeconfig="${BENCH_KUBECONFIG}" -Dquarkus.profile=chaos -Dquarkus.http.port="${HTTP_PORT}" \
     -Dkratos-upgrade.fleet.admin-namespaces="${ADMIN_NS}" -Dkratos-upgrade.max-concurrent-migrations="${MAX_CONCURRENT}" \
     -jar "${JAR}" >"${OUT}/operator-${n}.log" 2>&1 &
@@ -250,6 +256,12 @@ run_size() {
   [[ "${phase}" == Succeeded* ]] || die "the fleet did not finish within 2 h (${phase})"
   curl -s "http://127.0.0.1:${HTTP_PORT}/q/metrics" >"${OUT}/metrics-${n}.txt"
   # What the heap holds at the end (a full GC first): the classes to look at when memory grows with N.
+  # Where the memory is before that GC: heap committed, threads, and (with NMT on) the JVM's own accounting.
+  {
+    grep -E '^(VmRSS|VmHWM|Threads)' "/proc/${OPERATOR_PID}/status"
+    jcmd "${OPERATOR_PID}" GC.heap_info 2>/dev/null
+    jcmd "${OPERATOR_PID}" VM.native_memory summary 2>/dev/null | grep -vE 'not enabled'
+  } >"${OUT}/jvm-${n}.txt" || true
   jcmd "${OPERATOR_PID}" GC.class_histogram 2>/dev/null | head -n 40 >"${OUT}/histogram-${n}.txt" || true
   kc -n "${ADMIN_NS}" get kfu bench -o json >"${OUT}/fleet-${n}.json"
   kill "${SAMPLER_PID}" 2>/dev/null || true

@@ -72,12 +72,16 @@ public final class FleetMachine {
         }
         Set<String> inWaves = status.getWaves().stream().flatMap(w -> w.getInstances().stream()).collect(Collectors.toSet());
 
-        // A wave's member without its KratosUpgrade for this run: the operator stopped between the status write that
-        // started the wave and the create (or the upgrade was deleted). Ask again; a create that finds one is a no-op.
+        // A running wave's member without its KratosUpgrade for this run: the operator stopped between the status write
+        // that started the wave and the create (or the upgrade was deleted mid-run). Ask again; a create that finds one
+        // is a no-op. A finished wave's member has had its run: its upgrade was deleted since, and is not run again.
         for (FleetWave wave : status.getWaves()) {
             for (String key : wave.getInstances()) {
                 FleetInstance instance = byKey.get(key);
-                if (instance != null && states.get(key) == InstanceState.NotStarted) {
+                if (instance == null || states.get(key) != InstanceState.NotStarted) continue;
+                if (wave.getFinishedAt() != null) {
+                    states.put(key, InstanceState.Untracked);
+                } else {
                     actions.add(upgradeAction(fleet, instance, hash, wave.getNumber()));
                     states.put(key, InstanceState.InProgress);
                 }
@@ -122,7 +126,8 @@ public final class FleetMachine {
                 status.setPhase(status.getFailed() == 0 ? FleetPhase.Succeeded : FleetPhase.CompletedWithFailures);
                 status.setMessage(status.getSucceeded() + " of " + status.getTotal() + " instances run " + template.getVersion()
                         + (status.getFailed() > 0 ? "; " + status.getFailed() + " failed (within maxFailures)" : "")
-                        + (status.getSkipped() > 0 ? "; " + status.getSkipped() + " skipped" : ""));
+                        + (status.getSkipped() > 0 ? "; " + status.getSkipped() + " skipped" : "")
+                        + (untracked(status) > 0 ? "; " + untracked(status) + " untracked (KratosUpgrade deleted after its wave)" : ""));
                 if (status.getFinishedAt() == null || before != status.getPhase()) {
                     status.setFinishedAt(nowText);
                     events.add(new Decision.Event(status.getFailed() > 0, "Fleet" + status.getPhase(), status.getMessage()));
@@ -288,10 +293,14 @@ public final class FleetMachine {
 
     /** The phase of the instance's run in this fleet run: NotStarted, Pending until the engine took the run up. */
     private static String phaseName(InstanceState state, KratosUpgrade upgrade) {
-        if (state == InstanceState.NotStarted || state == InstanceState.Skipped) return state.name();
+        if (state == InstanceState.NotStarted || state == InstanceState.Skipped || state == InstanceState.Untracked) return state.name();
         boolean takenUp = upgrade != null && upgrade.getStatus() != null && upgrade.getStatus().getPhase() != null
                 && (state != InstanceState.InProgress || !upgrade.getStatus().getPhase().isTerminal());
         return takenUp ? upgrade.getStatus().getPhase().name() : "Pending";
+    }
+
+    private static int untracked(KratosFleetUpgradeStatus status) {
+        return status.getPhases().getOrDefault(InstanceState.Untracked.name(), 0);
     }
 
     private static FleetWave runningWave(KratosFleetUpgradeStatus status) {

@@ -15,10 +15,15 @@ public enum InstanceState {
     Succeeded,
     Failed,
     /** A KratosUpgrade made by hand targets another release: the fleet leaves the instance alone. */
-    Skipped;
+    Skipped,
+    /**
+     * Its wave finished, then its KratosUpgrade of this run was deleted (cleaned up, say): the fleet knows no result
+     * and does not upgrade it again.
+     */
+    Untracked;
 
     public boolean finished() {
-        return this == Succeeded || this == Failed || this == Skipped;
+        return this == Succeeded || this == Failed || this == Skipped || this == Untracked;
     }
 
     /** The instance's state, for a fleet run whose template hashes to {@code templateHash}. */

@@ -297,6 +297,23 @@ class FleetMachineTest {
     }
 
     @Test
+    void anUpgradeDeletedAfterItsWaveFinishedIsNotRunAgain() {
+        tenants(2);
+        fleet.getSpec().getRollout().setCanary(canaryCount(1));
+        reconcile();
+        finish(Phase.Succeeded, "tenant-1/kratos");
+        assertThat(created(reconcile())).containsExactly("tenant-2/kratos");
+        world.put("tenant-1/kratos", bare("tenant-1", "kratos")); // someone cleans up the canary's KratosUpgrade
+        assertThat(created(reconcile())).as("the canary had its run").isEmpty();
+        assertThat(fleet.getStatus().getPhases()).containsEntry("Untracked", 1);
+        finish(Phase.Succeeded, "tenant-2/kratos");
+        assertThat(reconcile().actions()).isEmpty();
+        assertThat(fleet.getStatus().getPhase()).isEqualTo(FleetPhase.Succeeded);
+        assertThat(fleet.getStatus().getProgress()).isEqualTo("1/2");
+        assertThat(fleet.getStatus().getMessage()).contains("1 untracked");
+    }
+
+    @Test
     void aNamespaceSelectorOutsideTheAdminNamespacesIsRefused() {
         fleet.getSpec().setNamespaceSelector(new LabelSelectorBuilder().withMatchLabels(Map.of("tenant", "true")).build());
         FleetObservation refused = new FleetObserver(Set.of("kratos-upgrade-system")).observe(fleet, ns -> List.of(),

@@ -44,7 +44,7 @@ public class KratosFleetUpgradeStatus {
     @JsonPropertyDescription("succeeded/total, for kubectl get.")
     private String progress;
 
-    @JsonPropertyDescription("Instances per phase of their KratosUpgrade in this run (NotStarted: none yet).")
+    @JsonPropertyDescription("Instances per phase of their KratosUpgrade in this run (NotStarted: none yet; Pending: created, not taken up yet; Skipped: a hand-made KratosUpgrade targets another release; Untracked: its KratosUpgrade was deleted after its wave finished, and it is not upgraded again).")
     private Map<String, Integer> phases = new TreeMap<>();
 
     @JsonPropertyDescription("Number of the wave running now, or of the last one.")
