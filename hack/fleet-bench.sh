@@ -91,7 +91,7 @@ delete_tenants() {
   if [[ -n "${namespaces}" ]]; then
     log "deleting the previous run's tenants"
     # shellcheck disable=SC2086
-    kc delete ${namespaces} --wait=true --timeout=15m >/dev/null
+    kc delete ${namespaces} --ignore-not-found --wait=true --timeout=15m >/dev/null
   fi
   kc delete pv -l kuo-bench=tenant --wait=false >/dev/null 2>&1 || true
   kc delete ns "${ADMIN_NS}" --ignore-not-found --wait=true >/dev/null

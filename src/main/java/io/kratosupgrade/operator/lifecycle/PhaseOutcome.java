@@ -47,6 +47,13 @@ public record PhaseOutcome(Phase next, boolean failed, String reason, String mes
         return new PhaseOutcome(next, failed, reason, message, actions, requeueAfter, List.copyOf(all));
     }
 
+    /** This outcome with one more action after its own. */
+    public PhaseOutcome withAction(Action more) {
+        List<Action> all = new java.util.ArrayList<>(actions);
+        all.add(more);
+        return new PhaseOutcome(next, failed, reason, message, List.copyOf(all), requeueAfter, events);
+    }
+
     /** This outcome, with the actions and events of {@code earlier} (an outcome of the same pass) before its own. */
     PhaseOutcome after(PhaseOutcome earlier) {
         List<Action> allActions = new java.util.ArrayList<>(earlier.actions);
@@ -56,7 +63,7 @@ public record PhaseOutcome(Phase next, boolean failed, String reason, String mes
         return new PhaseOutcome(next, failed, reason, message, List.copyOf(allActions), requeueAfter, List.copyOf(allEvents));
     }
 
-    boolean continuesNow() {
+    public boolean continuesNow() {
         return next == null && Duration.ZERO.equals(requeueAfter);
     }
 

@@ -44,6 +44,23 @@ class DatabaseInspectionTest {
     }
 
     @Test
+    void theDeploymentIsTakenWhileTheDatabaseIsInspectedSoItsResultEndsPreflight() {
+        s.toPreflight();
+        s.decide();
+        assertThat(s.last.actions()).as("the Job, its credentials and the lock in one decision")
+                .hasAtLeastOneElementOfType(Action.CreateJob.class).hasAtLeastOneElementOfType(Action.AcquireLock.class);
+        s.world.lock = Fixtures.lockedBy(Fixtures.NAME);
+
+        String job = s.status().getInspection().getJobName();
+        s.world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "inspect", 0, "Completed", UpgradeScenario.INSPECTION_REPORT));
+        Decision d = s.decide();
+
+        assertThat(s.phase()).as("the result and the end of preflight in one status write").isEqualTo(Phase.BackingUp);
+        assertThat(d.actions()).noneMatch(a -> a instanceof Action.AcquireLock);
+        assertThat(d.actions()).anyMatch(a -> a instanceof Action.DeleteSecret);
+    }
+
+    @Test
     void theExactPendingCountComesFromTheDatabase() {
         s.toPreflight();
         s.decideInPreflight(report("282", 17, 0, 0, "1", "[]"));

@@ -147,7 +147,7 @@ public class PreflightHandler implements PhaseHandler {
         if (database.isPresent()) {
             Optional<PhaseOutcome> inspecting = DatabaseInspection.step(ctx, deployment.getSpec().getTemplate().getSpec(),
                     container.get(), database.get(), current.get(), target);
-            if (inspecting.isPresent()) return inspecting.get();
+            if (inspecting.isPresent()) return takingTheDeployment(ctx, inspecting.get());
         }
         InspectionStatus inspection = ctx.status().getInspection();
         if (inspection != null && inspection.getUnknownToTarget() != null && inspection.getUnknownToTarget() > 0) {
@@ -193,12 +193,10 @@ public class PreflightHandler implements PhaseHandler {
                     + " written to status.plan (" + current.get() + " -> " + target + "); nothing was changed")
                     .withEvents(warnings);
         }
-        Lease lock = ctx.observed().lock();
-        if (!UpgradeLock.heldBy(lock, ku.getMetadata().getName())) {
+        if (!UpgradeLock.heldBy(ctx.observed().lock(), ku.getMetadata().getName())) {
             // Take the Deployment and look again (the Lease informer wakes this): a lock taken meanwhile is reported above.
             return PhaseOutcome.stay("preflight checks passed; taking Deployment " + deploymentName, Duration.ofSeconds(5),
-                    new Action.AcquireLock(UpgradeLock.lease(ku.getMetadata().getNamespace(), deploymentName, ku.getMetadata().getName(),
-                            ctx.now().atZone(ZoneOffset.UTC)), lock == null ? null : lock.getMetadata().getResourceVersion()));
+                    acquireLock(ctx));
         }
         if (early) {
             status.getRollout().setRolledOutBeforeMigrationAt(ctx.nowText());
@@ -214,6 +212,25 @@ public class PreflightHandler implements PhaseHandler {
                 + String.join(", ", rules.warnings().stream().map(w -> w.rule().id()).toList()));
         Phase next = ctx.spec().getApproval().isRequired() && !early ? Phase.AwaitingApproval : ctx.firstStep();
         return PhaseOutcome.advance(next, "PreflightPassed", summary).withEvents(warnings);
+    }
+
+    /**
+     * While the database is inspected, the Deployment is taken too (not for a dry run, which changes nothing): the
+     * inspection's result then finds the lock held and preflight ends in the same pass, a status write fewer per run.
+     */
+    private static PhaseOutcome takingTheDeployment(RunContext ctx, PhaseOutcome inspecting) {
+        if (inspecting.transitions() || inspecting.continuesNow() || ctx.spec().isDryRun()
+                || UpgradeLock.heldBy(ctx.observed().lock(), ctx.upgrade().getMetadata().getName())) {
+            return inspecting;
+        }
+        return inspecting.withAction(acquireLock(ctx));
+    }
+
+    private static Action acquireLock(RunContext ctx) {
+        Lease lock = ctx.observed().lock();
+        String namespace = ctx.upgrade().getMetadata().getNamespace();
+        return new Action.AcquireLock(UpgradeLock.lease(namespace, ctx.spec().getDeploymentName(), ctx.upgrade().getMetadata().getName(),
+                ctx.now().atZone(ZoneOffset.UTC)), lock == null ? null : lock.getMetadata().getResourceVersion());
     }
 
     private static Optional<DatabaseTarget> parseQuietly(String dsn) {
