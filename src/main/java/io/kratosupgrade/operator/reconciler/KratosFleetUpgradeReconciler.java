@@ -132,8 +132,7 @@ public class KratosFleetUpgradeReconciler implements Reconciler<KratosFleetUpgra
         actuator.execute(decision.actions());
         decision.events().forEach(e -> events.record(fleet, e.warning(), e.reason(), e.message()));
         UpdateControl<KratosFleetUpgrade> control = UpdateControl.noUpdate();
-        Duration requeue = decision.requeueAfter();
-        if (!heldBack.isZero() && (requeue == null || heldBack.compareTo(requeue) < 0)) requeue = heldBack;
+        Duration requeue = ProgressThrottle.sooner(decision.requeueAfter(), heldBack);
         if (requeue != null) control.rescheduleAfter(requeue);
         return control;
     }

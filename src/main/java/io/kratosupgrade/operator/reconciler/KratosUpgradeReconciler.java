@@ -201,10 +201,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         metrics.track(resource.getMetadata().getUid(), decision.status());
 
         UpdateControl<KratosUpgrade> control = UpdateControl.noUpdate();
-        Duration requeue = decision.requeueAfter();
-        if (!heldBack.isZero() && (requeue == null || heldBack.compareTo(requeue) < 0)) {
-            requeue = heldBack;
-        }
+        Duration requeue = ProgressThrottle.sooner(decision.requeueAfter(), heldBack);
         if (requeue != null) {
             control.rescheduleAfter(requeue.isNegative() ? Duration.ZERO : requeue);
         }

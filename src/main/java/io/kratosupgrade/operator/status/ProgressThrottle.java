@@ -62,6 +62,12 @@ public class ProgressThrottle {
         lastWrite.put(object.getMetadata().getUid(), now);
     }
 
+    /** When to look again: the decision's own time or the end of a held-back write, whichever comes first (or null). */
+    public static Duration sooner(Duration requeue, Duration heldBack) {
+        if (heldBack.isZero()) return requeue;
+        return requeue == null || heldBack.compareTo(requeue) < 0 ? heldBack : requeue;
+    }
+
     public void forget(HasMetadata object) {
         lastWrite.remove(object.getMetadata().getUid());
     }

@@ -35,6 +35,15 @@ class ProgressThrottleTest {
     }
 
     @Test
+    void theReconcilerLooksAgainAtTheSoonerOfItsOwnTimeAndTheEndOfAHeldBackWrite() {
+        assertThat(ProgressThrottle.sooner(null, Duration.ZERO)).isNull();
+        assertThat(ProgressThrottle.sooner(Duration.ofMinutes(1), Duration.ZERO)).isEqualTo(Duration.ofMinutes(1));
+        assertThat(ProgressThrottle.sooner(null, Duration.ofSeconds(4))).isEqualTo(Duration.ofSeconds(4));
+        assertThat(ProgressThrottle.sooner(Duration.ofSeconds(2), Duration.ofSeconds(4))).isEqualTo(Duration.ofSeconds(2));
+        assertThat(ProgressThrottle.sooner(Duration.ofMinutes(1), Duration.ofSeconds(4))).isEqualTo(Duration.ofSeconds(4));
+    }
+
+    @Test
     void aChangeOfAnythingElseIsNeverHeldBack() {
         throttle.written(ku);
         KratosUpgradeStatus stored = status(Phase.Migrating, "migrating");
