@@ -234,6 +234,12 @@ final class FakeControllers implements AutoCloseable {
 
     /** Finishes a Job left running (HANG) the way the Job controller would. */
     void completeJob(String name) {
+        // Only a Job this fake has started (its pod and startTime written): finishing one before would race that
+        // write, and the API server refuses a finished Job without a startTime.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+            return job != null && job.getStatus() != null && job.getStatus().getStartTime() != null;
+        });
         Edits.retryingConflicts(() -> completeJobOnce(name));
     }
 
