@@ -2,7 +2,10 @@ package io.kratosupgrade.operator.unit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntryBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -31,6 +34,48 @@ class CachePruningTest {
         assertThat(job.getStatus().getSucceeded()).isEqualTo(1);
         assertThat(job.getMetadata().getManagedFields()).isNullOrEmpty();
         assertThat(job.getMetadata().getLabels()).containsEntry("a", "b");
+    }
+
+    @Test
+    void aCachedJobPodKeepsWhatAStepReadsOfItsStatusAndNothingElse() {
+        Pod pod = new PodBuilder().withNewMetadata().withName("kratos-1-migrate-x").addToLabels("job-name", "kratos-1-migrate")
+                .withCreationTimestamp("2026-11-30T04:00:00Z").endMetadata()
+                .withNewSpec().addNewContainer().withName("migrate").withImage("oryd/kratos:v1.3.1").endContainer().endSpec()
+                .withNewStatus().withPhase("Failed").withHostIP("10.0.0.1").withPodIP("10.1.0.7").withQosClass("Burstable")
+                .addNewCondition().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+                .withMessage("persistentvolumeclaim \"backups\" not found").withLastTransitionTime("2026-11-30T04:00:01Z")
+                .withLastProbeTime("2026-11-30T04:00:02Z").endCondition()
+                .addNewInitContainerStatus().withName("wait").withImage("busybox").withImageID("sha256:1")
+                .withNewState().withNewTerminated().withExitCode(0).endTerminated().endState().endInitContainerStatus()
+                .addNewContainerStatus().withName("migrate").withImage("oryd/kratos:v1.3.1").withContainerID("containerd://a")
+                .withRestartCount(0).withReady(false).addNewVolumeMount().withName("config").withMountPath("/etc/config").endVolumeMount()
+                .withNewState().withNewTerminated().withExitCode(1).withReason("Error").withMessage("migration failed")
+                .withStartedAt("2026-11-30T04:00:03Z").withFinishedAt("2026-11-30T04:00:05Z").endTerminated().endState()
+                .endContainerStatus().endStatus().build();
+
+        assertThat(CachePruning.jobPods().accept(pod)).isTrue();
+
+        assertThat(pod.getSpec()).isNull();
+        assertThat(pod.getMetadata().getLabels()).containsEntry("job-name", "kratos-1-migrate");
+        assertThat(pod.getStatus().getPhase()).isEqualTo("Failed");
+        assertThat(pod.getStatus().getPodIP()).isNull();
+        assertThat(pod.getStatus().getHostIP()).isNull();
+        assertThat(pod.getStatus().getQosClass()).isNull();
+        var scheduled = pod.getStatus().getConditions().get(0);
+        assertThat(scheduled.getReason()).isEqualTo("Unschedulable");
+        assertThat(scheduled.getMessage()).contains("backups");
+        assertThat(scheduled.getLastTransitionTime()).isEqualTo("2026-11-30T04:00:01Z");
+        assertThat(scheduled.getLastProbeTime()).isNull();
+        ContainerStatus migrate = pod.getStatus().getContainerStatuses().get(0);
+        assertThat(migrate.getName()).isEqualTo("migrate");
+        assertThat(migrate.getState().getTerminated().getExitCode()).isEqualTo(1);
+        assertThat(migrate.getState().getTerminated().getMessage()).isEqualTo("migration failed");
+        assertThat(migrate.getState().getTerminated().getFinishedAt()).isEqualTo("2026-11-30T04:00:05Z");
+        assertThat(migrate.getImage()).isNull();
+        assertThat(migrate.getContainerID()).isNull();
+        assertThat(migrate.getVolumeMounts()).isNullOrEmpty();
+        assertThat(pod.getStatus().getInitContainerStatuses()).extracting(ContainerStatus::getName).containsExactly("wait");
+        assertThat(pod.getStatus().getInitContainerStatuses().get(0).getImageID()).isNull();
     }
 
     @Test
