@@ -13,6 +13,8 @@
 #      kustomize-controller built from the Go module proxy by hack/flux.sh, a Git server on this machine)
 #      applying commits in Gate mode. The cluster stays up afterwards
 #      (hack/local-cluster.sh down stops it).
+#   The upgrade benchmark's tools (hack/upgrade-bench: the load generator against a fake Kratos, the
+#   report and its plot) are tested before tier 1.
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
 #   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
 #   interpreter and Flux's CEL library (hack/healthcheck.sh builds that evaluator).
@@ -81,6 +83,8 @@ fi
 grep -h "(background): done in" "${TOOLS_LOG}"/*.err >&2 || true
 HEALTHCHECK="$(tail -n1 "${TOOLS_LOG}/healthcheck.out")"
 FLUX_DIR="$(tail -n1 "${TOOLS_LOG}/flux.out")"
+
+timed "upgrade benchmark tools (load generator, report)" hack/upgrade-bench/test.sh
 
 # The long infrastructure-fault scenarios (tag chaos-full: a PostgreSQL stop during the backup, a kubelet restart,
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.

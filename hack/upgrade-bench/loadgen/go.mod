@@ -1,0 +1,3 @@
+module kratos-upgrade-operator/hack/upgrade-bench/loadgen
+
+go 1.22
