@@ -298,8 +298,12 @@ DB_TOOLS_REF_LATEST="kratos-upgrade-db-tools:latest"
 DB_TOOLS_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-db-tools_${DB_TOOLS_TAG}.tar"
 BUSYBOX_REF="kratos-upgrade-busybox:local"
 BUSYBOX_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-busybox_local.tar"
+LOADGEN_REF="kratos-upgrade-loadgen:local"
+LOADGEN_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-loadgen_local.tar"
+LOADGEN_SRC="${KUO_ROOT}/hack/upgrade-bench/loadgen"
 
-# expand_images ARG...: prints one image id a line (kratos:<release>, db-tools, busybox).
+# expand_images ARG...: prints one image id a line (kratos:<release>, db-tools, busybox, loadgen). "all" is what
+# the tests need; the upgrade benchmark's load generator is built by hack/upgrade-bench.sh.
 expand_images() {
   (($# > 0)) || set -- all
   local a r
@@ -317,7 +321,8 @@ expand_images() {
       oryd/kratos:v*) echo "kratos:${a#oryd/kratos:}" ;;
       db-tools | kratos-upgrade-db-tools*) echo db-tools ;;
       busybox | kratos-upgrade-busybox*) echo busybox ;;
-      *) die "unknown image '${a}' (all, kratos, kratos:<release>, db-tools, busybox)" ;;
+      loadgen | kratos-upgrade-loadgen*) echo loadgen ;;
+      *) die "unknown image '${a}' (all, kratos, kratos:<release>, db-tools, busybox, loadgen)" ;;
     esac
   done | awk '!seen[$0]++'
 }
@@ -327,6 +332,7 @@ image_archive() {
     kratos:*) kratos_archive "${1#kratos:}" ;;
     db-tools) printf '%s' "${DB_TOOLS_ARCHIVE}" ;;
     busybox) printf '%s' "${BUSYBOX_ARCHIVE}" ;;
+    loadgen) printf '%s' "${LOADGEN_ARCHIVE}" ;;
   esac
 }
 
@@ -335,6 +341,7 @@ image_refs() {
     kratos:*) kratos_ref "${1#kratos:}" ;;
     db-tools) printf '%s %s' "${DB_TOOLS_REF}" "${DB_TOOLS_REF_LATEST}" ;;
     busybox) printf '%s' "${BUSYBOX_REF}" ;;
+    loadgen) printf '%s' "${LOADGEN_REF}" ;;
   esac
 }
 
@@ -942,6 +949,46 @@ ensure_busybox_image() {
   write_stamp "${BUSYBOX_ARCHIVE}" "${want}"
 }
 
+# The upgrade benchmark's load generator (hack/upgrade-bench/loadgen, standard library only), with busybox so
+# that the benchmark can reach into the pod (touch the stop file).
+loadgen_stamp() {
+  printf 'ref=%s\nrecipe=%s\nsrc=%s\nbusybox=%s\ngo=%s\noci.sh=%s\n' "${LOADGEN_REF}" "$(recipe_hash build_loadgen_image)" \
+    "$(cd "${LOADGEN_SRC}" && find . -type f \( -name '*.go' -o -name go.mod \) ! -name '*_test.go' | sort | xargs sha256sum | sha256sum)" \
+    "$(sha256_of "$1")" "$(go version)" "$(sha256_of "${OCI_LIB}")"
+}
+
+build_loadgen_image() {
+  local bb=$1 r
+  r="$(new_work_dir loadgen)/rootfs"
+  mkdir -p "${r}/bin" "${r}/usr/local/bin" "${r}/etc" "${r}/tmp"
+  (cd "${LOADGEN_SRC}" && go build -trimpath -o "${r}/usr/local/bin/loadgen" .)
+  install -m 0755 "${bb}" "${r}/bin/busybox"
+  local a
+  for a in sh touch sleep cat; do ln -s busybox "${r}/bin/${a}"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"${r}/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"${r}/etc/group"
+  printf 'hosts: files dns\n' >"${r}/etc/nsswitch.conf"
+  chmod 0644 "${r}/etc/passwd" "${r}/etc/group" "${r}/etc/nsswitch.conf"
+  chmod 1777 "${r}/tmp"
+  mkdir -p "${IMAGES_DIR}"
+  OCI_ENV='["PATH=/usr/local/bin:/bin"]' \
+    oci_archive_from_rootfs "${r}" "${LOADGEN_REF}" "${LOADGEN_ARCHIVE}" '["/usr/local/bin/loadgen"]' "65534:65534"
+  rm -rf "$(dirname "${r}")"
+}
+
+ensure_loadgen_image() {
+  local bb want
+  setup_go_env
+  bb="$(busybox_static_binary)"
+  want="$(loadgen_stamp "${bb}")"
+  if archive_current "${LOADGEN_ARCHIVE}" "${want}"; then
+    log "loadgen: up to date (${LOADGEN_ARCHIVE}, $(archive_size "${LOADGEN_ARCHIVE}"))"
+    return 0
+  fi
+  timed "loadgen: image" build_loadgen_image "${bb}"
+  write_stamp "${LOADGEN_ARCHIVE}" "${want}"
+}
+
 # ---------------------------------------------------------------------------
 # Commands.
 
@@ -958,6 +1005,7 @@ cmd_build() {
       kratos:*) ensure_kratos_image "${i#kratos:}" ;;
       db-tools) ensure_db_tools_image ;;
       busybox) ensure_busybox_image ;;
+      loadgen) ensure_loadgen_image ;;
     esac
   done
   log "build: done in $(fmt_duration $((SECONDS - start)))"
