@@ -42,7 +42,7 @@ OPERATOR_IMAGE_RECIPE=1
 JRE_PACKAGES=(openjdk-17-jre-headless ca-certificates)
 APP_UID=185
 APP_GID=185
-JAVA_OPTIONS='-XX:MaxRAMPercentage=75.0 -XX:TieredStopAtLevel=1 -XX:TrimNativeHeapInterval=5000 -XX:MinHeapFreeRatio=20 -XX:MaxHeapFreeRatio=40 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager'
+JAVA_OPTIONS='-XX:MaxRAMPercentage=75.0 -XX:TieredStopAtLevel=1 -XX:TrimNativeHeapInterval=5000 -XX:MinHeapFreeRatio=20 -XX:MaxHeapFreeRatio=40 -XX:MaxNewSize=32m -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager'
 CHART_YAML="${KUO_ROOT}/helm/kratos-upgrade-operator/Chart.yaml"
 APP_DIR="${KUO_ROOT}/target/quarkus-app"
 
