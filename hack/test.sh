@@ -14,7 +14,8 @@
 #      applying commits in Gate mode. The cluster stays up afterwards
 #      (hack/local-cluster.sh down stops it).
 #   The upgrade benchmark's tools (hack/upgrade-bench: the load generator against a fake Kratos, the
-#   report and its plot) are tested before tier 1.
+#   report and its plot) are tested before tier 1, its harness (hack/upgrade-bench.sh, two methods under a
+#   tiny load) after tier 3 on the local cluster.
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
 #   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
 #   interpreter and Flux's CEL library (hack/healthcheck.sh builds that evaluator).
@@ -90,4 +91,9 @@ timed "upgrade benchmark tools (load generator, report)" hack/upgrade-bench/test
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.
 timed "maven verify (unit, API server, e2e)" \
   ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
+if [[ -z "${E2E_KUBECONFIG:-}" ]]; then
+  # The side-by-side upgrade benchmark's harness, so that it cannot rot: two methods, a tiny load, one replica.
+  timed "upgrade benchmark smoke (hack/upgrade-bench.sh)" env BENCH_OUT="$(mktemp -d)" \
+    hack/upgrade-bench.sh --methods ory-order,operator-rolling --rate 5 --replicas 1 --identities 3 --settle 2 >/dev/null
+fi
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

@@ -17,13 +17,15 @@ import (
 
 // Error classes of the error column.
 const (
-	errRefused  = "refused"
-	errReset    = "reset"
-	errTimeout  = "timeout"
-	errEOF      = "eof"
-	errDNS      = "dns"
-	errOverload = "overload"
-	errOther    = "other"
+	errRefused = "refused"
+	errReset   = "reset"
+	errTimeout = "timeout"
+	errEOF     = "eof"
+	errDNS     = "dns"
+	// No route to the address: a connection sent to a pod that is gone, before the Service forgot it.
+	errUnreachable = "unreachable"
+	errOverload    = "overload"
+	errOther       = "other"
 )
 
 // errBadBody is a 200 answer without what the next step needs (flow id, session token).
@@ -160,6 +162,8 @@ func classify(err error) string {
 		return errRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return errReset
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return errUnreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return errTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -312,6 +312,7 @@ func TestClassify(t *testing.T) {
 		syscallErr(syscall.ECONNREFUSED): errRefused,
 		syscallErr(syscall.ECONNRESET):   errReset,
 		syscallErr(syscall.EPIPE):        errReset,
+		syscallErr(syscall.EHOSTUNREACH): errUnreachable,
 		wrap(context.DeadlineExceeded):   errTimeout,
 		wrap(io.EOF):                     errEOF,
 		io.ErrUnexpectedEOF:              errEOF,
