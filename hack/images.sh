@@ -908,12 +908,12 @@ busybox_static_binary() {
 
 busybox_stamp() {
   printf 'ref=%s\nrecipe=%s\nbusybox=%s\noci.sh=%s\n' \
-    "${BUSYBOX_REF}" "$(recipe_hash build_busybox_image)" "$(sha256_of "$1")" "$(sha256_of "${OCI_LIB}")"
+    "${BUSYBOX_REF}" "$(recipe_hash build_busybox_image busybox_rootfs)" "$(sha256_of "$1")" "$(sha256_of "${OCI_LIB}")"
 }
 
-build_busybox_image() {
-  local bb=$1 r a
-  r="$(new_work_dir busybox)/rootfs"
+# busybox_rootfs BUSYBOX DIR: a root file system of busybox and its applets, root and nobody, a /tmp.
+busybox_rootfs() {
+  local bb=$1 r=$2 a
   mkdir -p "${r}/bin" "${r}/etc" "${r}/tmp" "${r}/root"
   install -m 0755 "${bb}" "${r}/bin/busybox"
   for a in $("${bb}" --list); do
@@ -921,7 +921,7 @@ build_busybox_image() {
     ln -s busybox "${r}/bin/${a}"
   done
   local must
-  for must in sh wget nc sleep; do
+  for must in sh wget nc sleep touch; do
     [[ -L "${r}/bin/${must}" ]] || die "busybox: applet ${must} missing from ${bb}"
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"${r}/etc/passwd"
@@ -931,6 +931,12 @@ build_busybox_image() {
   chmod 0700 "${r}/root"
   chmod 1777 "${r}/tmp"
   "${r}/bin/sh" -c 'echo ok' >/dev/null || die "busybox: sh does not run"
+}
+
+build_busybox_image() {
+  local r
+  r="$(new_work_dir busybox)/rootfs"
+  busybox_rootfs "$1" "${r}"
   mkdir -p "${IMAGES_DIR}"
   OCI_CMD='["sh"]' OCI_ENV='["PATH=/bin"]' \
     oci_archive_from_rootfs "${r}" "${BUSYBOX_REF}" "${BUSYBOX_ARCHIVE}" "" ""
@@ -952,24 +958,18 @@ ensure_busybox_image() {
 # The upgrade benchmark's load generator (hack/upgrade-bench/loadgen, standard library only), with busybox so
 # that the benchmark can reach into the pod (touch the stop file).
 loadgen_stamp() {
-  printf 'ref=%s\nrecipe=%s\nsrc=%s\nbusybox=%s\ngo=%s\noci.sh=%s\n' "${LOADGEN_REF}" "$(recipe_hash build_loadgen_image)" \
+  printf 'ref=%s\nrecipe=%s\nsrc=%s\nbusybox=%s\ngo=%s\noci.sh=%s\n' "${LOADGEN_REF}" \
+    "$(recipe_hash build_loadgen_image busybox_rootfs)" \
     "$(cd "${LOADGEN_SRC}" && find . -type f \( -name '*.go' -o -name go.mod \) ! -name '*_test.go' | sort | xargs sha256sum | sha256sum)" \
     "$(sha256_of "$1")" "$(go version)" "$(sha256_of "${OCI_LIB}")"
 }
 
 build_loadgen_image() {
-  local bb=$1 r
+  local r
   r="$(new_work_dir loadgen)/rootfs"
-  mkdir -p "${r}/bin" "${r}/usr/local/bin" "${r}/etc" "${r}/tmp"
+  busybox_rootfs "$1" "${r}"
+  mkdir -p "${r}/usr/local/bin"
   (cd "${LOADGEN_SRC}" && go build -trimpath -o "${r}/usr/local/bin/loadgen" .)
-  install -m 0755 "${bb}" "${r}/bin/busybox"
-  local a
-  for a in sh touch sleep cat; do ln -s busybox "${r}/bin/${a}"; done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"${r}/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"${r}/etc/group"
-  printf 'hosts: files dns\n' >"${r}/etc/nsswitch.conf"
-  chmod 0644 "${r}/etc/passwd" "${r}/etc/group" "${r}/etc/nsswitch.conf"
-  chmod 1777 "${r}/tmp"
   mkdir -p "${IMAGES_DIR}"
   OCI_ENV='["PATH=/usr/local/bin:/bin"]' \
     oci_archive_from_rootfs "${r}" "${LOADGEN_REF}" "${LOADGEN_ARCHIVE}" '["/usr/local/bin/loadgen"]' "65534:65534"
