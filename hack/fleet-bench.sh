@@ -231,7 +231,7 @@ run_size() {
     -jar "${JAR}" >"${OUT}/operator-${n}.log" 2>&1 &
   OPERATOR_PID=$!
   deadline=$((SECONDS + 120))
-  until grep -q "'kratosupgrade' controller started" "${OUT}/operator-${n}.log"; do
+  until grep -qs "'kratosupgrade' controller started" "${OUT}/operator-${n}.log"; do
     ((SECONDS < deadline)) || die "the operator did not start; see ${OUT}/operator-${n}.log"
     kill -0 "${OPERATOR_PID}" || die "the operator exited; see ${OUT}/operator-${n}.log"
     sleep 1
