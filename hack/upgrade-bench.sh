@@ -380,7 +380,7 @@ IFS=, read -r -a methods <<<"${METHODS}"
 for m in "${methods[@]}"; do
   declare -F "method_${m}" >/dev/null || die "unknown method ${m} (see --help)"
 done
-[[ -f "${SEED_DUMP}" ]] || seed_database
+seed_database   # every time: the identities get this run's password
 [[ "${METHODS}" == *operator* ]] && start_operator
 
 dirs=()
