@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The operator's step-to-step latency, from the API server's audit log.
+
+For each step that a Kubernetes controller completes (the Job controller's status write that marks one of the
+operator's Jobs Complete, the Deployment controller's status write that completes a rollout), the time until
+the operator's next write in that namespace (the status announcing the next step, or the next Job). Audit
+events carry microsecond timestamps; objects only whole seconds.
+
+Needs an audit policy that records, in the benchmark's namespace, the controllers' status writes at level
+Request (their body says Complete) and the operator's requests at level Metadata or more.
+
+  step_latency.py --namespace NS --operator-user USER AUDIT_LOG...   -> one JSON object: the steps, p50, p99, max
+"""
+import argparse
+import json
+import sys
+from datetime import datetime
+
+JOB_CONTROLLER = "system:serviceaccount:kube-system:job-controller"
+DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller"
+WRITES = ("create", "update", "patch", "delete")
+
+
+def timestamp(text):
+    """RFC 3339 with microseconds ("2026-11-30T05:31:13.123456Z") as seconds since the epoch."""
+    return datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+def conditions(event):
+    status = (event.get("requestObject") or {}).get("status") or {}
+    return status, {c.get("type"): c for c in status.get("conditions") or []}
+
+
+def completion(event):
+    """What a controller's status write completes ("job NAME" or "rollout NAME"), or None."""
+    ref = event.get("objectRef") or {}
+    if event.get("verb") not in ("update", "patch") or ref.get("subresource") != "status":
+        return None
+    user = (event.get("user") or {}).get("username")
+    status, by_type = conditions(event)
+    if user == JOB_CONTROLLER and ref.get("resource") == "jobs":
+        complete = by_type.get("Complete") or {}
+        return f"job {ref.get('name')}" if complete.get("status") == "True" else None
+    if user == DEPLOYMENT_CONTROLLER and ref.get("resource") == "deployments":
+        progressing = by_type.get("Progressing") or {}
+        replicas = status.get("replicas")
+        done = (progressing.get("reason") == "NewReplicaSetAvailable" and replicas is not None
+                and replicas == status.get("updatedReplicas") == status.get("availableReplicas"))
+        return f"rollout {ref.get('name')}" if done else None
+    return None
+
+
+def steps(events, namespace, operator_user):
+    """Each completion (the first of each Job; each rollout after an operator's write to that Deployment)
+    paired with the operator's first write in the namespace that the API server received after it."""
+    events = sorted((e for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
+                     and e.get("stage") == "ResponseComplete"), key=lambda e: e["requestReceivedTimestamp"])
+    seen, armed_rollouts, pending, result = set(), set(), [], []
+    for e in events:
+        ref = e.get("objectRef") or {}
+        user = (e.get("user") or {}).get("username")
+        if user == operator_user and e.get("verb") in WRITES:
+            received = timestamp(e["requestReceivedTimestamp"])
+            for what, completed in pending:
+                result.append({"completed": what, "next": f"{e['verb']} {ref.get('resource')}"
+                               + (f"/{ref['subresource']}" if ref.get("subresource") else "") + f" {ref.get('name')}",
+                               "latency_ms": round((received - completed) * 1000, 3)})
+            pending = []
+            if ref.get("resource") == "deployments" and not ref.get("subresource"):
+                armed_rollouts.add(ref.get("name"))
+            continue
+        what = completion(e)
+        if what is None or what in seen:
+            continue
+        if what.startswith("rollout "):
+            if what[len("rollout "):] not in armed_rollouts:
+                continue
+            armed_rollouts.discard(what[len("rollout "):])
+        else:
+            seen.add(what)
+        pending.append((what, timestamp(e["stageTimestamp"])))
+    return result
+
+
+def percentile(values, p):
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def summary(found):
+    latencies = [s["latency_ms"] for s in found]
+    if not latencies:
+        return {"steps": found, "count": 0}
+    return {"steps": found, "count": len(latencies), "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+
+
+def read(paths):
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--operator-user", required=True)
+    parser.add_argument("audit_logs", nargs="+")
+    args = parser.parse_args(argv)
+    json.dump(summary(steps(read(args.audit_logs), args.namespace, args.operator_user)), sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Tests of step_latency.py on synthetic audit events (python3 -m unittest discover -s hack/upgrade-bench)."""
+import unittest
+
+import step_latency
+
+NS = "upgrade-bench"
+OPERATOR = "kuo-bench"
+
+
+def event(at, user, verb, resource, name, subresource=None, body=None, namespace=NS, received=None):
+    ref = {"resource": resource, "namespace": namespace, "name": name}
+    if subresource:
+        ref["subresource"] = subresource
+    return {"stage": "ResponseComplete", "verb": verb, "user": {"username": user}, "objectRef": ref,
+            "requestReceivedTimestamp": received or at, "stageTimestamp": at, "requestObject": body}
+
+
+def job_status(at, name, complete, received=None):
+    conditions = [{"type": "Complete", "status": "True"}] if complete else []
+    return event(at, step_latency.JOB_CONTROLLER, "update", "jobs", name, "status",
+                 {"status": {"conditions": conditions}}, received=received)
+
+
+def deployment_status(at, updated, available, reason="ReplicaSetUpdated"):
+    return event(at, step_latency.DEPLOYMENT_CONTROLLER, "update", "deployments", "kratos", "status",
+                 {"status": {"replicas": 3, "updatedReplicas": updated, "availableReplicas": available,
+                             "conditions": [{"type": "Progressing", "status": "True", "reason": reason}]}})
+
+
+def operator(at, verb, resource, name, subresource=None):
+    return event(at, OPERATOR, verb, resource, name, subresource)
+
+
+class StepLatencyTest(unittest.TestCase):
+    def test_from_the_job_controllers_complete_write_to_the_operators_next_write(self):
+        events = [
+            job_status("2026-11-30T05:31:16.000000Z", "kratos-1-backup", complete=False),
+            job_status("2026-11-30T05:31:17.250000Z", "kratos-1-backup", complete=True,
+                       received="2026-11-30T05:31:17.249000Z"),
+            operator("2026-11-30T05:31:17.262500Z", "update", "kratosupgrades", "kratos", "status"),
+            operator("2026-11-30T05:31:17.300000Z", "create", "jobs", "kratos-1-migrate"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual(found, [{"completed": "job kratos-1-backup", "next": "update kratosupgrades/status kratos",
+                                  "latency_ms": 12.5}])
+
+    def test_a_rollout_counts_once_complete_after_the_operator_changed_the_deployment(self):
+        events = [
+            deployment_status("2026-11-30T05:31:00.000000Z", 3, 3, "NewReplicaSetAvailable"),  # before: not a step
+            operator("2026-11-30T05:31:31.000000Z", "patch", "deployments", "kratos"),
+            deployment_status("2026-11-30T05:31:31.100000Z", 0, 3, "NewReplicaSetAvailable"),  # not rolled yet
+            deployment_status("2026-11-30T05:31:33.000000Z", 2, 3),
+            deployment_status("2026-11-30T05:31:35.000000Z", 3, 3, "NewReplicaSetAvailable"),
+            deployment_status("2026-11-30T05:31:35.500000Z", 3, 3, "NewReplicaSetAvailable"),  # a repeat
+            operator("2026-11-30T05:31:35.040000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([(s["completed"], s["latency_ms"]) for s in found], [("rollout kratos", 40.0)])
+
+    def test_a_job_counts_once_and_other_namespaces_and_reads_do_not_count(self):
+        events = [
+            job_status("2026-11-30T05:31:17.000000Z", "kratos-1-backup", complete=True),
+            job_status("2026-11-30T05:31:17.500000Z", "kratos-1-backup", complete=True),
+            event("2026-11-30T05:31:17.010000Z", OPERATOR, "get", "jobs", "kratos-1-backup"),
+            event("2026-11-30T05:31:17.020000Z", OPERATOR, "create", "events", "x", namespace="elsewhere"),
+            operator("2026-11-30T05:31:17.100000Z", "create", "events", "kratos.1"),
+            operator("2026-11-30T05:31:18.000000Z", "create", "jobs", "kratos-1-migrate"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([(s["next"], s["latency_ms"]) for s in found], [("create events kratos.1", 100.0)])
+
+    def test_percentiles_by_nearest_rank(self):
+        found = [{"completed": str(i), "next": "", "latency_ms": float(i)} for i in range(1, 101)]
+        result = step_latency.summary(found)
+        self.assertEqual((result["count"], result["p50_ms"], result["p99_ms"], result["max_ms"]), (100, 50.0, 99.0, 100.0))
+        self.assertEqual(step_latency.summary([])["count"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
