@@ -19,7 +19,7 @@
 #   --rate        requests per second of the load generator (default 10)
 #   --replicas    Kratos replicas (default 3)
 #   --identities  identities seeded with a password, which the load logs in as (default 200)
-#   --from/--to   releases (default v1.0.0 -> v1.3.1; v0.10.1 -> v0.11.0 is the field report's)
+#   --from/--to   releases (default v1.0.0 -> v1.3.1; the field report's v0.10.1 -> v0.11.0 is not tried yet)
 #   --settle      seconds of load before and after each upgrade (default 10)
 #
 # Results go to BENCH_OUT (default /tmp/upgrade-bench-<time>): per method requests.csv (every request of
