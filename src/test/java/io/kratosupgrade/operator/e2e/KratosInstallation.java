@@ -23,6 +23,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -231,8 +232,22 @@ final class KratosInstallation {
                 .getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
     }
 
-    /** GET on a pod's port through the API server (port-forward), so it works against any cluster. */
+    /**
+     * GET on a pod's port through the API server (port-forward), so it works against any cluster. A port-forward
+     * through an API server busy with parallel scenarios now and then stalls its first exchange; a GET is safe to
+     * repeat, so a timed-out one is tried again on a new port-forward, three times at most.
+     */
     HttpResponse<String> get(Pod pod, int port, String path) throws IOException, InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return getOnce(pod, port, path);
+            } catch (HttpTimeoutException e) {
+                if (attempt == 3) throw e;
+            }
+        }
+    }
+
+    private HttpResponse<String> getOnce(Pod pod, int port, String path) throws IOException, InterruptedException {
         try (LocalPortForward pf = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).portForward(port)) {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pf.getLocalPort() + path))
                     .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
