@@ -54,21 +54,7 @@ if [[ ! -f "${JAR}" || -n "$(find src/main pom.xml -newer "${JAR}" -print -quit)
   timed "operator package" ./mvnw -q -B -ntp -o package -DskipTests
 fi
 
-# A client certificate for the user kuo-bench (group system:masters), signed by the cluster's CA.
-BENCH_KUBECONFIG="${OUT}/kuo-bench.kubeconfig"
-if [[ ! -s "${BENCH_KUBECONFIG}" ]]; then
-  # RSA: the fabric8 client the operator uses reads no EC client keys.
-  openssl req -new -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kuo-bench" \
-    -keyout "${OUT}/kuo-bench.key" -out "${OUT}/kuo-bench.csr" 2>/dev/null
-  openssl x509 -req -in "${OUT}/kuo-bench.csr" -CA "${STATE}/pki/ca.crt" -CAkey "${STATE}/pki/ca.key" -CAcreateserial \
-    -days 30 -sha256 -out "${OUT}/kuo-bench.crt" 2>/dev/null
-  KUBECONFIG="${BENCH_KUBECONFIG}" "${KUBECTL}" config set-cluster local --server="${KUO_API_SERVER}" \
-    --certificate-authority="${STATE}/pki/ca.crt" --embed-certs >/dev/null
-  KUBECONFIG="${BENCH_KUBECONFIG}" "${KUBECTL}" config set-credentials kuo-bench --client-certificate="${OUT}/kuo-bench.crt" \
-    --client-key="${OUT}/kuo-bench.key" --embed-certs >/dev/null
-  KUBECONFIG="${BENCH_KUBECONFIG}" "${KUBECTL}" config set-context bench --cluster=local --user=kuo-bench >/dev/null
-  KUBECONFIG="${BENCH_KUBECONFIG}" "${KUBECTL}" config use-context bench >/dev/null
-fi
+BENCH_KUBECONFIG=$(bench_user_kubeconfig "${OUT}" "${STATE}")
 
 KWOK_PID=""
 OPERATOR_PID=""

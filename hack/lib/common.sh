@@ -83,3 +83,26 @@ timed() {
   fi
   return "${rc}"
 }
+
+# bench_user_kubeconfig DIR STATE: a kubeconfig in DIR for the user kuo-bench (group system:masters), its client
+# certificate signed by the local cluster's CA (STATE/pki); prints its path. The API server's audit policy
+# (hack/local-cluster.sh) records that user's requests, which is how the benchmarks count and time the operator's.
+# The context names a namespace (default), where the operator then holds its leader-election lease.
+# Needs KUBECTL and KUO_API_SERVER (the local cluster's env file).
+bench_user_kubeconfig() {
+  local dir=$1 state=$2 kubeconfig="$1/kuo-bench.kubeconfig"
+  if [[ ! -s "${kubeconfig}" ]]; then
+    # RSA: the fabric8 client the operator uses reads no EC client keys.
+    openssl req -new -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kuo-bench" \
+      -keyout "${dir}/kuo-bench.key" -out "${dir}/kuo-bench.csr" 2>/dev/null
+    openssl x509 -req -in "${dir}/kuo-bench.csr" -CA "${state}/pki/ca.crt" -CAkey "${state}/pki/ca.key" \
+      -CAserial "${dir}/kuo-bench.srl" -CAcreateserial -days 30 -sha256 -out "${dir}/kuo-bench.crt" 2>/dev/null
+    KUBECONFIG="${kubeconfig}" "${KUBECTL}" config set-cluster local --server="${KUO_API_SERVER}" \
+      --certificate-authority="${state}/pki/ca.crt" --embed-certs >/dev/null
+    KUBECONFIG="${kubeconfig}" "${KUBECTL}" config set-credentials kuo-bench --client-certificate="${dir}/kuo-bench.crt" \
+      --client-key="${dir}/kuo-bench.key" --embed-certs >/dev/null
+    KUBECONFIG="${kubeconfig}" "${KUBECTL}" config set-context bench --cluster=local --user=kuo-bench --namespace=default >/dev/null
+    KUBECONFIG="${kubeconfig}" "${KUBECTL}" config use-context bench >/dev/null
+  fi
+  printf '%s\n' "${kubeconfig}"
+}

@@ -7,9 +7,12 @@ and meta.json (method, title, from, to, upgrade_started_ms, upgrade_finished_ms,
 old_release_restorable, notes).
 
 summary DIR             one JSON object for that method
-table DIR...            a Markdown table, one row per method, in the order given
-plot OUT.png DIR...     success rate per second around each method's upgrade, one panel per method; needs
-                        matplotlib: run it with the python that plot-env.sh prints
+table DIR...            a Markdown table, one row per method in the order given (the runs of a method added
+                        up: requests and failures summed, the longest window of all, the median wall time);
+                        under it the operator's wall time against the raw steps', when raw-steps ran
+plot OUT.png DIR...     success rate per second around each method's upgrade, one panel per method (its first
+                        run); needs matplotlib: run it with the python that plot-env.sh prints
+latency STEPS.json      step_latency.py's output as Markdown: p50, p99 and max, and the slowest steps
 
 summary and table use the standard library only, so they run with any python3.
 """
@@ -151,26 +154,106 @@ def failed_cell(summary):
     return f"{summary['failed']} ({', '.join(parts)})"
 
 
+def combine(summaries):
+    """The runs of each method as one summary, methods in the order of their first run: requests and failures
+    summed, the longest failure window of all runs, the median wall time (and all of them), the weakest restore
+    point, and the old release restorable only if it was in every run."""
+    by_method = {}
+    for s in summaries:
+        by_method.setdefault(s["method"], []).append(s)
+    combined = []
+    for runs in by_method.values():
+        failed_by_status = Counter()
+        for r in runs:
+            failed_by_status.update(r["failed_by_status"])
+        walls = [r["wall_seconds"] for r in runs]
+        restorable = [r["old_release_restorable"] for r in runs]
+        combined.append(dict(runs[0], **{
+            "runs": len(runs),
+            "requests": sum(r["requests"] for r in runs),
+            "ok": sum(r["ok"] for r in runs),
+            "failed": sum(r["failed"] for r in runs),
+            "failed_by_status": dict(sorted(failed_by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "longest_failure_window_s": max(r["longest_failure_window_s"] for r in runs),
+            "wall_seconds": statistics.median(walls),
+            "wall_seconds_all": walls,
+            "restore_point": max((r["restore_point"] for r in runs), key=list(RESTORE_POINTS).index),
+            "old_release_restorable": None if None in restorable else all(restorable),
+        }))
+    return combined
+
+
+def wall_cell(summary):
+    walls = summary.get("wall_seconds_all") or [summary["wall_seconds"]]
+    median = f"{summary['wall_seconds']:.1f}"
+    return median if len(walls) == 1 else f"{median} ({min(walls):.1f}-{max(walls):.1f})"
+
+
 def markdown_table(summaries):
-    header = ["Method", "Requests", "Failed", "Longest failure window (s)", "Wall time (s)",
+    header = ["Method", "Runs", "Requests", "Failed", "Longest failure window (s)", "Wall time (s)",
               "Verified restore point", "Old release restorable"]
     restorable = {True: "yes", False: "no", None: "-"}
     # Numbers right-aligned; the failed column is text (its breakdown), so left-aligned.
-    alignment = ["---", "---:", "---", "---:", "---:", "---", "---"]
+    alignment = ["---", "---:", "---:", "---", "---:", "---:", "---", "---"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(alignment) + "|"]
-    for s in summaries:
+    for s in combine(summaries):
         window = s["longest_failure_window_s"]
         row = [
             str(s["title"]).replace("|", "\\|"),
+            str(s["runs"]),
             str(s["requests"]),
             failed_cell(s),
             f"{window:.1f}" if window else "-",
-            f"{s['wall_seconds']:.1f}",
+            wall_cell(s),
             RESTORE_POINTS[s["restore_point"]],
             restorable[s["old_release_restorable"]],
         ]
         lines.append("| " + " | ".join(row) + " |")
+    overhead = overhead_lines(summaries)
+    return "\n".join(lines) + "\n" + ("\n" + "\n".join(overhead) + "\n" if overhead else "")
+
+
+def overhead_lines(summaries):
+    """Each operator method's median wall time against raw-steps' (the same steps by hand, back to back)."""
+    combined = {s["method"]: s for s in combine(summaries)}
+    raw = combined.get("raw-steps")
+    if not raw:
+        return []
+    lines = []
+    for method, s in combined.items():
+        if method.startswith("operator-"):
+            share = 100 * (s["wall_seconds"] - raw["wall_seconds"]) / raw["wall_seconds"]
+            lines.append(f"- {method}: {s['wall_seconds']:.1f} s against the raw steps' {raw['wall_seconds']:.1f} s "
+                         f"(medians of {s['runs']} and {raw['runs']} runs): {share:+.1f}%")
+    return ["Overhead, the operator's wall time against the same steps by hand:"] + lines if lines else []
+
+
+def latency_markdown(found, slowest=5):
+    """step_latency.py's summary as a sentence and the slowest steps."""
+    if not found.get("count"):
+        return "Step-to-step latency: no completed step found in the audit log.\n"
+    lines = [f"Step-to-step latency (audit log, {found['count']} steps), from a step's completion to the operator's "
+             f"next write: p50 {found['p50_ms']:.1f} ms, p99 {found['p99_ms']:.1f} ms, max {found['max_ms']:.1f} ms."]
+    if found.get("start_count"):
+        lines.append(f"To its first write of the next step's objects ({found['start_count']} steps): "
+                     f"p50 {found['start_p50_ms']:.1f} ms, p99 {found['start_p99_ms']:.1f} ms, "
+                     f"max {found['start_max_ms']:.1f} ms.")
+    lines += ["", "The slowest reactions:", ""]
+    for step in sorted(found["steps"], key=lambda st: -st["latency_ms"])[:slowest]:
+        started = (f"; next step's first object after {step['start_latency_ms']:.1f} ms ({step['started']})"
+                   if step.get("start_latency_ms") is not None else "")
+        lines.append(f"- {step['latency_ms']:.1f} ms: {step['completed']} -> {step['next']}{started}")
     return "\n".join(lines) + "\n"
+
+
+def first_runs(methods):
+    """The first directory given of each method, in order."""
+    seen, first = set(), []
+    for m in methods:
+        if m.meta["method"] not in seen:
+            seen.add(m.meta["method"])
+            first.append(m)
+    return first
 
 
 def success_rate_per_second(method, first_s, last_s):
@@ -237,14 +320,18 @@ def main(argv=None):
     plot = commands.add_parser("plot", help="methods' success rate over time as a PNG (needs matplotlib)")
     plot.add_argument("out")
     plot.add_argument("directories", nargs="+")
+    commands.add_parser("latency", help="step_latency.py's output as Markdown").add_argument("steps_json")
     args = parser.parse_args(argv)
     try:
         if args.command == "summary":
             print(json.dumps(summarize(load_method(args.directory)), indent=2))
         elif args.command == "table":
             sys.stdout.write(markdown_table([summarize(load_method(d)) for d in args.directories]))
+        elif args.command == "latency":
+            with open(args.steps_json, encoding="utf-8") as f:
+                sys.stdout.write(latency_markdown(json.load(f)))
         else:
-            save_plot([load_method(d) for d in args.directories], args.out)
+            save_plot(first_runs([load_method(d) for d in args.directories]), args.out)
     except ReportError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 1

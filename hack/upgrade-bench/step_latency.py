@@ -2,9 +2,12 @@
 """The operator's step-to-step latency, from the API server's audit log.
 
 For each step that a Kubernetes controller completes (the Job controller's status write that marks one of the
-operator's Jobs Complete, the Deployment controller's status write that completes a rollout), the time until
-the operator's next write in that namespace (the status announcing the next step, or the next Job). Audit
-events carry microsecond timestamps; objects only whole seconds.
+operator's Jobs Complete, the Deployment controller's status write that completes a rollout), two times:
+- latency: until the operator's next write in that namespace, its reaction (the status announcing the next
+  step, as the operator writes status ahead of side effects);
+- start latency: until its first write of the next step's own objects (a Secret, a Job, the Deployment), when
+  one comes before the next completion (none after the last step).
+Audit events carry microsecond timestamps; objects only whole seconds.
 
 Needs an audit policy that records, in the benchmark's namespace, the controllers' status writes at level
 Request (their body says Complete) and the operator's requests at level Metadata or more.
@@ -19,6 +22,8 @@ from datetime import datetime
 JOB_CONTROLLER = "system:serviceaccount:kube-system:job-controller"
 DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller"
 WRITES = ("create", "update", "patch", "delete")
+# Writes that report or coordinate rather than start work.
+NOT_A_STEP = ("kratosupgrades", "events", "leases")
 
 
 def timestamp(text):
@@ -52,20 +57,29 @@ def completion(event):
 
 def steps(events, namespace, operator_user):
     """Each completion (the first of each Job; each rollout after an operator's write to that Deployment)
-    paired with the operator's first write in the namespace that the API server received after it."""
+    paired with the operator's first write in the namespace that the API server received after it, and with
+    its first write of a step's object before the next completion."""
     events = sorted((e for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
                      and e.get("stage") == "ResponseComplete"), key=lambda e: e["requestReceivedTimestamp"])
-    seen, armed_rollouts, pending, result = set(), set(), [], []
+    seen, armed_rollouts, pending, awaiting_start, result = set(), set(), [], [], []
     for e in events:
         ref = e.get("objectRef") or {}
         user = (e.get("user") or {}).get("username")
         if user == operator_user and e.get("verb") in WRITES:
             received = timestamp(e["requestReceivedTimestamp"])
+            write = (f"{e['verb']} {ref.get('resource')}" + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+                     + f" {ref.get('name')}")
             for what, completed in pending:
-                result.append({"completed": what, "next": f"{e['verb']} {ref.get('resource')}"
-                               + (f"/{ref['subresource']}" if ref.get("subresource") else "") + f" {ref.get('name')}",
-                               "latency_ms": round((received - completed) * 1000, 3)})
+                step = {"completed": what, "next": write, "latency_ms": round((received - completed) * 1000, 3),
+                        "started": None, "start_latency_ms": None, "completed_at": completed}
+                result.append(step)
+                awaiting_start.append(step)
             pending = []
+            if e.get("verb") != "delete" and ref.get("resource") not in NOT_A_STEP:
+                for step in awaiting_start:
+                    step["started"] = write
+                    step["start_latency_ms"] = round((received - step["completed_at"]) * 1000, 3)
+                awaiting_start = []
             if ref.get("resource") == "deployments" and not ref.get("subresource"):
                 armed_rollouts.add(ref.get("name"))
             continue
@@ -78,7 +92,10 @@ def steps(events, namespace, operator_user):
             armed_rollouts.discard(what[len("rollout "):])
         else:
             seen.add(what)
+        awaiting_start = []  # a new completion: what came before it started nothing more
         pending.append((what, timestamp(e["stageTimestamp"])))
+    for step in result:
+        del step["completed_at"]
     return result
 
 
@@ -93,8 +110,13 @@ def summary(found):
     latencies = [s["latency_ms"] for s in found]
     if not latencies:
         return {"steps": found, "count": 0}
-    return {"steps": found, "count": len(latencies), "p50_ms": percentile(latencies, 50),
-            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+    result = {"steps": found, "count": len(latencies), "p50_ms": percentile(latencies, 50),
+              "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+    starts = [s["start_latency_ms"] for s in found if s.get("start_latency_ms") is not None]
+    if starts:
+        result.update({"start_count": len(starts), "start_p50_ms": percentile(starts, 50),
+                       "start_p99_ms": percentile(starts, 99), "start_max_ms": max(starts)})
+    return result
 
 
 def read(paths):

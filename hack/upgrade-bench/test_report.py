@@ -21,10 +21,10 @@ HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
 
 def write_method(root, name, title, wall_s, outcome, restore_point="verified", restorable=True,
-                 lead_s=15, tail_s=15):
+                 lead_s=15, tail_s=15, run=1):
     """A method directory with one request per tick from lead_s before the upgrade to tail_s after it;
     outcome(ms since the upgrade started) gives each request's (status, error)."""
-    directory = os.path.join(root, name)
+    directory = os.path.join(root, name if run == 1 else f"{name}-run{run}")
     os.makedirs(directory)
     meta = {"method": name, "title": title, "from": "v1.0.0", "to": "v1.3.1",
             "upgrade_started_ms": STARTED_MS, "upgrade_finished_ms": STARTED_MS + wall_s * 1000,
@@ -166,13 +166,72 @@ class TableTest(SyntheticMethods):
         with contextlib.redirect_stdout(out):
             self.assertEqual(report.main(["table", self.scattered, self.clean, self.outage]), 0)
         lines = out.getvalue().splitlines()
-        self.assertEqual(lines[0], "| Method | Requests | Failed | Longest failure window (s) | Wall time (s) "
+        self.assertEqual(lines[0], "| Method | Runs | Requests | Failed | Longest failure window (s) | Wall time (s) "
                                    "| Verified restore point | Old release restorable |")
         self.assertEqual(lines[2:], [
-            "| Scattered \\| 503s | 550 | 7 (503: 6, timeout: 1) | 0.2 | 25.0 | unverified | no |",
-            "| No failures | 500 | 0 | - | 20.0 | yes | yes |",
-            "| Image then migrate | 600 | 120 (refused: 120) | 12.0 | 30.0 | no | - |",
+            "| Scattered \\| 503s | 1 | 550 | 7 (503: 6, timeout: 1) | 0.2 | 25.0 | unverified | no |",
+            "| No failures | 1 | 500 | 0 | - | 20.0 | yes | yes |",
+            "| Image then migrate | 1 | 600 | 120 (refused: 120) | 12.0 | 30.0 | no | - |",
         ])
+
+    def test_the_runs_of_a_method_add_up_to_one_row(self):
+        second = write_method(self.root, "scattered", "Scattered | 503s", 21, outage_12s,
+                              restore_point="none", restorable=False, run=2)
+        third = write_method(self.root, "scattered", "Scattered | 503s", 40, all_ok,
+                             restore_point="unverified", restorable=False, run=3)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(report.main(["table", self.scattered, self.clean, second, third]), 0)
+        # 550 + 510 + 700 requests; 7 + 120 failed; the longest window is the second run's; the median of
+        # 25, 21 and 40 s; the weakest restore point of the three.
+        self.assertEqual(out.getvalue().splitlines()[2:], [
+            "| Scattered \\| 503s | 3 | 1760 | 127 (refused: 120, 503: 6, timeout: 1) | 12.0 | 25.0 (21.0-40.0) "
+            "| no | no |",
+            "| No failures | 1 | 500 | 0 | - | 20.0 | yes | yes |",
+        ])
+
+
+class OverheadTest(unittest.TestCase):
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.root = tmp.name
+
+    def summaries(self, *methods):
+        return [summary_of(write_method(self.root, name, name, wall, all_ok, run=run, lead_s=1, tail_s=1))
+                for name, wall, run in methods]
+
+    def test_the_operator_against_the_raw_steps_by_median_wall_time(self):
+        summaries = self.summaries(("raw-steps", 20, 1), ("operator-rolling", 22, 1), ("raw-steps", 30, 2),
+                                   ("operator-rolling", 21, 2), ("raw-steps", 19, 3), ("operator-rolling", 40, 3))
+        self.assertEqual(report.overhead_lines(summaries), [
+            "Overhead, the operator's wall time against the same steps by hand:",
+            "- operator-rolling: 22.0 s against the raw steps' 20.0 s (medians of 3 and 3 runs): +10.0%"])
+
+    def test_nothing_without_the_raw_steps(self):
+        self.assertEqual(report.overhead_lines(self.summaries(("operator-rolling", 22, 1), ("helm-job", 20, 1))), [])
+
+
+class LatencyTest(unittest.TestCase):
+    def test_percentiles_and_the_slowest_steps_first(self):
+        found = {"count": 3, "p50_ms": 40.0, "p99_ms": 120.5, "max_ms": 120.5,
+                 "start_count": 1, "start_p50_ms": 210.0, "start_p99_ms": 210.0, "start_max_ms": 210.0, "steps": [
+            {"completed": "job a-backup", "next": "update kratosupgrades/status a", "latency_ms": 40.0,
+             "started": "create jobs a-migrate", "start_latency_ms": 210.0},
+            {"completed": "rollout kratos", "next": "update kratosupgrades/status a", "latency_ms": 120.5,
+             "started": None, "start_latency_ms": None},
+            {"completed": "job a-migrate", "next": "create jobs a-x", "latency_ms": 12.25}]}
+        self.assertEqual(report.latency_markdown(found, slowest=2).splitlines(), [
+            "Step-to-step latency (audit log, 3 steps), from a step's completion to the operator's next write: "
+            "p50 40.0 ms, p99 120.5 ms, max 120.5 ms.",
+            "To its first write of the next step's objects (1 steps): p50 210.0 ms, p99 210.0 ms, max 210.0 ms.",
+            "", "The slowest reactions:", "",
+            "- 120.5 ms: rollout kratos -> update kratosupgrades/status a",
+            "- 40.0 ms: job a-backup -> update kratosupgrades/status a; next step's first object after 210.0 ms "
+            "(create jobs a-migrate)"])
+
+    def test_no_steps_says_so(self):
+        self.assertIn("no completed step", report.latency_markdown({"steps": [], "count": 0}))
 
 
 @unittest.skipUnless(HAS_MATPLOTLIB, "matplotlib is not importable: run with the python plot-env.sh prints")
@@ -184,6 +243,11 @@ class PlotTest(SyntheticMethods):
         self.assertEqual(fig.axes[1].get_title(loc="left"), "Image then migrate: 120 failed of 600")
         # From 10 s before the upgrade to 10 s after the slowest one (30 s) finished.
         self.assertEqual(fig.axes[2].get_xlim(), (-10, 40))
+
+    def test_a_panel_for_the_first_run_of_each_method_only(self):
+        again = write_method(self.root, "clean", "No failures", 20, outage_12s, run=2)
+        methods = report.first_runs([report.load_method(d) for d in (self.clean, again, self.outage)])
+        self.assertEqual([m.directory for m in methods], [self.clean, self.outage])
 
     def test_writes_the_same_png_for_the_same_data(self):
         out = os.path.join(self.root, "out.png")

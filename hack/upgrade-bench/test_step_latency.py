@@ -42,7 +42,32 @@ class StepLatencyTest(unittest.TestCase):
         ]
         found = step_latency.steps(events, NS, OPERATOR)
         self.assertEqual(found, [{"completed": "job kratos-1-backup", "next": "update kratosupgrades/status kratos",
-                                  "latency_ms": 12.5}])
+                                  "latency_ms": 12.5, "started": "create jobs kratos-1-migrate",
+                                  "start_latency_ms": 50.0}])
+
+    def test_the_next_step_starts_with_its_first_object_not_with_cleanup_events_or_leases(self):
+        events = [
+            job_status("2026-11-30T05:31:17.000000Z", "kratos-1-inspect", complete=True),
+            operator("2026-11-30T05:31:17.050000Z", "update", "kratosupgrades", "kratos", "status"),
+            operator("2026-11-30T05:31:17.060000Z", "delete", "secrets", "kratos-1-inspect-db"),
+            operator("2026-11-30T05:31:17.070000Z", "create", "events", "kratos.1"),
+            operator("2026-11-30T05:31:17.080000Z", "patch", "leases", "kratos-upgrade-operator"),
+            operator("2026-11-30T05:31:17.200000Z", "create", "secrets", "kratos-1-backup-db"),
+            operator("2026-11-30T05:31:17.250000Z", "create", "jobs", "kratos-1-backup"),
+            job_status("2026-11-30T05:31:20.000000Z", "kratos-1-backup", complete=True),
+            operator("2026-11-30T05:31:20.030000Z", "update", "kratosupgrades", "kratos", "status"),
+            # The last step: nothing starts before the next completion, here the rollout's.
+            operator("2026-11-30T05:31:21.000000Z", "patch", "deployments", "kratos"),
+            deployment_status("2026-11-30T05:31:25.000000Z", 3, 3, "NewReplicaSetAvailable"),
+            operator("2026-11-30T05:31:25.010000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([(s["completed"], s["started"], s["start_latency_ms"]) for s in found], [
+            ("job kratos-1-inspect", "create secrets kratos-1-backup-db", 200.0),
+            ("job kratos-1-backup", "patch deployments kratos", 1000.0),
+            ("rollout kratos", None, None)])
+        result = step_latency.summary(found)
+        self.assertEqual((result["start_count"], result["start_p50_ms"], result["start_max_ms"]), (2, 200.0, 1000.0))
 
     def test_a_rollout_counts_once_complete_after_the_operator_changed_the_deployment(self):
         events = [

@@ -98,12 +98,17 @@ public final class BackupJobBuilder {
                     "done",
                     "snapshot=$(sed -n 1p /tmp/snapshot.out)",
                     "counts=$(sed -n 2p /tmp/snapshot.out)",
+                    "started=$(date +%s%3N)",
                     "pg_dump --format=custom --no-password --snapshot=\"$snapshot\" --file=\"$partial\"",
+                    "dump_millis=$(( $(date +%s%3N) - started ))",
                     "printf 'commit;\\n' >&3",
                     "exec 3>&-",
                     "wait \"$session\""));
-            case MYSQL -> lines.add("mysqldump --single-transaction --routines --triggers --host=\"$DB_HOST\" --port=\"$DB_PORT\" "
-                    + "${DB_USER:+--user=\"$DB_USER\"} \"$DB_NAME\" > \"$partial\"");
+            case MYSQL -> lines.addAll(List.of(
+                    "started=$(date +%s%3N)",
+                    "mysqldump --single-transaction --routines --triggers --host=\"$DB_HOST\" --port=\"$DB_PORT\" "
+                            + "${DB_USER:+--user=\"$DB_USER\"} \"$DB_NAME\" > \"$partial\"",
+                    "dump_millis=$(( $(date +%s%3N) - started ))"));
             default -> throw new IllegalArgumentException("no dump tool for " + kind.id());
         }
         lines.addAll(List.of(
@@ -111,8 +116,9 @@ public final class BackupJobBuilder {
                 "bytes=$(wc -c < \"$out\" | tr -d ' ')",
                 "sha=$(sha256sum \"$out\" | cut -d' ' -f1)",
                 "echo \"$sha  $BACKUP_FILE\" > \"$out.sha256\"",
-                "echo \"backup written: $out ($bytes bytes, sha256 $sha)\"",
-                "printf '{\"bytes\":%s,\"sha256\":\"%s\",\"counts\":%s}' \"$bytes\" \"$sha\" \"$counts\" > /dev/termination-log"));
+                "echo \"backup written: $out ($bytes bytes in $dump_millis ms, sha256 $sha)\"",
+                "printf '{\"bytes\":%s,\"dumpMillis\":%s,\"sha256\":\"%s\",\"counts\":%s}' \"$bytes\" \"$dump_millis\" \"$sha\" \"$counts\" "
+                        + "> /dev/termination-log"));
         return String.join("\n", lines);
     }
 

@@ -59,6 +59,7 @@ class MySqlE2E extends E2eTestBase {
         var backup = ku.getStatus().getBackup();
         assertThat(backup.getDatabase()).isEqualTo("mysql");
         assertThat(backup.getBytes()).isPositive();
+        assertThat(backup.getDumpSeconds()).as("mysqldump timed in the Job").isNotNull().isNotNegative();
         String restoreDb = kratos.database + "_restore";
         mariadb.createDatabase(restoreDb, restoreDb, "restore-pw");
         String log = runTool("restore-mysql-dump", String.join(" && ", "cd /backup", "sha256sum -c " + backup.getFile() + ".sha256",

@@ -50,6 +50,7 @@ class UpgradeE2E extends E2eTestBase {
         assertThat(postgres.identities(restoreDb)).isEqualTo(5);
         assertThat(postgres.newestMigration(restoreDb)).as("dumped before the migration").isEqualTo(NEWEST_MIGRATION.get("v1.0.0"));
         assertThat(ku.getStatus().getBackup().getBytes()).isPositive();
+        assertThat(ku.getStatus().getBackup().getDumpSeconds()).as("pg_dump timed in the Job").isNotNull().isNotNegative();
         assertThat(ku.getStatus().getBackup().getSha256()).hasSize(64);
         // The counts taken in the dump's own snapshot are what the restored copy holds.
         assertThat(ku.getStatus().getBackup().getCounts()).containsEntry("identities", 5L)

@@ -110,6 +110,7 @@ class PhaseMachineTest {
 
             assertThat(s.last.actions()).containsExactly(new Action.DeleteSecret("kratos-upgrade-1-backup-db"));
             assertThat(s.status().getBackup().getBytes()).isEqualTo(52428L);
+            assertThat(s.status().getBackup().getDumpSeconds()).isEqualTo(1.25);
             assertThat(s.status().getBackup().getSha256()).startsWith("9f86d0");
             assertThat(s.status().getBackup().getFinishedAt()).isNotNull();
             assertThat(condition(ConditionTypes.BACKED_UP).getStatus()).isEqualTo("True");

@@ -19,6 +19,10 @@ public class BackupStatus extends StepStatus {
     @JsonPropertyDescription("Size of the dump in bytes, as reported by the backup Job.")
     private Long bytes;
 
+    @JsonPropertyDescription("Seconds the dump tool (pg_dump or mysqldump) took, without the Job's start, the counts and "
+            + "the checksum: with bytes, the dump's throughput, and a guide to the next backup's duration.")
+    private Double dumpSeconds;
+
     @JsonPropertyDescription("SHA-256 of the dump, as reported by the backup Job.")
     private String sha256;
 
@@ -41,6 +45,8 @@ public class BackupStatus extends StepStatus {
     public void setDatabase(String database) { this.database = database; }
     public Long getBytes() { return bytes; }
     public void setBytes(Long bytes) { this.bytes = bytes; }
+    public Double getDumpSeconds() { return dumpSeconds; }
+    public void setDumpSeconds(Double dumpSeconds) { this.dumpSeconds = dumpSeconds; }
     public String getSha256() { return sha256; }
     public void setSha256(String sha256) { this.sha256 = sha256; }
 }

@@ -117,12 +117,16 @@ public class BackingUpHandler implements PhaseHandler {
                 new Action.CreateJob(job));
     }
 
-    /** The backup script reports {"bytes":N,"sha256":"...","counts":{"table":N,...}|null} as its termination message. */
+    /**
+     * The backup script reports {"bytes":N,"dumpMillis":N,"sha256":"...","counts":{"table":N,...}|null} as its
+     * termination message.
+     */
     static void readReport(String message, BackupStatus backup) {
         if (message == null) return;
         try {
             JsonNode report = JSON.readTree(message);
             if (report.hasNonNull("bytes")) backup.setBytes(report.get("bytes").asLong());
+            if (report.hasNonNull("dumpMillis")) backup.setDumpSeconds(report.get("dumpMillis").asLong() / 1000.0);
             if (report.hasNonNull("sha256")) backup.setSha256(report.get("sha256").asText());
             if (report.path("counts").isObject()) {
                 Map<String, Long> counts = new TreeMap<>();
