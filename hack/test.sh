@@ -14,8 +14,9 @@
 #      applying commits in Gate mode. The cluster stays up afterwards
 #      (hack/local-cluster.sh down stops it).
 #   The upgrade benchmark's tools (hack/upgrade-bench: the load generator against a fake Kratos, the
-#   report and its plot) are tested before tier 1, its harness (hack/upgrade-bench.sh, two methods under a
-#   tiny load) after tier 3 on the local cluster.
+#   report and its plot, the audit-log step latency) are tested before tier 1, its harnesses after tier 3 on
+#   the local cluster: hack/upgrade-bench.sh with two methods under a tiny load, hack/backup-bench.sh on
+#   a database of 20 identities.
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
 #   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
 #   interpreter and Flux's CEL library (hack/healthcheck.sh builds that evaluator).
@@ -92,8 +93,15 @@ timed "upgrade benchmark tools (load generator, report)" hack/upgrade-bench/test
 timed "maven verify (unit, API server, e2e)" \
   ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
 if [[ -z "${E2E_KUBECONFIG:-}" ]]; then
-  # The side-by-side upgrade benchmark's harness, so that it cannot rot: two methods, a tiny load, one replica.
-  timed "upgrade benchmark smoke (hack/upgrade-bench.sh)" env BENCH_OUT="$(mktemp -d)" \
+  # The benchmarks' harnesses, so that they cannot rot: two methods under a tiny load on one replica; one
+  # backup of a tiny database.
+  smoke_out=$(mktemp -d)
+  timed "upgrade benchmark smoke (hack/upgrade-bench.sh)" env BENCH_OUT="${smoke_out}" \
     hack/upgrade-bench.sh --methods ory-order,operator-rolling --rate 5 --replicas 1 --identities 3 --settle 2 >/dev/null
+  # The operator's steps were found in the audit log (its policy and the kuo-bench client work together).
+  python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["count"] >= 3 else
+    "upgrade benchmark smoke: fewer than 3 operator steps in the audit log: " + sys.argv[1])' "${smoke_out}/step-latency.json"
+  timed "backup benchmark smoke (hack/backup-bench.sh)" env BENCH_OUT="$(mktemp -d)" \
+    hack/backup-bench.sh --identities 20 --runs 1 >/dev/null
 fi
 log "all test tiers passed in $(fmt_duration $(( $(date +%s) - start )))"

@@ -23,6 +23,9 @@
 #   --identities  identities seeded with a password, which the load logs in as (default 200)
 #   --from/--to   releases (default v1.0.0 -> v1.3.1; the field report's v0.10.1 -> v0.11.0 is not tried yet)
 #   --settle      seconds of load before and after each upgrade (default 10)
+#   --readiness   ready (default) or alive: the Deployment's readiness probe on /admin/health/ready, which
+#                 answers 503 while migrations are pending, or on /admin/health/alive, which does not (as in
+#                 many installs): what new pods do before the schema is migrated then reaches the clients
 #   --repeat      runs of the whole list of methods (default 1); the table adds each method's runs up
 #
 # Results go to BENCH_OUT (default /tmp/upgrade-bench-<time>): per method and run a directory (METHOD, then
@@ -48,6 +51,7 @@ FROM=v1.0.0
 TO=v1.3.1
 SETTLE=10
 REPEAT=1
+READINESS=ready
 while (($#)); do
   case "$1" in
     --methods) METHODS=$2; shift 2 ;;
@@ -58,11 +62,13 @@ while (($#)); do
     --to) TO=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --readiness) READINESS=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo pipefail/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
 
+[[ "${READINESS}" == ready || "${READINESS}" == alive ]] || die "--readiness must be ready or alive"
 OUT="${BENCH_OUT:-/tmp/upgrade-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 source hack/upgrade-bench/lib.sh
 
@@ -242,7 +248,7 @@ import json, sys
 json.dump({"method": "${m}", "title": "$(title_of "${m}")", "from": "${FROM}", "to": "${TO}", "run": ${run},
            "upgrade_started_ms": ${started}, "upgrade_finished_ms": ${finished},
            "restore_point": "${RESTORE_POINT}", "old_release_restorable": ${RESTORABLE^},
-           "notes": "${REPLICAS} replicas, ${RATE} requests/s, ${IDENTITIES} identities"}, open(sys.argv[1], "w"), indent=1)
+           "notes": "${REPLICAS} replicas, ${RATE} requests/s, ${IDENTITIES} identities, readiness on /admin/health/${READINESS}"}, open(sys.argv[1], "w"), indent=1)
 EOF
   python3 hack/upgrade-bench/report.py summary "${method_dir}" >"${method_dir}/summary.json"
   dirs+=("${method_dir}")

@@ -89,10 +89,14 @@ EOF
 }
 
 # The Deployment of examples/demo/ (readiness on /admin/health/ready, maxUnavailable 0, a preStop pause), at
-# the given release and replica count. The breach check of new passwords is off: it needs the internet.
+# the given release and replica count; READINESS=alive puts its readiness probe on /admin/health/alive, which
+# answers 200 as soon as Kratos listens, migrated or not. The breach check of new passwords is off: it needs the
+# internet.
 apply_deployment() {
+  local probe=/admin/health/ready
+  [[ "${READINESS:-ready}" == alive ]] && probe=/admin/health/alive
   sed -e "s|namespace: kratos-demo|namespace: ${NS}|" -e "s|oryd/kratos:v1.0.0|oryd/kratos:$1|" \
-    -e "s|^  replicas: 2$|  replicas: $2|" \
+    -e "s|^  replicas: 2$|  replicas: $2|" -e "s|httpGet: {path: /admin/health/ready, port: 4434}|httpGet: {path: ${probe}, port: 4434}|" \
     -e '/^          env:$/a\            - {name: SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED, value: "false"}' \
     examples/demo/deployment.yaml | K apply -f - >/dev/null
 }

@@ -1,4 +1,9 @@
 """Tests of step_latency.py on synthetic audit events (python3 -m unittest discover -s hack/upgrade-bench)."""
+import contextlib
+import io
+import json
+import os
+import tempfile
 import unittest
 
 import step_latency
@@ -15,8 +20,8 @@ def event(at, user, verb, resource, name, subresource=None, body=None, namespace
             "requestReceivedTimestamp": received or at, "stageTimestamp": at, "requestObject": body}
 
 
-def job_status(at, name, complete, received=None):
-    conditions = [{"type": "Complete", "status": "True"}] if complete else []
+def job_status(at, name, complete, received=None, condition="Complete"):
+    conditions = [{"type": condition, "status": "True"}] if complete else []
     return event(at, step_latency.JOB_CONTROLLER, "update", "jobs", name, "status",
                  {"status": {"conditions": conditions}}, received=received)
 
@@ -69,6 +74,17 @@ class StepLatencyTest(unittest.TestCase):
         result = step_latency.summary(found)
         self.assertEqual((result["start_count"], result["start_p50_ms"], result["start_max_ms"]), (2, 200.0, 1000.0))
 
+    def test_a_job_succeeds_with_success_criteria_met_before_complete(self):
+        events = [
+            job_status("2026-11-30T05:31:17.200000Z", "kratos-1-backup", complete=True, condition="SuccessCriteriaMet"),
+            operator("2026-11-30T05:31:17.230000Z", "update", "kratosupgrades", "kratos", "status"),
+            job_status("2026-11-30T05:31:17.250000Z", "kratos-1-backup", complete=True),
+            operator("2026-11-30T05:31:17.300000Z", "create", "jobs", "kratos-1-migrate"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([(s["completed"], s["latency_ms"], s["start_latency_ms"]) for s in found],
+                         [("job kratos-1-backup", 30.0, 100.0)])
+
     def test_a_rollout_counts_once_complete_after_the_operator_changed_the_deployment(self):
         events = [
             deployment_status("2026-11-30T05:31:00.000000Z", 3, 3, "NewReplicaSetAvailable"),  # before: not a step
@@ -93,6 +109,23 @@ class StepLatencyTest(unittest.TestCase):
         ]
         found = step_latency.steps(events, NS, OPERATOR)
         self.assertEqual([(s["next"], s["latency_ms"]) for s in found], [("create events kratos.1", 100.0)])
+
+    def test_each_log_is_a_run_of_its_own_though_the_job_names_repeat(self):
+        run = [job_status("2026-11-30T05:31:17.000000Z", "kratos-1-backup", complete=True),
+               operator("2026-11-30T05:31:17.020000Z", "update", "kratosupgrades", "kratos", "status")]
+        later = [job_status("2026-11-30T05:41:17.000000Z", "kratos-1-backup", complete=True),
+                 operator("2026-11-30T05:41:17.040000Z", "update", "kratosupgrades", "kratos", "status")]
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for i, events in enumerate((run, later)):
+                paths.append(os.path.join(tmp, f"{i}.jsonl"))
+                with open(paths[-1], "w", encoding="utf-8") as f:
+                    f.writelines(json.dumps(e) + "\n" for e in events)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                step_latency.main(["--namespace", NS, "--operator-user", OPERATOR] + paths)
+        result = json.loads(out.getvalue())
+        self.assertEqual([s["latency_ms"] for s in result["steps"]], [20.0, 40.0])
 
     def test_percentiles_by_nearest_rank(self):
         found = [{"completed": str(i), "next": "", "latency_ms": float(i)} for i in range(1, 101)]

@@ -13,7 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What a step's Job has come to: finished (Complete/Failed conditions), or still running, or failing
+ * What a step's Job has come to: finished (Complete/Failed conditions, or SuccessCriteriaMet with the succeeded
+ * pod at hand), or still running, or failing
  * in a way that will not fix itself (a pod the API server refuses to create, a pod waiting on an image that
  * cannot be pulled, a crash loop, a missing Secret key) and should fail the step now rather than at the
  * deadline.
@@ -47,6 +48,12 @@ public record JobOutcome(State state, String reason, String message, String term
             for (JobCondition c : job.getStatus().getConditions()) {
                 if (!"True".equals(c.getStatus())) continue;
                 if ("Complete".equals(c.getType())) {
+                    return new JobOutcome(State.SUCCEEDED, "Complete", "Job completed", terminationMessage(pods));
+                }
+                // Kubernetes 1.31+ writes SuccessCriteriaMet as soon as the Job has succeeded and Complete some tens
+                // of milliseconds later: the step goes on at the first, once the succeeded pod (which carries the
+                // termination message) is in the cache too.
+                if ("SuccessCriteriaMet".equals(c.getType()) && pods.stream().anyMatch(JobOutcome::succeeded)) {
                     return new JobOutcome(State.SUCCEEDED, "Complete", "Job completed", terminationMessage(pods));
                 }
                 if ("Failed".equals(c.getType())) {
@@ -182,6 +189,10 @@ public record JobOutcome(State state, String reason, String message, String term
             }
         }
         return parts.isEmpty() ? "" : "; " + String.join(", ", parts) + "; see the Job's pod logs";
+    }
+
+    private static boolean succeeded(Pod pod) {
+        return pod.getStatus() != null && "Succeeded".equals(pod.getStatus().getPhase());
     }
 
     private static List<ContainerStatus> containerStatuses(Pod pod) {

@@ -26,6 +26,23 @@ class JobOutcomeTest {
     }
 
     @Test
+    void successCriteriaMetSucceedsBeforeCompleteOnceTheSucceededPodIsSeen() {
+        Job job = Fixtures.job(JOB);
+        job.getStatus().setActive(0);
+        job.getStatus().getConditions().add(new io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder()
+                .withType("SuccessCriteriaMet").withStatus("True").build());
+        Pod succeeded = Fixtures.terminatedPod(JOB, "backup", 0, "Completed", "{\"bytes\":12}");
+
+        JobOutcome outcome = JobOutcome.of(job, List.of(succeeded));
+        assertThat(outcome.state()).isEqualTo(JobOutcome.State.SUCCEEDED);
+        assertThat(outcome.terminationMessage()).isEqualTo("{\"bytes\":12}");
+        // The pod's update has not reached the cache yet: its report would be missed, so the step waits.
+        Pod stillRunning = new io.fabric8.kubernetes.api.model.PodBuilder(succeeded).editStatus().withPhase("Running").endStatus().build();
+        assertThat(JobOutcome.of(job, List.of(stillRunning)).state()).isEqualTo(JobOutcome.State.RUNNING);
+        assertThat(JobOutcome.of(job, List.of()).state()).isEqualTo(JobOutcome.State.RUNNING);
+    }
+
+    @Test
     void terminationMessageOfAFailedContainerIsNotTaken() {
         JobOutcome outcome = JobOutcome.of(Fixtures.completeJob(JOB),
                 List.of(Fixtures.terminatedPod(JOB, "backup", 1, "Error", "boom")));
