@@ -238,6 +238,10 @@ def latency_markdown(found, slowest=5):
         lines.append(f"To its first write of the next step's objects ({found['start_count']} steps): "
                      f"p50 {found['start_p50_ms']:.1f} ms, p99 {found['start_p99_ms']:.1f} ms, "
                      f"max {found['start_max_ms']:.1f} ms.")
+    if found.get("runs"):
+        lines.append(f"Per run ({len(found['runs'])} complete), from the operator's first write to its last status write: "
+                     f"median {found['span_median_s']:.2f} s, of which its own time between its Jobs and its rollout "
+                     f"{found['own_median_s']:.2f} s ({100 * found['own_share_median']:.1f}%, the median of the runs' shares).")
     lines += ["", "The slowest reactions:", ""]
     for step in sorted(found["steps"], key=lambda st: -st["latency_ms"])[:slowest]:
         started = (f"; next step's first object after {step['start_latency_ms']:.1f} ms ({step['started']})"

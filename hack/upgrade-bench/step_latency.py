@@ -7,6 +7,9 @@ operator's Jobs succeeded, the Deployment controller's status write that complet
   step, as the operator writes status ahead of side effects);
 - start latency: until its first write of the next step's own objects (a Secret, a Job, the Deployment), when
   one comes before the next completion (none after the last step).
+And per run its timeline: how long the operator's Jobs ran (created to succeeded) and its rollout took (the
+Deployment patched to the rollout done), against the run from the operator's first write to its last status
+write; the rest is the operator's own time between steps.
 Audit events carry microsecond timestamps; objects only whole seconds. A Job succeeds with the first write that
 says so: since Kubernetes 1.31 the condition SuccessCriteriaMet, some tens of milliseconds before Complete.
 
@@ -19,6 +22,7 @@ Each AUDIT_LOG is one run (the harness cuts the API server's log per run): runs 
 """
 import argparse
 import json
+import statistics
 import sys
 from datetime import datetime
 
@@ -102,6 +106,39 @@ def steps(events, namespace, operator_user):
     return result
 
 
+def timeline(events, namespace, operator_user):
+    """One run: its span (the operator's first write to its last status write), the time its Jobs and rollout
+    took, and what is left, the operator's own time; None when the run is not complete in these events."""
+    events = sorted((e for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
+                     and e.get("stage") == "ResponseComplete"), key=lambda e: e["requestReceivedTimestamp"])
+    first = last = patched = rolled = None
+    created, succeeded = {}, {}
+    for e in events:
+        ref = e.get("objectRef") or {}
+        user = (e.get("user") or {}).get("username")
+        received = timestamp(e["requestReceivedTimestamp"])
+        if user == operator_user and e.get("verb") in WRITES:
+            first = first if first is not None else received
+            if e["verb"] == "create" and ref.get("resource") == "jobs":
+                created[ref.get("name")] = received
+            elif e["verb"] == "patch" and ref.get("resource") == "deployments" and not ref.get("subresource"):
+                patched = patched if patched is not None else received
+            elif ref.get("resource") == "kratosupgrades" and ref.get("subresource") == "status":
+                last = received
+            continue
+        what = completion(e)
+        if what and what.startswith("job "):
+            succeeded.setdefault(what[len("job "):], timestamp(e["stageTimestamp"]))
+        elif what and patched is not None and rolled is None:
+            rolled = timestamp(e["stageTimestamp"])
+    if first is None or last is None or rolled is None or any(name not in succeeded for name in created):
+        return None
+    steps = {name: round(succeeded[name] - at, 3) for name, at in created.items()}
+    steps["rollout"] = round(rolled - patched, 3)
+    span = last - first
+    return {"span_s": round(span, 3), "steps_s": steps, "own_s": round(span - sum(steps.values()), 3)}
+
+
 def percentile(values, p):
     """Nearest rank: the smallest value with at least p% of the values at or below it."""
     ordered = sorted(values)
@@ -109,7 +146,7 @@ def percentile(values, p):
     return ordered[int(rank) - 1]
 
 
-def summary(found):
+def summary(found, runs=()):
     latencies = [s["latency_ms"] for s in found]
     if not latencies:
         return {"steps": found, "count": 0}
@@ -119,6 +156,11 @@ def summary(found):
     if starts:
         result.update({"start_count": len(starts), "start_p50_ms": percentile(starts, 50),
                        "start_p99_ms": percentile(starts, 99), "start_max_ms": max(starts)})
+    runs = [r for r in runs if r]
+    if runs:
+        result.update({"runs": runs, "span_median_s": statistics.median(r["span_s"] for r in runs),
+                       "own_median_s": statistics.median(r["own_s"] for r in runs),
+                       "own_share_median": round(statistics.median(r["own_s"] / r["span_s"] for r in runs), 4)})
     return result
 
 
@@ -137,8 +179,12 @@ def main(argv=None):
     parser.add_argument("--operator-user", required=True)
     parser.add_argument("audit_logs", nargs="+")
     args = parser.parse_args(argv)
-    found = [step for path in args.audit_logs for step in steps(read(path), args.namespace, args.operator_user)]
-    json.dump(summary(found), sys.stdout, indent=1)
+    found, runs = [], []
+    for path in args.audit_logs:
+        events = list(read(path))
+        found += steps(events, args.namespace, args.operator_user)
+        runs.append(timeline(events, args.namespace, args.operator_user))
+    json.dump(summary(found, runs), sys.stdout, indent=1)
     print()
     return 0
 

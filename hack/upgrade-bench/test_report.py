@@ -214,7 +214,8 @@ class OverheadTest(unittest.TestCase):
 
 class LatencyTest(unittest.TestCase):
     def test_percentiles_and_the_slowest_steps_first(self):
-        found = {"count": 3, "p50_ms": 40.0, "p99_ms": 120.5, "max_ms": 120.5,
+        found = {"count": 3, "p50_ms": 40.0, "p99_ms": 120.5, "max_ms": 120.5, "runs": [{"span_s": 16.117}],
+                 "span_median_s": 16.117, "own_median_s": 0.407, "own_share_median": 0.0253,
                  "start_count": 1, "start_p50_ms": 210.0, "start_p99_ms": 210.0, "start_max_ms": 210.0, "steps": [
             {"completed": "job a-backup", "next": "update kratosupgrades/status a", "latency_ms": 40.0,
              "started": "create jobs a-migrate", "start_latency_ms": 210.0},
@@ -225,6 +226,8 @@ class LatencyTest(unittest.TestCase):
             "Step-to-step latency (audit log, 3 steps), from a step's completion to the operator's next write: "
             "p50 40.0 ms, p99 120.5 ms, max 120.5 ms.",
             "To its first write of the next step's objects (1 steps): p50 210.0 ms, p99 210.0 ms, max 210.0 ms.",
+            "Per run (1 complete), from the operator's first write to its last status write: median 16.12 s, of which "
+            "its own time between its Jobs and its rollout 0.41 s (2.5%, the median of the runs' shares).",
             "", "The slowest reactions:", "",
             "- 120.5 ms: rollout kratos -> update kratosupgrades/status a",
             "- 40.0 ms: job a-backup -> update kratosupgrades/status a; next step's first object after 210.0 ms "

@@ -127,6 +127,26 @@ class StepLatencyTest(unittest.TestCase):
         result = json.loads(out.getvalue())
         self.assertEqual([s["latency_ms"] for s in result["steps"]], [20.0, 40.0])
 
+    def test_a_runs_timeline_leaves_the_operators_own_time_between_its_jobs_and_rollout(self):
+        events = [
+            operator("2026-11-30T05:31:10.000000Z", "patch", "kratosupgrades", "kratos"),
+            operator("2026-11-30T05:31:10.100000Z", "create", "jobs", "kratos-1-inspect"),
+            job_status("2026-11-30T05:31:13.100000Z", "kratos-1-inspect", complete=True, condition="SuccessCriteriaMet"),
+            operator("2026-11-30T05:31:13.150000Z", "update", "kratosupgrades", "kratos", "status"),
+            operator("2026-11-30T05:31:13.200000Z", "create", "jobs", "kratos-1-migrate"),
+            job_status("2026-11-30T05:31:17.200000Z", "kratos-1-migrate", complete=True),
+            operator("2026-11-30T05:31:17.300000Z", "patch", "deployments", "kratos"),
+            deployment_status("2026-11-30T05:31:23.300000Z", 3, 3, "NewReplicaSetAvailable"),
+            operator("2026-11-30T05:31:23.400000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        run = step_latency.timeline(events, NS, OPERATOR)
+        self.assertEqual(run["steps_s"], {"kratos-1-inspect": 3.0, "kratos-1-migrate": 4.0, "rollout": 6.0})
+        self.assertEqual((run["span_s"], run["own_s"]), (13.4, 0.4))
+        # A run cut short (no rollout yet) has no timeline.
+        self.assertIsNone(step_latency.timeline(events[:6], NS, OPERATOR))
+        result = step_latency.summary([{"completed": "x", "next": "y", "latency_ms": 1.0}], [run, None])
+        self.assertEqual((result["own_median_s"], result["own_share_median"]), (0.4, round(0.4 / 13.4, 4)))
+
     def test_percentiles_by_nearest_rank(self):
         found = [{"completed": str(i), "next": "", "latency_ms": float(i)} for i in range(1, 101)]
         result = step_latency.summary(found)
