@@ -21,7 +21,7 @@
 #   --rate        requests per second of the load generator (default 10)
 #   --replicas    Kratos replicas (default 3)
 #   --identities  identities seeded with a password, which the load logs in as (default 200)
-#   --from/--to   releases (default v1.0.0 -> v1.3.1; the field report's v0.10.1 -> v0.11.0 is not tried yet)
+#   --from/--to   releases (default v1.0.0 -> v1.3.1; the field report's v0.10.1 -> v0.11.0 runs too)
 #   --settle      seconds of load before and after each upgrade (default 10)
 #   --readiness   ready (default) or alive: the Deployment's readiness probe on /admin/health/ready, which
 #                 answers 503 while migrations are pending, or on /admin/health/alive, which does not (as in

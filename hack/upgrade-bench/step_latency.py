@@ -55,9 +55,11 @@ def completion(event):
         return f"job {ref.get('name')}" if succeeded else None
     if user == DEPLOYMENT_CONTROLLER and ref.get("resource") == "deployments":
         progressing = by_type.get("Progressing") or {}
-        replicas = status.get("replicas")
-        done = (progressing.get("reason") == "NewReplicaSetAvailable" and replicas is not None
-                and replicas == status.get("updatedReplicas") == status.get("availableReplicas"))
+        wanted = ((event.get("requestObject") or {}).get("spec") or {}).get("replicas", 1)
+        # As many pods as the spec wants, at least one: a Deployment scaled to 0 (Recreate stops the old pods
+        # first) has not rolled out, nor one whose status still counts the pods of before the scale-down.
+        done = (progressing.get("reason") == "NewReplicaSetAvailable" and wanted > 0
+                and wanted == status.get("replicas") == status.get("updatedReplicas") == status.get("availableReplicas"))
         return f"rollout {ref.get('name')}" if done else None
     return None
 
@@ -122,7 +124,9 @@ def timeline(events, namespace, operator_user):
             if e["verb"] == "create" and ref.get("resource") == "jobs":
                 created[ref.get("name")] = received
             elif e["verb"] == "patch" and ref.get("resource") == "deployments" and not ref.get("subresource"):
-                patched = patched if patched is not None else received
+                # The rollout starts with the last patch before it ends (Recreate scales to 0 first: that wait
+                # for the old pods to end counts as the operator's).
+                patched = received if rolled is None else patched
             elif ref.get("resource") == "kratosupgrades" and ref.get("subresource") == "status":
                 last = received
             continue

@@ -26,9 +26,10 @@ def job_status(at, name, complete, received=None, condition="Complete"):
                  {"status": {"conditions": conditions}}, received=received)
 
 
-def deployment_status(at, updated, available, reason="ReplicaSetUpdated"):
+def deployment_status(at, updated, available, reason="ReplicaSetUpdated", wanted=3):
     return event(at, step_latency.DEPLOYMENT_CONTROLLER, "update", "deployments", "kratos", "status",
-                 {"status": {"replicas": 3, "updatedReplicas": updated, "availableReplicas": available,
+                 {"spec": {"replicas": wanted},
+                  "status": {"replicas": 3, "updatedReplicas": updated, "availableReplicas": available,
                              "conditions": [{"type": "Progressing", "status": "True", "reason": reason}]}})
 
 
@@ -97,6 +98,23 @@ class StepLatencyTest(unittest.TestCase):
         ]
         found = step_latency.steps(events, NS, OPERATOR)
         self.assertEqual([(s["completed"], s["latency_ms"]) for s in found], [("rollout kratos", 40.0)])
+
+    def test_a_scale_to_zero_is_not_a_rollout_and_the_rollout_starts_at_the_last_patch(self):
+        events = [
+            operator("2026-11-30T05:31:10.000000Z", "patch", "deployments", "kratos"),  # Recreate: replicas 0
+            # The controller's first write still counts the old pods, then none.
+            deployment_status("2026-11-30T05:31:10.050000Z", 3, 3, "NewReplicaSetAvailable", wanted=0),
+            event("2026-11-30T05:31:10.100000Z", step_latency.DEPLOYMENT_CONTROLLER, "update", "deployments", "kratos",
+                  "status", {"spec": {"replicas": 0}, "status": {"conditions": [
+                      {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}}),
+            operator("2026-11-30T05:31:16.000000Z", "update", "kratosupgrades", "kratos", "status"),
+            operator("2026-11-30T05:31:20.000000Z", "patch", "deployments", "kratos"),  # the new image, 3 replicas
+            deployment_status("2026-11-30T05:31:26.000000Z", 3, 3, "NewReplicaSetAvailable"),
+            operator("2026-11-30T05:31:26.020000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([(s["completed"], s["latency_ms"]) for s in found], [("rollout kratos", 20.0)])
+        self.assertEqual(step_latency.timeline(events, NS, OPERATOR)["steps_s"], {"rollout": 6.0})
 
     def test_a_job_counts_once_and_other_namespaces_and_reads_do_not_count(self):
         events = [
