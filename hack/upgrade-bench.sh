@@ -35,10 +35,13 @@
 # On the local cluster the operator runs as the user kuo-bench, whose requests the API server's audit log
 # records along with the Job and Deployment controllers' status writes in the benchmark's namespace: each
 # operator run's directory gets audit.jsonl and steps.json, the time from a controller's write completing
-# a step (a Job Complete, a rollout done) to the operator's next write (step_latency.py), and step-latency.json
-# sums them up over all runs. When raw-steps ran, table.md compares the operator's wall time with its. The methods other than the
-# operator's are done with kubectl the way the runbooks say; the Helm chart's two are its rendered
-# objects (a hook Job, an init container), applied by kubectl because no chart repository is reachable here.
+# a step (a Job succeeded, a rollout done) to the operator's next write (step_latency.py), and
+# step-latency.json sums them up over all runs. When raw-steps ran, table.md compares the operator's wall
+# time with its.
+#
+# The methods other than the operator's are done with kubectl the way the runbooks say; the Helm chart's two
+# are its rendered objects (a hook Job, an init container), applied by kubectl because no chart repository is
+# reachable here.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${KUO_ROOT}"
@@ -212,10 +215,11 @@ done
 seed_database "${IDENTITIES}"   # every time: the identities get this run's password
 [[ "${METHODS}" == *operator* ]] && start_operator
 
-dirs=()
 audit_offset() { if [[ -n "${AUDIT_LOG}" ]]; then stat -c %s "${AUDIT_LOG}"; else echo 0; fi; }
-for ((run = 1; run <= REPEAT; run++)); do
-for m in "${methods[@]}"; do
+
+# run_method METHOD RUN: one upgrade by METHOD from the starting database under load, into its directory.
+run_method() {
+  local m=$1 run=$2 audit_from started finished
   method_dir="${OUT}/${m}$( ((run == 1)) || echo "-run${run}")"
   mkdir -p "${method_dir}"
   log "${m}$( ((REPEAT == 1)) || echo " (run ${run} of ${REPEAT})"): fresh namespace, database restored from the starting dump, Kratos ${FROM} x ${REPLICAS}"
@@ -252,7 +256,13 @@ json.dump({"method": "${m}", "title": "$(title_of "${m}")", "from": "${FROM}", "
 EOF
   python3 hack/upgrade-bench/report.py summary "${method_dir}" >"${method_dir}/summary.json"
   dirs+=("${method_dir}")
-done
+}
+
+dirs=()
+for ((run = 1; run <= REPEAT; run++)); do
+  for m in "${methods[@]}"; do
+    run_method "${m}" "${run}"
+  done
 done
 
 python3 hack/upgrade-bench/report.py table "${dirs[@]}" | tee "${OUT}/table.md"
