@@ -14,10 +14,9 @@ import java.util.Set;
 
 /**
  * What a step's Job has come to: finished (Complete/Failed conditions, or SuccessCriteriaMet with the succeeded
- * pod at hand), or still running, or failing
- * in a way that will not fix itself (a pod the API server refuses to create, a pod waiting on an image that
- * cannot be pulled, a crash loop, a missing Secret key) and should fail the step now rather than at the
- * deadline.
+ * pod at hand), or still running, or failing in a way that will not fix itself (a pod the API server refuses to
+ * create, a pod waiting on an image that cannot be pulled, a crash loop, a missing Secret key) and should fail
+ * the step now rather than at the deadline.
  */
 public record JobOutcome(State state, String reason, String message, String terminationMessage) {
 
