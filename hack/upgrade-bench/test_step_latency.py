@@ -107,6 +107,11 @@ class StepLatencyTest(unittest.TestCase):
             event("2026-11-30T05:31:10.100000Z", step_latency.DEPLOYMENT_CONTROLLER, "update", "deployments", "kratos",
                   "status", {"spec": {"replicas": 0}, "status": {"conditions": [
                       {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}}),
+            # Zero of zero is no rollout either, should a controller write the zeros out.
+            event("2026-11-30T05:31:10.150000Z", step_latency.DEPLOYMENT_CONTROLLER, "update", "deployments", "kratos",
+                  "status", {"spec": {"replicas": 0}, "status": {
+                      "replicas": 0, "updatedReplicas": 0, "availableReplicas": 0, "conditions": [
+                          {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}}),
             operator("2026-11-30T05:31:16.000000Z", "update", "kratosupgrades", "kratos", "status"),
             operator("2026-11-30T05:31:20.000000Z", "patch", "deployments", "kratos"),  # the new image, 3 replicas
             deployment_status("2026-11-30T05:31:26.000000Z", 3, 3, "NewReplicaSetAvailable"),
