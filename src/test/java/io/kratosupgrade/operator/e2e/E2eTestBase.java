@@ -122,9 +122,15 @@ abstract class E2eTestBase {
         return ku;
     }
 
+    /** Fails at once, not at the deadline, when the upgrade was seen and then disappeared. */
     KratosUpgrade awaitUpgrade(String name, Predicate<KratosUpgrade> condition, Duration timeout) {
+        var seen = new java.util.concurrent.atomic.AtomicReference<KratosUpgrade>();
         await().atMost(timeout).pollInterval(Duration.ofSeconds(1)).until(() -> {
             KratosUpgrade ku = get(name);
+            if (ku == null && seen.get() != null) {
+                throw new AssertionError("KratosUpgrade " + name + " disappeared; last seen: " + Serialization.asYaml(seen.get().getStatus()));
+            }
+            seen.set(ku);
             return ku != null && condition.test(ku);
         });
         return get(name);

@@ -62,9 +62,18 @@ class InfrastructureFaultE2E extends E2eTestBase {
         return client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
     }
 
+    /** Fails at once, with the status, if the run ends before the Job runs. */
     private void awaitJobRunning(String upgrade, String job) {
-        awaitUpgrade(upgrade, ku -> job(job) != null && !JobOutcome.of(job(job), List.of()).finished()
+        awaitUpgrade(upgrade, ku -> endedEarly(ku, job) || job(job) != null && !JobOutcome.of(job(job), List.of()).finished()
                 && !client.pods().inNamespace(namespace).withLabel("job-name", job).list().getItems().isEmpty(), UPGRADE_TIMEOUT);
+    }
+
+    private static boolean endedEarly(KratosUpgrade ku, String job) {
+        if (ku.getStatus() != null && ku.getStatus().getPhase() != null && ku.getStatus().getPhase().isTerminal()) {
+            throw new AssertionError("the run ended " + ku.getStatus().getPhase() + " before " + job + " ran: "
+                    + ku.getStatus().getFailureReason() + ": " + ku.getStatus().getMessage());
+        }
+        return false;
     }
 
     private KratosUpgrade retry(String name) {
