@@ -19,6 +19,7 @@ import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.resources.Names;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedSet;
@@ -41,10 +42,11 @@ public final class PlanBuilder {
      * @param replicas   its replica count
      * @param database   the database kind (dialect for the pending migrations), or null when unknown
      * @param rolledOutEarly Gate mode: the Deployment already runs the target, before its migration
+     * @param inspectedByBackup the database is inspected by the backup Job, later ({@link #addInspection})
      */
     public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
                         String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules,
-                        InspectionStatus inspection, boolean rolledOutEarly) {
+                        InspectionStatus inspection, boolean rolledOutEarly, boolean inspectedByBackup) {
     }
 
     /** Warnings about the database itself (from the inspection) carry rule ids with this prefix. */
@@ -71,11 +73,9 @@ public final class PlanBuilder {
             pendingMigrations(kb, in).ifPresent(plan::setPendingMigrations);
         }
         if (inspection != null && inspection.getAppliedMigrations() != null) {
-            plan.getNotes().add("database inspected read-only by Job " + inspection.getJobName() + ": "
-                    + inspection.getAppliedMigrations() + " migrations applied" + (inspection.getNewestMigration() == null ? ""
-                    : " (newest " + inspection.getNewestMigration() + ")") + (inspection.getUnknownToRunning() == null
-                    || inspection.getUnknownToRunning() == 0 ? "" : "; " + inspection.getUnknownToRunning()
-                    + " of them belong to releases after " + in.from() + " (an earlier migration ran)"));
+            plan.getNotes().add(inspectedNote(inspection, in.from()));
+        } else if (in.inspectedByBackup()) {
+            plan.getNotes().add(BACKUP_INSPECTS_NOTE + in.from() + " until then");
         } else if (plan.getPendingMigrations() != null) {
             plan.getNotes().add("the database was not inspected (only PostgreSQL and MySQL are): pendingMigrations assumes it is "
                     + "exactly at " + in.from());
@@ -133,13 +133,7 @@ public final class PlanBuilder {
             plan.getWarnings().add(w);
         }
         in.rules().acknowledged().forEach(f -> plan.getAcknowledgedWarnings().add(f.rule().id()));
-        for (PlanWarning w : databaseWarnings(in)) {
-            if (in.spec().getAcknowledgedWarnings().contains(w.getRule())) {
-                plan.getAcknowledgedWarnings().add(w.getRule());
-            } else {
-                plan.getWarnings().add(w);
-            }
-        }
+        addDatabaseWarnings(plan, inspection, in.from(), in.spec().getAcknowledgedWarnings());
         if (in.rolledOutEarly()) {
             plan.getNotes().add("Deployment " + in.deployment() + " was already rolled to " + in.to() + " when the run began, "
                     + "before its migration: the release it ran before is not known here, so no configuration rule was checked, "
@@ -151,16 +145,56 @@ public final class PlanBuilder {
         return plan;
     }
 
-    private static List<PlanWarning> databaseWarnings(Input in) {
+    /**
+     * Completes a plan written while the database was not inspected yet ({@link Input#inspectedByBackup}) with what
+     * the backup Job's inspection found; returns the database warnings that were not acknowledged.
+     */
+    public static List<PlanWarning> addInspection(PlanStatus plan, InspectionStatus inspection, KratosVersion from,
+                                                  Collection<String> acknowledged) {
+        if (inspection.getAppliedMigrations() == null) return List.of();
+        if (inspection.getPendingForTarget() != null) plan.setPendingMigrations(inspection.getPendingForTarget());
+        plan.getNotes().removeIf(n -> n.startsWith(BACKUP_INSPECTS_NOTE));
+        plan.getNotes().add(inspectedNote(inspection, from));
+        List<PlanWarning> added = addDatabaseWarnings(plan, inspection, from, acknowledged);
+        plan.setHash(hash(plan));
+        return added;
+    }
+
+    private static List<PlanWarning> addDatabaseWarnings(PlanStatus plan, InspectionStatus inspection, KratosVersion from,
+                                                         Collection<String> acknowledged) {
+        List<PlanWarning> added = new ArrayList<>();
+        for (PlanWarning w : databaseWarnings(inspection, from)) {
+            if (acknowledged.contains(w.getRule())) {
+                plan.getAcknowledgedWarnings().add(w.getRule());
+            } else {
+                plan.getWarnings().add(w);
+                added.add(w);
+            }
+        }
+        return added;
+    }
+
+    private static final String BACKUP_INSPECTS_NOTE = "the database is inspected read-only in the backup Job, just before "
+            + "the dump and before anything changes (no approval is asked for, so no separate look first): pendingMigrations "
+            + "assumes it is exactly at ";
+
+    private static String inspectedNote(InspectionStatus inspection, KratosVersion from) {
+        return "database inspected read-only by Job " + inspection.getJobName() + ": "
+                + inspection.getAppliedMigrations() + " migrations applied" + (inspection.getNewestMigration() == null ? ""
+                : " (newest " + inspection.getNewestMigration() + ")") + (inspection.getUnknownToRunning() == null
+                || inspection.getUnknownToRunning() == 0 ? "" : "; " + inspection.getUnknownToRunning()
+                + " of them belong to releases after " + from + " (an earlier migration ran)");
+    }
+
+    private static List<PlanWarning> databaseWarnings(InspectionStatus inspection, KratosVersion from) {
         List<PlanWarning> warnings = new ArrayList<>();
-        InspectionStatus inspection = in.inspection();
         if (inspection == null) return warnings;
         if (inspection.getMissingForRunning() != null && inspection.getMissingForRunning() > 0) {
             PlanWarning w = new PlanWarning();
             w.setRule(DATABASE_RULE_PREFIX + "behind-running-release");
-            w.setRelease(in.from().toString());
+            w.setRelease(from.toString());
             w.setKey("schema_migration");
-            w.setWhat("the database lacks " + inspection.getMissingForRunning() + " migrations of the running " + in.from()
+            w.setWhat("the database lacks " + inspection.getMissingForRunning() + " migrations of the running " + from
                     + " (first: " + String.join(", ", inspection.getExamples()) + "): the running pods may answer 503 "
                     + "\"migrations have not yet been fully applied\" (someone deployed a release without migrating it)");
             w.setFix("this run's migration applies them; if Kratos serves errors now, that is why");
@@ -169,7 +203,7 @@ public final class PlanBuilder {
         if (inspection.getNetworks() != null && inspection.getNetworks() > 1) {
             PlanWarning w = new PlanWarning();
             w.setRule(DATABASE_RULE_PREFIX + "several-networks");
-            w.setRelease(in.from().toString());
+            w.setRelease(from.toString());
             w.setKey("networks");
             w.setWhat("the networks table has " + inspection.getNetworks() + " rows; a Kratos install uses one, and "
                     + "identities, sessions and flows written under another network id are invisible to it (this happens "

@@ -14,6 +14,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -25,10 +26,17 @@ import java.util.List;
  * <p>PostgreSQL: a read-only repeatable-read session exports its snapshot and counts the product's core tables
  * in it, and pg_dump dumps that very snapshot ({@code --snapshot}); the counts go to the report, so a restore
  * can be checked against the database exactly as dumped.
+ *
+ * <p>When the run asked for no separate inspection (see {@code DatabaseInspection}), the Job first runs the
+ * read-only inspection of {@link InspectionJobBuilder} and adds its report under {@code inspection}: one pod
+ * fewer per run, and the operator reads both before anything changes.
  */
 public final class BackupJobBuilder {
 
     public static final String BACKUP_MOUNT = "/backup";
+    private static final String INSPECTION_REPORT = "/tmp/inspection.json";
+    /** The last line of the log of a backup Job whose inspection failed. */
+    public static final String INSPECTION_FAILED = "the read-only inspection before the dump failed; nothing was dumped";
     static final String BACKUP_VOLUME = "kratos-upgrade-backup";
     static final String SCRATCH_VOLUME = "kratos-upgrade-scratch";
 
@@ -37,7 +45,11 @@ public final class BackupJobBuilder {
 
     public record Input(KratosUpgrade upgrade, int run, String jobName, String credentialsSecret, String pvc,
                         String file, DatabaseKind kind, String image, Duration timeout,
-                        PodSpec kratosPod, Container kratosContainer, List<String> coreTables) {
+                        PodSpec kratosPod, Container kratosContainer, List<String> coreTables, Inspection inspection) {
+    }
+
+    /** The migration lists the inspection compares with; null in {@link Input} when the Job does not inspect. */
+    public record Inspection(Collection<String> running, Collection<String> target) {
     }
 
     public static Job build(Input in) {
@@ -57,11 +69,12 @@ public final class BackupJobBuilder {
                 .withName("backup")
                 .withImage(in.image())
                 .withImagePullPolicy("IfNotPresent")
-                .withCommand("/bin/sh", "-c", script(in.kind(), in.coreTables()))
-                .withEnv(new EnvVar("BACKUP_FILE", in.file(), null))
+                .withCommand("/bin/sh", "-c", script(in.kind(), in.coreTables(), in.inspection() != null))
+                .withEnv(env(in))
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 .withVolumeMounts(mounts)
-                .withTerminationMessagePolicy("File")
+                // The report is the file; a failure (pg_dump's own error, a refused password) is the log's end.
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .build();
 
         return OperatorJobs.wrap(in.upgrade(), in.run(), "backup", in.jobName(), in.timeout(), OperatorJobs.podLike(in.kratosPod())
@@ -70,8 +83,16 @@ public final class BackupJobBuilder {
                 .build());
     }
 
+    private static List<EnvVar> env(Input in) {
+        List<EnvVar> env = new ArrayList<>(List.of(new EnvVar("BACKUP_FILE", in.file(), null)));
+        if (in.inspection() != null) {
+            env.addAll(InspectionJobBuilder.migrationLists(in.inspection().running(), in.inspection().target()));
+        }
+        return env;
+    }
+
     /** POSIX sh; every value comes from the environment, nothing secret is on the command line. */
-    static String script(DatabaseKind kind, List<String> coreTables) {
+    static String script(DatabaseKind kind, List<String> coreTables, boolean inspects) {
         List<String> lines = new ArrayList<>(List.of(
                 "set -eu",
                 "umask 077",
@@ -79,7 +100,15 @@ public final class BackupJobBuilder {
                 "partial=\"$out.partial\"",
                 "if [ -e \"$out\" ]; then echo \"refusing to overwrite existing backup $out\" >&2; exit 1; fi",
                 "rm -f \"$partial\"",
-                "counts=null"));
+                "counts=null",
+                "inspection=null"));
+        if (inspects) {
+            // In a subshell with its own set -eu and names (set +e around it only so that its status can be read);
+            // a failure, a refused password say, ends the Job before the dump with a line the operator recognises.
+            lines.addAll(List.of("set +e", "(", InspectionJobBuilder.script(kind, INSPECTION_REPORT), ")", "inspected=$?", "set -e",
+                    "if [ \"$inspected\" -ne 0 ]; then echo '" + INSPECTION_FAILED + "' >&2; exit 1; fi",
+                    "inspection=$(cat " + INSPECTION_REPORT + ")"));
+        }
         switch (kind) {
             case POSTGRES -> lines.addAll(List.of(
                     "mkfifo /tmp/snapshot.in",
@@ -117,7 +146,7 @@ public final class BackupJobBuilder {
                 "sha=$(sha256sum \"$out\" | cut -d' ' -f1)",
                 "echo \"$sha  $BACKUP_FILE\" > \"$out.sha256\"",
                 "echo \"backup written: $out ($bytes bytes in $dump_millis ms, sha256 $sha)\"",
-                "printf '{\"bytes\":%s,\"dumpMillis\":%s,\"sha256\":\"%s\",\"counts\":%s}' \"$bytes\" \"$dump_millis\" \"$sha\" \"$counts\" "
+                "printf '{\"bytes\":%s,\"dumpMillis\":%s,\"sha256\":\"%s\",\"counts\":%s,\"inspection\":%s}' \"$bytes\" \"$dump_millis\" \"$sha\" \"$counts\" \"$inspection\" "
                         + "> /dev/termination-log"));
         return String.join("\n", lines);
     }

@@ -10,6 +10,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * The read-only look at the database before anything happens: which migrations are applied, compared with
@@ -40,9 +41,8 @@ public final class InspectionJobBuilder {
                 .withName(STEP)
                 .withImage(in.image())
                 .withImagePullPolicy("IfNotPresent")
-                .withCommand("/bin/sh", "-c", script(in.database()))
-                .withEnv(new EnvVar("RUNNING_MIGRATIONS", String.join(",", in.running()), null),
-                        new EnvVar("TARGET_MIGRATIONS", String.join(",", in.target()), null))
+                .withCommand("/bin/sh", "-c", script(in.database(), TERMINATION_LOG))
+                .withEnv(migrationLists(in.running(), in.target()))
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 // The Kratos container's mounts come along so DSN parameters such as sslrootcert=/etc/... resolve.
                 .withVolumeMounts(in.kratosContainer().getVolumeMounts())
@@ -60,13 +60,25 @@ public final class InspectionJobBuilder {
         return kind == DatabaseKind.POSTGRES || kind == DatabaseKind.MYSQL;
     }
 
-    public static String script(DatabaseKind kind) {
-        return switch (kind) {
+    /**
+     * The inspection alone, writing its JSON report to {@code report} and printing it; it needs the env of
+     * {@link #migrationLists} and the connection's. The backup Job runs it too ({@link BackupJobBuilder}).
+     */
+    public static String script(DatabaseKind kind, String report) {
+        return "report=" + report + "\n" + switch (kind) {
             case POSTGRES -> POSTGRES_SCRIPT;
             case MYSQL -> MYSQL_SCRIPT;
             default -> throw new IllegalArgumentException("cannot inspect a " + kind.id() + " database");
         };
     }
+
+    /** The migration lists the script compares with, as environment variables. */
+    public static List<EnvVar> migrationLists(Collection<String> running, Collection<String> target) {
+        return List.of(new EnvVar("RUNNING_MIGRATIONS", String.join(",", running), null),
+                new EnvVar("TARGET_MIGRATIONS", String.join(",", target), null));
+    }
+
+    private static final String TERMINATION_LOG = "/dev/termination-log";
 
     /** POSIX sh and SQL only; the connection comes from libpq's PG* variables, nothing is written. */
     private static final String POSTGRES_SCRIPT = String.join("\n",
@@ -80,9 +92,9 @@ public final class InspectionJobBuilder {
             "networks=null",
             "if [ \"$has_networks\" = t ]; then networks=$(q -c 'select count(*) from networks'); fi",
             "if [ \"$has_schema\" != t ]; then",
-            "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > /dev/termination-log",
+            "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > \"$report\"",
             "else",
-            "  q -v running=\"$RUNNING_MIGRATIONS\" -v target=\"$TARGET_MIGRATIONS\" -v networks=\"$networks\" > /dev/termination-log <<'SQL'",
+            "  q -v running=\"$RUNNING_MIGRATIONS\" -v target=\"$TARGET_MIGRATIONS\" -v networks=\"$networks\" > \"$report\" <<'SQL'",
             "with applied as (select version from schema_migration),",
             "     running as (select unnest(string_to_array(:'running', ',')) as version),",
             "     target as (select unnest(string_to_array(:'target', ',')) as version),",
@@ -105,7 +117,7 @@ public final class InspectionJobBuilder {
             "  'networks', :networks);",
             "SQL",
             "fi",
-            "cat /dev/termination-log");
+            "cat \"$report\"");
 
     /**
      * POSIX sh, coreutils and the mysql client; the connection comes from the DB_* variables and MYSQL_PWD (as
@@ -123,7 +135,7 @@ public final class InspectionJobBuilder {
             "networks=null",
             "if [ \"$has_networks\" = 1 ]; then networks=$(q 'select count(*) from networks'); fi",
             "if [ \"$has_schema\" != 1 ]; then",
-            "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > /dev/termination-log",
+            "  printf '{\"schemaMigration\":false,\"networks\":%s}' \"$networks\" > \"$report\"",
             "else",
             "  w=$(mktemp -d)",
             // Not piped into sort: a pipeline's status is its last command's, and set -e would miss a failed query.
@@ -144,7 +156,7 @@ public final class InspectionJobBuilder {
             "  missing=$(head -n 3 \"$w/missing_running\" | json)",
             "  printf '{\"schemaMigration\":true,\"applied\":%s,\"newest\":%s,\"pendingForTarget\":%s,\"missingForRunning\":%s,\"unknownToRunning\":%s,\"unknownToTarget\":%s,\"aheadExamples\":[%s],\"missingExamples\":[%s],\"networks\":%s}' \\",
             "    \"$(n applied)\" \"$newest\" \"$(n pending)\" \"$(n missing_running)\" \"$(n unknown_running)\" \"$(n unknown_target)\" \\",
-            "    \"$ahead\" \"$missing\" \"$networks\" > /dev/termination-log",
+            "    \"$ahead\" \"$missing\" \"$networks\" > \"$report\"",
             "fi",
-            "cat /dev/termination-log");
+            "cat \"$report\"");
 }

@@ -56,7 +56,7 @@ final class FakeControllers implements AutoCloseable {
     final List<String> jobsCreated = new CopyOnWriteArrayList<>();
     /** The read-only database inspection Jobs, apart: they change nothing. */
     final List<String> inspectionJobs = new CopyOnWriteArrayList<>();
-    /** What the inspection Job reports (its termination message). */
+    /** What the inspection reports (the inspection Job's termination message, or in the backup Job's). */
     volatile String inspectionReport = "{\"schemaMigration\":true,\"applied\":282,\"newest\":\"20240119094628000000\","
             + "\"pendingForTarget\":33,\"missingForRunning\":0,\"unknownToRunning\":0,\"unknownToTarget\":0,"
             + "\"aheadExamples\":[],\"missingExamples\":[],\"networks\":1}";
@@ -157,7 +157,8 @@ final class FakeControllers implements AutoCloseable {
         switch (behavior) {
             case SUCCEED -> {
                 setPodTerminated(pod, 0, switch (step) {
-                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS + "}";
+                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS
+                            + ",\"inspection\":" + (inspects(job) ? inspectionReport : "null") + "}";
                     case BackupVerificationJobBuilder.STEP -> verificationReport;
                     case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
                     case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
@@ -391,4 +392,11 @@ final class FakeControllers implements AutoCloseable {
     private static String now() {
         return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     }
+
+    /** A backup Job that inspects the database first carries the migration lists. */
+    private static boolean inspects(Job job) {
+        return job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .anyMatch(e -> e.getName().equals("TARGET_MIGRATIONS"));
+    }
+
 }

@@ -85,7 +85,7 @@ class PodSecurityAdmissionIT {
         var container = kratos.getContainers().stream().filter(c -> c.getName().equals("kratos")).findFirst().orElseThrow();
 
         Job backup = BackupJobBuilder.build(new BackupJobBuilder.Input(ku, 1, "ku-1-backup", "ku-1-backup-db", "backups",
-                "f.pgdump", DatabaseKind.POSTGRES, "db-tools:1", Duration.ofMinutes(5), kratos, container, Kratos.INSTANCE.coreTables()));
+                "f.pgdump", DatabaseKind.POSTGRES, "db-tools:1", Duration.ofMinutes(5), kratos, container, Kratos.INSTANCE.coreTables(), null));
         Job migrate = MigrationJobBuilder.build(new MigrationJobBuilder.Input(ku, 1, "ku-1-migrate", kratos, container,
                 "oryd/kratos:v1.3.1", List.of("migrate", "sql", "-e", "--yes"), Duration.ofMinutes(5)));
 

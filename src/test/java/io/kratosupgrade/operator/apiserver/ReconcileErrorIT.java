@@ -87,8 +87,8 @@ class ReconcileErrorIT extends ApiServerTestBase {
         KratosUpgrade failing = awaitUpgrade("forbidden", ku -> ku.getStatus() != null
                 && condition(ku, ConditionTypes.RECONCILE_ERROR) != null
                 && "True".equals(condition(ku, ConditionTypes.RECONCILE_ERROR).getStatus()));
-        // The first Job of a run is preflight's read-only database inspection.
-        assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.Preflight);
+        // The first Job of a bare Rolling run is the backup Job (which inspects the database first).
+        assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.BackingUp);
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getReason()).isEqualTo("Forbidden");
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getMessage()).contains("jobs", "forbidden");
         awaitEvents("ReconcileError");
@@ -97,7 +97,7 @@ class ReconcileErrorIT extends ApiServerTestBase {
         KratosUpgrade stalled = awaitUpgrade("forbidden", ku -> "True".equals(condition(ku, ConditionTypes.STALLED).getStatus()),
                 Duration.ofSeconds(90));
         assertThat(condition(stalled, ConditionTypes.STALLED).getReason()).isEqualTo("Forbidden");
-        assertThat(stalled.getStatus().getPhase()).isEqualTo(Phase.Preflight);
+        assertThat(stalled.getStatus().getPhase()).isEqualTo(Phase.BackingUp);
 
         client.rbac().clusterRoles().resource(role(true)).serverSideApply();
         // Nothing about the object changed; a touch wakes the operator, as a user's retry annotation would.

@@ -66,11 +66,12 @@ class FailureE2E extends E2eTestBase {
         upgrade("wrong-password", "v1.3.1", spec -> { });
         KratosUpgrade ku = awaitOutcome("wrong-password", Phase.Failed);
 
-        // Preflight's read-only inspection connects as the backup would: the run fails before anything is touched.
+        // A bare Rolling run's backup Job inspects the database before it dumps: the run fails before anything is touched.
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
-        assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-backup").get()).isNull();
+        assertThat(ku.getStatus().getMessage()).contains("password authentication failed", "nothing was changed");
         assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-migrate").get()).isNull();
-        assertThat(kratos.jobLogs("wrong-password-1-inspect")).contains("password authentication failed");
+        assertThat(kratos.jobLogs("wrong-password-1-backup")).contains("password authentication failed");
+        assertThat(runTool("no-dump", "ls /backup", java.util.Map.of())).as("nothing was dumped").doesNotContain(".pgdump");
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertThat(postgres.newestMigration(kratos.database)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");

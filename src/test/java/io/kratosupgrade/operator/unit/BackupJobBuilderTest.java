@@ -32,9 +32,13 @@ class BackupJobBuilderTest {
     private static final String FILE = "kratos-upgrade-run1-v1.1.0-0f1e2d3c.pgdump";
 
     private static Job build(DatabaseKind kind) {
+        return build(kind, null);
+    }
+
+    private static Job build(DatabaseKind kind, BackupJobBuilder.Inspection inspection) {
         PodSpec pod = Fixtures.kratosPodSpec(Fixtures.OLD_IMAGE);
         return BackupJobBuilder.build(new BackupJobBuilder.Input(Fixtures.upgrade(), 1, JOB, SECRET, "backups", FILE, kind,
-                "db-tools:1", Duration.ofMinutes(30), pod, pod.getContainers().get(0), Kratos.INSTANCE.coreTables()));
+                "db-tools:1", Duration.ofMinutes(30), pod, pod.getContainers().get(0), Kratos.INSTANCE.coreTables(), inspection));
     }
 
     private static Container dumpContainer(Job job) {
@@ -144,25 +148,9 @@ class BackupJobBuilderTest {
      */
     @Test
     void scriptWritesOnceThenRefuses(@TempDir Path dir) throws Exception {
-        assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
-        Path bin = Files.createDirectories(dir.resolve("bin"));
-        Path fakeDump = bin.resolve("pg_dump");
-        Files.writeString(fakeDump, "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --snapshot=00000003-0000001B-1) snap=ok;; "
-                + "--file=*) file=\"${a#--file=}\";; esac; done\n[ \"$snap\" = ok ] || { echo 'no snapshot' >&2; exit 3; }\n"
-                + "printf 'DUMP' > \"$file\"\n");
-        assumeTrue(fakeDump.toFile().setExecutable(true));
-        Path fakePsql = bin.resolve("psql");
-        Files.writeString(fakePsql, "#!/bin/sh\nread begin; read timeout; read export; read count\n"
-                + "case \"$export\" in *pg_export_snapshot*) echo 00000003-0000001B-1;; esac\n"
-                + "case \"$count\" in *query_to_xml*identities*) echo '{ \"identities\" : 2, \"sessions\" : 5 }';; esac\n"
-                + "read commit; [ \"$commit\" = 'commit;' ]\n");
-        assumeTrue(fakePsql.toFile().setExecutable(true));
-        Path scratch = Files.createDirectories(dir.resolve("tmp"));
+        Path bin = fakeTools(dir, "exit 9");
         Path backup = Files.createDirectories(dir.resolve("backup"));
-        String script = script(build(DatabaseKind.POSTGRES))
-                .replace("/backup", backup.toString())
-                .replace("/tmp/snapshot", scratch + "/snapshot")
-                .replace("/dev/termination-log", dir.resolve("termination-log").toString());
+        String script = inDirectory(script(build(DatabaseKind.POSTGRES)), dir);
 
         assertThat(runScript(script, bin)).isZero();
         Path out = backup.resolve(FILE);
@@ -170,7 +158,7 @@ class BackupJobBuilderTest {
         assertThat(backup.resolve(FILE + ".partial")).doesNotExist();
         assertThat(backup.resolve(FILE + ".sha256")).exists();
         assertThat(Files.readString(dir.resolve("termination-log"))).matches("\\{\"bytes\":4,\"dumpMillis\":\\d+,\"sha256\":\"[0-9a-f]{64}\","
-                + "\"counts\":\\{ \"identities\" : 2, \"sessions\" : 5 }}");
+                + "\"counts\":\\{ \"identities\" : 2, \"sessions\" : 5 },\"inspection\":null}");
         assertThat(Files.getPosixFilePermissions(out)).as("the dump is readable by its owner only")
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
@@ -179,13 +167,75 @@ class BackupJobBuilderTest {
         assertThat(out).hasContent("KEEP");
     }
 
+    /** A database without schema_migration, as psql's one-off queries see it. */
+    private static final String EMPTY_DATABASE = "case \"$*\" in *'select 1'*) echo 1;; *to_regclass*) echo f;; *) exit 9;; esac";
+
+    @Test
+    void scriptInspectsBeforeItDumpsAndReportsBoth(@TempDir Path dir) throws Exception {
+        Path bin = fakeTools(dir, EMPTY_DATABASE);
+        String script = inDirectory(script(build(DatabaseKind.POSTGRES, new BackupJobBuilder.Inspection(List.of("1"), List.of("1", "2")))), dir);
+
+        StringBuilder output = new StringBuilder();
+        assertThat(runScript(script, bin, output)).as(() -> output.toString()).isZero();
+        assertThat(dir.resolve("backup").resolve(FILE)).hasContent("DUMP");
+        assertThat(Files.readString(dir.resolve("termination-log")))
+                .endsWith(",\"inspection\":{\"schemaMigration\":false,\"networks\":null}}");
+    }
+
+    @Test
+    void anInspectionThatFailsEndsTheScriptBeforeTheDumpWithTheLineTheOperatorRecognises(@TempDir Path dir) throws Exception {
+        Path bin = fakeTools(dir, "echo 'psql: error: connection refused' >&2; exit 2");
+        String script = inDirectory(script(build(DatabaseKind.POSTGRES, new BackupJobBuilder.Inspection(List.of("1"), List.of("1", "2")))), dir);
+
+        StringBuilder output = new StringBuilder();
+        assertThat(runScript(script, bin, output)).isNotZero();
+        assertThat(output.toString().strip()).endsWith("psql: error: connection refused\n" + BackupJobBuilder.INSPECTION_FAILED);
+        assertThat(dir.resolve("backup").resolve(FILE)).doesNotExist();
+        assertThat(dir.resolve("backup").resolve(FILE + ".partial")).doesNotExist();
+    }
+
+    /**
+     * Stand-ins for psql (the snapshot session, on stdin: it answers a snapshot id and the counts; a one-off query
+     * with -c runs {@code oneOffQuery}) and pg_dump (which must be handed that snapshot).
+     */
+    private static Path fakeTools(Path dir, String oneOffQuery) throws Exception {
+        assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path fakeDump = bin.resolve("pg_dump");
+        Files.writeString(fakeDump, "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --snapshot=00000003-0000001B-1) snap=ok;; "
+                + "--file=*) file=\"${a#--file=}\";; esac; done\n[ \"$snap\" = ok ] || { echo 'no snapshot' >&2; exit 3; }\n"
+                + "printf 'DUMP' > \"$file\"\n");
+        assumeTrue(fakeDump.toFile().setExecutable(true));
+        Path fakePsql = bin.resolve("psql");
+        Files.writeString(fakePsql, "#!/bin/sh\noneoff() {\n" + oneOffQuery + "\n}\ncase \"$*\" in *-c*) oneoff \"$@\"; exit $?;; esac\n"
+                + "read begin; read timeout; read export; read count\n"
+                + "case \"$export\" in *pg_export_snapshot*) echo 00000003-0000001B-1;; esac\n"
+                + "case \"$count\" in *query_to_xml*identities*) echo '{ \"identities\" : 2, \"sessions\" : 5 }';; esac\n"
+                + "read commit; [ \"$commit\" = 'commit;' ]\n");
+        assumeTrue(fakePsql.toFile().setExecutable(true));
+        return bin;
+    }
+
+    /** The script with /backup, /tmp and the termination log in {@code dir}. */
+    private static String inDirectory(String script, Path dir) throws Exception {
+        Path scratch = Files.createDirectories(dir.resolve("tmp"));
+        Path backup = Files.createDirectories(dir.resolve("backup"));
+        return script.replace("/tmp/", scratch + "/")
+                .replace("/backup", backup.toString())
+                .replace("/dev/termination-log", dir.resolve("termination-log").toString());
+    }
+
     private static int runScript(String script, Path bin) throws Exception {
+        return runScript(script, bin, new StringBuilder());
+    }
+
+    private static int runScript(String script, Path bin, StringBuilder output) throws Exception {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("PATH", bin + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
         env.put("BACKUP_FILE", FILE);
         Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        output.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("script finished: %s", output).isTrue();
         return p.exitValue();
     }

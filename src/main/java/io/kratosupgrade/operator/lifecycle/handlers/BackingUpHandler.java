@@ -15,6 +15,7 @@ import io.kratosupgrade.operator.database.DsnParser;
 import io.kratosupgrade.operator.database.DumpToolEnvironment;
 import io.kratosupgrade.operator.database.InvalidDsnException;
 import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.RunContext;
@@ -25,6 +26,7 @@ import io.kratosupgrade.operator.resources.BackupJobBuilder;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
 import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.status.Redaction;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,8 +52,7 @@ public class BackingUpHandler implements PhaseHandler {
         BackupStatus backup = ctx.status().getBackup();
         backup.setJobName(Names.backupJob(ctx.upgrade(), ctx.run()));
         backup.setPersistentVolumeClaim(ctx.spec().getBackup().getPersistentVolumeClaim());
-        DatabaseKind kind = DatabaseKind.fromScheme(backup.getDatabase()).orElseThrow();
-        backup.setFile(Names.backupFile(ctx.upgrade(), ctx.run(), ctx.status().getFromVersion(), kind));
+        backup.setFile(Names.backupFile(ctx.upgrade(), ctx.run(), ctx.status().getFromVersion(), kind(backup)));
         backup.setStartedAt(ctx.nowText());
     }
 
@@ -69,17 +70,33 @@ public class BackingUpHandler implements PhaseHandler {
             case SUCCEEDED -> {
                 backup.setFinishedAt(ctx.nowText());
                 readReport(outcome.terminationMessage(), backup);
+                List<Decision.Event> warnings = new ArrayList<>();
+                boolean inspected = DatabaseInspection.inBackupJob(ctx);
+                if (inspected) {
+                    Optional<String> refused = DatabaseInspection.finishInBackup(ctx, inspectionReport(outcome.terminationMessage()),
+                            kind(backup), warnings);
+                    if (refused.isPresent()) {
+                        return Failures.fail(ctx, "DatabaseAhead", refused.get() + ". The dump " + backup.getFile()
+                                + " is kept", new Action.DeleteSecret(secretName));
+                    }
+                }
                 return PhaseOutcome.advance(ctx.afterBackupStep(), "BackupComplete", "database dumped to " + backup.getFile()
                         + " on PersistentVolumeClaim " + backup.getPersistentVolumeClaim()
-                        + (backup.getBytes() == null ? "" : " (" + backup.getBytes() + " bytes)"),
-                        new Action.DeleteSecret(secretName));
+                        + (backup.getBytes() == null ? "" : " (" + backup.getBytes() + " bytes)")
+                        + (inspected ? "; database inspected first: " + DatabaseInspection.summary(ctx.status().getInspection()) : ""),
+                        new Action.DeleteSecret(secretName)).withEvents(warnings);
             }
             case FAILED -> {
                 backup.setFinishedAt(ctx.nowText());
                 List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
                 actions.add(new Action.DeleteSecret(secretName));
+                String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
+                if (DatabaseInspection.inBackupJob(ctx) && tail != null && tail.contains(BackupJobBuilder.INSPECTION_FAILED)) {
+                    return DatabaseInspection.failed(ctx, outcome, actions);
+                }
                 return Failures.fail(ctx, "BackupFailed", "backup Job " + backup.getJobName() + " failed: "
-                        + outcome.message() + "; nothing was migrated", actions.toArray(Action[]::new));
+                        + outcome.message() + (tail == null || tail.isBlank() ? "" : "; it said: " + tail)
+                        + "; nothing was migrated", actions.toArray(Action[]::new));
             }
             default -> {
                 return PhaseOutcome.stay("backing up the " + backup.getDatabase() + " database (Job " + backup.getJobName() + "): "
@@ -110,15 +127,31 @@ public class BackingUpHandler implements PhaseHandler {
         String image = ctx.toolsImage();
         Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
                 backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos,
-                ctx.product().coreTables()));
+                ctx.product().coreTables(), DatabaseInspection.inBackupJob(ctx) ? DatabaseInspection.lists(ctx, target.kind()) : null));
         return PhaseOutcome.stay("starting backup Job " + backup.getJobName(), RunningJob.deadlineLeft(ctx, backup, timeout),
                 new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName,
                         DumpToolEnvironment.of(target))),
                 new Action.CreateJob(job));
     }
 
+    private static DatabaseKind kind(BackupStatus backup) {
+        return DatabaseKind.fromScheme(backup.getDatabase()).orElseThrow();
+    }
+
+    /** The inspection's own report inside the backup's, as text; null when there is none. */
+    static String inspectionReport(String message) {
+        if (message == null) return null;
+        try {
+            JsonNode inspection = JSON.readTree(message).path("inspection");
+            return inspection.isObject() ? inspection.toString() : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
     /**
-     * The backup script reports {"bytes":N,"dumpMillis":N,"sha256":"...","counts":{"table":N,...}|null} as its
+     * The backup script reports {"bytes":N,"dumpMillis":N,"sha256":"...","counts":{"table":N,...}|null,
+     * "inspection":{...}|null} as its
      * termination message.
      */
     static void readReport(String message, BackupStatus backup) {

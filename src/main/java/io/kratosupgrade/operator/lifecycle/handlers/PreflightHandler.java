@@ -144,17 +144,18 @@ public class PreflightHandler implements PhaseHandler {
         }
         // Read-only look at the database: what is applied, against what the running and the target release expect.
         Optional<DatabaseTarget> database = parseQuietly(dsn.value());
-        if (database.isPresent()) {
+        boolean inspectedByBackup = database.isPresent() && DatabaseInspection.deferrableToBackup(ctx, backup, kind);
+        if (inspectedByBackup) {
+            DatabaseInspection.deferToBackup(ctx);
+        } else if (database.isPresent()) {
             Optional<PhaseOutcome> inspecting = DatabaseInspection.step(ctx, deployment.getSpec().getTemplate().getSpec(),
                     container.get(), database.get(), current.get(), target);
             if (inspecting.isPresent()) return takingTheDeployment(ctx, inspecting.get());
         }
         InspectionStatus inspection = ctx.status().getInspection();
-        if (inspection != null && inspection.getUnknownToTarget() != null && inspection.getUnknownToTarget() > 0) {
-            return Failures.fail(ctx, "DatabaseAhead", "the database has " + inspection.getUnknownToTarget() + " migrations "
-                    + ctx.product().displayName() + " " + target + " does not know (newest: " + String.join(", ", inspection.getExamples())
-                    + "): a newer release already migrated it, and " + target + " on that schema is a downgrade. Nothing was "
-                    + "changed; target the release that migrated it (or a newer one)");
+        Optional<String> ahead = DatabaseInspection.ahead(ctx, inspection, target);
+        if (ahead.isPresent()) {
+            return Failures.fail(ctx, "DatabaseAhead", ahead.get());
         }
 
         // Gate mode: the owner rolled out before this run began (no dependsOn or sync wave); the new pods wait for us.
@@ -164,7 +165,7 @@ public class PreflightHandler implements PhaseHandler {
         String toImage = hops.get(hops.size() - 1).getImage();
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
-                deploymentName, replicas, kind, config, rules, inspection, early)));
+                deploymentName, replicas, kind, config, rules, inspection, early, inspectedByBackup)));
 
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());
