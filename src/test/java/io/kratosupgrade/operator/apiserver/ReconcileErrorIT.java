@@ -87,7 +87,7 @@ class ReconcileErrorIT extends ApiServerTestBase {
         KratosUpgrade failing = awaitUpgrade("forbidden", ku -> ku.getStatus() != null
                 && condition(ku, ConditionTypes.RECONCILE_ERROR) != null
                 && "True".equals(condition(ku, ConditionTypes.RECONCILE_ERROR).getStatus()));
-        // The first Job of a bare Rolling run is the backup Job (which inspects the database first).
+        // The first Job of a Rolling run without approval is the backup Job (which inspects the database first).
         assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.BackingUp);
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getReason()).isEqualTo("Forbidden");
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getMessage()).contains("jobs", "forbidden");

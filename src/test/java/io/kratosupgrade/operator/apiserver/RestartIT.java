@@ -40,7 +40,7 @@ class RestartIT extends ApiServerTestBase {
             assertThat(ku.getStatus().getRun()).isEqualTo(1);
             assertThat(deploymentImage()).isEqualTo("oryd/kratos:v1.3.1");
         }
-        // A bare Rolling run: its backup Job inspects the database, there is no inspection Job.
+        // A Rolling run without approval: its backup Job inspects the database, there is no inspection Job.
         assertThat(created).hasSize(3);
         assertThat(created).anyMatch(s -> s.startsWith("restart-1-backup@"))
                 .anyMatch(s -> s.startsWith("restart-1-rehearse@"))

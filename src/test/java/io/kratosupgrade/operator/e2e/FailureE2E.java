@@ -66,7 +66,7 @@ class FailureE2E extends E2eTestBase {
         upgrade("wrong-password", "v1.3.1", spec -> { });
         KratosUpgrade ku = awaitOutcome("wrong-password", Phase.Failed);
 
-        // A bare Rolling run's backup Job inspects the database before it dumps: the run fails before anything is touched.
+        // A Rolling run without approval: its backup Job inspects the database before it dumps: the run fails before anything is touched.
         assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
         assertThat(ku.getStatus().getMessage()).contains("password authentication failed", "nothing was changed");
         assertThat(client.batch().v1().jobs().inNamespace(namespace).withName("wrong-password-1-migrate").get()).isNull();

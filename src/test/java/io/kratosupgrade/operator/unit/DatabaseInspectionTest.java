@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Preflight's read-only inspection of the database, and what its findings do to the run and the plan. A run that
- * asks for approval inspects with a Job of its own before the plan is shown; a bare Rolling run has its backup Job
+ * asks for approval inspects with a Job of its own before the plan is shown; a Rolling run without approval has its backup Job
  * inspect (the tests at the end).
  */
 class DatabaseInspectionTest {
@@ -174,7 +174,7 @@ class DatabaseInspectionTest {
         return ku;
     }
 
-    /** The bare run's backup Job, created. */
+    /** The backup Job of a Rolling run without approval, created. */
     private Job backupJob(UpgradeScenario bare) {
         bare.toBackingUp();
         bare.decide();

@@ -130,7 +130,7 @@ final class UpgradeScenario {
 
     /**
      * What the backup Job of the fixtures' database reports: size, checksum and the counts of its snapshot; its
-     * inspection (a bare Rolling run has the backup Job inspect) is {@link #INSPECTION_REPORT}.
+     * inspection (a Rolling run with no approval has the backup Job inspect) is {@link #INSPECTION_REPORT}.
      */
     static final String BACKUP_REPORT = "{\"bytes\":52428,\"dumpMillis\":1250,\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\","
             + "\"counts\":{\"identities\":5,\"identity_credentials\":5,\"schema_migration\":282},\"inspection\":" + INSPECTION_REPORT + "}";
