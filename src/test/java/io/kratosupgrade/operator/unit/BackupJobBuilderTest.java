@@ -168,7 +168,7 @@ class BackupJobBuilderTest {
     }
 
     /** A database without schema_migration, as psql's one-off queries see it. */
-    private static final String EMPTY_DATABASE = "case \"$*\" in *'select 1'*) echo 1;; *to_regclass*) echo f;; *) exit 9;; esac";
+    private static final String EMPTY_DATABASE = "case \"$*\" in *to_regclass*) echo 'f null';; *) exit 9;; esac";
 
     @Test
     void scriptInspectsBeforeItDumpsAndReportsBoth(@TempDir Path dir) throws Exception {

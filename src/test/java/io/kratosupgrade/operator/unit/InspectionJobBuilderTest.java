@@ -60,10 +60,28 @@ class InspectionJobBuilderTest {
 
     @Test
     void aReachableDatabaseWithoutTablesIsReportedAsNeverMigrated(@TempDir Path dir) throws Exception {
-        int exit = run(dir, DatabaseKind.POSTGRES, "case \"$*\" in *to_regclass*) echo f;; *) echo 1;; esac");
+        int exit = run(dir, DatabaseKind.POSTGRES, "case \"$*\" in *to_regclass*) echo 'f null';; *) exit 9;; esac");
 
         assertThat(exit).isZero();
         assertThat(dir.resolve("termination-log")).hasContent("{\"schemaMigration\":false,\"networks\":null}");
+    }
+
+    @Test
+    void anAnswerThatIsNotWhatTheQueryReturnsFailsTheJob(@TempDir Path dir) throws Exception {
+        int exit = run(dir, DatabaseKind.POSTGRES, "echo");
+
+        assertThat(exit).isNotZero();
+        assertThat(dir.resolve("termination-log")).as("an empty answer is not an empty database").doesNotExist();
+    }
+
+    @Test
+    void aPostgresDatabaseIsComparedWithBothReleasesListsInOneQuery(@TempDir Path dir) throws Exception {
+        // The comparison itself is SQL (run on a real database by the e2e tier); here: what reaches the query.
+        int exit = run(dir, DatabaseKind.POSTGRES, "case \"$*\" in *to_regclass*) echo 't 2';; "
+                + "*'running=1 '*'target=1,2 '*'networks=2'*) cat > /dev/null; echo '{\"schemaMigration\":true}';; *) exit 9;; esac");
+
+        assertThat(exit).isZero();
+        assertThat(dir.resolve("termination-log")).hasContent("{\"schemaMigration\":true}");
     }
 
     @Test

@@ -82,7 +82,7 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The upgrade plan, written by preflight before anything is touched.")
     private PlanStatus plan;
 
-    @JsonPropertyDescription("What preflight's read-only look at the database found (PostgreSQL).")
+    @JsonPropertyDescription("What the read-only look at the database found (PostgreSQL, MySQL): preflight's inspection Job, or, in a Rolling run with no approval, the backup Job just before its dump (jobName says which).")
     private InspectionStatus inspection;
 
     @JsonPropertyDescription("The releases this run moves the Deployment to, in order (one for a Direct path); the "

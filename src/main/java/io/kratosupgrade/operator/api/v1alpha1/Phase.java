@@ -34,8 +34,10 @@ public enum Phase {
      */
     ScalingDown(ConditionTypes.SCALED_DOWN),
     /**
-     * The dump Job. Exits: VerifyingBackup, Rehearsing or Migrating (see {@link #afterBackupStep}); failure: Failed
-     * under Rolling (Deployment untouched), RollingBack under Recreate (restores the replicas).
+     * The dump Job (in a Rolling run with no approval it inspects the database first, for preflight). Exits:
+     * VerifyingBackup, Rehearsing or Migrating (see {@link #afterBackupStep}); failure: Failed under Rolling
+     * (Deployment untouched, also when the inspection refuses the database), RollingBack under Recreate
+     * (restores the replicas).
      */
     BackingUp(ConditionTypes.BACKED_UP),
     /**

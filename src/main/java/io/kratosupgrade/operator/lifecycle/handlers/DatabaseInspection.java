@@ -109,14 +109,12 @@ final class DatabaseInspection {
     }
 
     /** Records that the backup Job will inspect: status.inspection names it and has not started. */
-    static InspectionStatus deferToBackup(RunContext ctx) {
-        InspectionStatus inspection = ctx.status().getInspection();
-        if (inspection == null) {
-            inspection = new InspectionStatus();
+    static void deferToBackup(RunContext ctx) {
+        if (ctx.status().getInspection() == null) {
+            InspectionStatus inspection = new InspectionStatus();
             inspection.setJobName(Names.backupJob(ctx.upgrade(), ctx.run()));
             ctx.status().setInspection(inspection);
         }
-        return inspection;
     }
 
     /** The backup Job of this run has the inspection to do. */
