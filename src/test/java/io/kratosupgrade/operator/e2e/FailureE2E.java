@@ -36,8 +36,8 @@ class FailureE2E extends E2eTestBase {
     @Test
     void aJobWhosePodAQuotaRefusesFailsAtOnceWithTheQuotaMessage() throws Exception {
         kratos.install("v1.0.0");
-        // The namespace may run two pods: both are Kratos, so the first Job's pod (preflight's database
-        // inspection) is refused by admission.
+        // The namespace may run two pods: both are Kratos, so the first Job's pod (the backup Job, which in a Rolling
+        // run with no approval also inspects the database) is refused by admission.
         client.resourceQuotas().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ResourceQuotaBuilder()
                 .withNewMetadata().withName("pods").endMetadata()
                 .withNewSpec().addToHard("pods", new io.fabric8.kubernetes.api.model.Quantity("2")).endSpec().build()).create();
@@ -49,9 +49,9 @@ class FailureE2E extends E2eTestBase {
         System.out.printf("pod refused by a quota detected after %ds (backup timeout %s)%n",
                 Duration.between(start, Instant.now()).toSeconds(), ku.getSpec().getBackup().getTimeout());
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofMinutes(2));
-        assertThat(ku.getStatus().getFailureReason()).isEqualTo("DatabaseInspectionFailed");
-        assertThat(ku.getStatus().getMessage()).contains("cannot be created", "exceeded quota");
-        assertThat(ku.getStatus().getBackup()).as("nothing was backed up or locked").isNull();
+        assertThat(ku.getStatus().getFailureReason()).isEqualTo("BackupFailed");
+        assertThat(ku.getStatus().getMessage()).contains("cannot be created", "exceeded quota", "nothing was migrated");
+        assertThat(ku.getStatus().getMigration()).as("nothing was migrated").isNull();
         assertThat(kratos.deploymentImage()).isEqualTo(env.kratosImage("v1.0.0"));
         assertEveryPodAnswers("v1.0.0");
     }
