@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  * the newest schema_migration version while that hop rolled out (its migration done, the next one not begun),
  * and what the ready pods answered on /admin/version while that hop served (its verification, and the next
  * hop's migration, during which the pods still run it).
+ *
+ * <p>The two are sampled by two threads: asking the pods goes through port-forwards, which can stall for seconds
+ * and would otherwise hide a short rollout window from the schema sampler.
  */
 final class HopWatcher implements AutoCloseable {
 
@@ -30,7 +33,7 @@ final class HopWatcher implements AutoCloseable {
     private final KratosInstallation kratos;
     private final String namespace;
     private final String name;
-    private final Thread thread;
+    private final List<Thread> threads;
     private volatile boolean running = true;
     /** Hop version -> newest schema_migration version seen while that hop rolled out. */
     final Map<String, Set<String>> schemaByHop = new ConcurrentHashMap<>();
@@ -43,33 +46,53 @@ final class HopWatcher implements AutoCloseable {
         this.kratos = kratos;
         this.namespace = namespace;
         this.name = name;
-        this.thread = new Thread(this::watch, "hop-watcher-" + name);
-        this.thread.setDaemon(true);
+        this.threads = List.of(sampler("schema", this::sampleSchema), sampler("answers", this::sampleAnswers));
     }
 
     HopWatcher start() {
-        thread.start();
+        threads.forEach(Thread::start);
         return this;
     }
 
-    private void watch() {
-        while (running) {
-            try {
-                observeOnce();
-                Thread.sleep(250); // polling period of an observer, not synchronisation of the test
-            } catch (InterruptedException e) {
-                return;
-            } catch (Exception e) {
-                error = e;
-            }
-        }
+    private interface Sample {
+        void take(KratosUpgradeStatus status) throws Exception;
     }
 
-    /** Takes one sample now, from the caller's thread (the run's end state, which polling may have missed). */
+    private Thread sampler(String what, Sample sample) {
+        Thread thread = new Thread(() -> {
+            while (running) {
+                try {
+                    KratosUpgradeStatus status = currentStatus();
+                    if (status != null) sample.take(status);
+                    Thread.sleep(200); // polling period of an observer, not synchronisation of the test
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Exception e) {
+                    error = e;
+                }
+            }
+        }, "hop-watcher-" + what + "-" + name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    /** Takes one sample of each now, from the caller's thread (the run's end state, which polling may have missed). */
     void observeOnce() throws Exception {
+        KratosUpgradeStatus status = currentStatus();
+        if (status == null) return;
+        sampleSchema(status);
+        sampleAnswers(status);
+    }
+
+    /** The status of a run that has hops and a phase, or null. */
+    private KratosUpgradeStatus currentStatus() {
         KratosUpgrade ku = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).get();
         KratosUpgradeStatus status = ku == null ? null : ku.getStatus();
-        if (status == null || status.getHops() == null || status.getHops().isEmpty() || status.getPhase() == null) return;
+        if (status == null || status.getHops() == null || status.getHops().isEmpty() || status.getPhase() == null) return null;
+        return status;
+    }
+
+    private void sampleSchema(KratosUpgradeStatus status) throws Exception {
         List<HopStatus> hops = status.getHops();
         int current = currentHop(hops);
         Phase phase = status.getPhase();
@@ -80,6 +103,12 @@ final class HopWatcher implements AutoCloseable {
             // Read the status again: the sample counts only if the run is still in the same hop and phase group.
             if (unchanged(current, phase)) schemaByHop.computeIfAbsent(hops.get(current).getVersion(), k -> new TreeSet<>()).add(newest);
         }
+    }
+
+    private void sampleAnswers(KratosUpgradeStatus status) throws Exception {
+        List<HopStatus> hops = status.getHops();
+        int current = currentHop(hops);
+        Phase phase = status.getPhase();
         int serving = phase == Phase.Migrating ? current - 1 : phase == Phase.Verifying ? current : -1;
         if (serving >= 0) {
             Set<String> answered = new TreeSet<>();
@@ -122,7 +151,9 @@ final class HopWatcher implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         running = false;
-        thread.interrupt();
-        thread.join(5000);
+        for (Thread thread : threads) {
+            thread.interrupt();
+            thread.join(5000);
+        }
     }
 }
