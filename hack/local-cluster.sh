@@ -672,8 +672,9 @@ apiserver_ready() {
 
 # The audit log (logs/audit.log) serves the benchmarks, which tell clients apart by user name (the API server's
 # own metrics have no user label): everything the user kuo-bench (the operator under measurement) asks,
-# and, in the upgrade benchmark's namespace, the Job and Deployment controllers' status writes with their
-# bodies (they say when a Job completed or a rollout finished; hack/upgrade-bench/step_latency.py).
+# and, in the upgrade benchmark's namespace, the Job and Deployment controllers' and the kubelet's status writes
+# with their bodies (they say when a Job's pod succeeded, a Job completed or a rollout finished;
+# hack/upgrade-bench/step_latency.py).
 audit_policy() {
   cat <<EOF
 apiVersion: audit.k8s.io/v1
@@ -689,6 +690,12 @@ rules:
   resources:
   - {group: batch, resources: [jobs/status]}
   - {group: apps, resources: [deployments/status]}
+- level: Request
+  userGroups: ["system:nodes"]
+  verbs: [update, patch]
+  namespaces: [upgrade-bench]
+  resources:
+  - {group: "", resources: [pods/status]}
 - level: None
 EOF
 }

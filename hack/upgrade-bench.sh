@@ -237,10 +237,12 @@ run_method() {
   wait_serving_everywhere "${TO}"
   finished=$(now_ms)
   log "${m}: ${TO} serves everywhere after $(((finished - started) / 1000))s"
-  if [[ -n "${AUDIT_LOG}" && "${m}" == operator-* ]]; then
+  if [[ -n "${AUDIT_LOG}" ]]; then
     # The API server appends; a rotation in between (200 MB) would leave a shorter file, then all of it is new.
     if (($(audit_offset) >= audit_from)); then tail -c +$((audit_from + 1)) "${AUDIT_LOG}"; else cat "${AUDIT_LOG}"; fi \
       >"${method_dir}/audit.jsonl"
+  fi
+  if [[ -n "${AUDIT_LOG}" && "${m}" == operator-* ]]; then
     python3 hack/upgrade-bench/step_latency.py --namespace "${NS}" --operator-user kuo-bench \
       "${method_dir}/audit.jsonl" >"${method_dir}/steps.json"
   fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The operator's step-to-step latency, from the API server's audit log.
 
-For each step that a Kubernetes controller completes (the Job controller's status write that marks one of the
-operator's Jobs succeeded, the Deployment controller's status write that completes a rollout), two times:
+For each step that completes (a Job's: the kubelet's status write that marks the Job's pod Succeeded, or the
+Job controller's that marks the Job succeeded, whichever comes first; a rollout's: the Deployment controller's
+status write that completes it), two times:
 - latency: until the operator's next write in that namespace, its reaction (the status announcing the next
   step, as the operator writes status ahead of side effects);
 - start latency: until its first write of the next step's own objects (a Secret, a Job, the Deployment), when
@@ -11,10 +12,13 @@ And per run its timeline: how long the operator's Jobs ran (created to succeeded
 Deployment patched to the rollout done), against the run from the operator's first write to its last status
 write; the rest is the operator's own time between steps.
 Audit events carry microsecond timestamps; objects only whole seconds. A Job succeeds with the first write that
-says so: since Kubernetes 1.31 the condition SuccessCriteriaMet, some tens of milliseconds before Complete.
+says so: its pod's Succeeded (the operator acts on it; the Job controller syncs a Job up to a second after its
+pod's update), else the condition SuccessCriteriaMet (Kubernetes 1.31+), some tens of milliseconds before
+Complete.
 
-Needs an audit policy that records, in the benchmark's namespace, the controllers' status writes at level
-Request (their body says Complete) and the operator's requests at level Metadata or more.
+Needs an audit policy that records, in the benchmark's namespace, the controllers' and the kubelet's status
+writes at level Request (their body says Complete, Succeeded) and the operator's requests at level Metadata or
+more.
 
   step_latency.py --namespace NS --operator-user USER AUDIT_LOG...   -> one JSON object: the steps, p50, p99, max
 
@@ -28,6 +32,7 @@ from datetime import datetime
 
 JOB_CONTROLLER = "system:serviceaccount:kube-system:job-controller"
 DEPLOYMENT_CONTROLLER = "system:serviceaccount:kube-system:deployment-controller"
+NODES = "system:nodes"
 WRITES = ("create", "update", "patch", "delete")
 # Writes that report or coordinate rather than start work.
 NOT_A_STEP = ("kratosupgrades", "events", "leases")
@@ -50,6 +55,9 @@ def completion(event):
         return None
     user = (event.get("user") or {}).get("username")
     status, by_type = conditions(event)
+    if NODES in ((event.get("user") or {}).get("groups") or ()) and ref.get("resource") == "pods":
+        # A Job's pod is named JOB-xxxxx; the kubelet's patch carries the phase when it changes.
+        return f"job {ref.get('name', '').rsplit('-', 1)[0]}" if status.get("phase") == "Succeeded" else None
     if user == JOB_CONTROLLER and ref.get("resource") == "jobs":
         succeeded = any((by_type.get(kind) or {}).get("status") == "True" for kind in ("SuccessCriteriaMet", "Complete"))
         return f"job {ref.get('name')}" if succeeded else None

@@ -12,11 +12,11 @@ NS = "upgrade-bench"
 OPERATOR = "kuo-bench"
 
 
-def event(at, user, verb, resource, name, subresource=None, body=None, namespace=NS, received=None):
+def event(at, user, verb, resource, name, subresource=None, body=None, namespace=NS, received=None, groups=None):
     ref = {"resource": resource, "namespace": namespace, "name": name}
     if subresource:
         ref["subresource"] = subresource
-    return {"stage": "ResponseComplete", "verb": verb, "user": {"username": user}, "objectRef": ref,
+    return {"stage": "ResponseComplete", "verb": verb, "user": {"username": user, "groups": groups or []}, "objectRef": ref,
             "requestReceivedTimestamp": received or at, "stageTimestamp": at, "requestObject": body}
 
 
@@ -24,6 +24,11 @@ def job_status(at, name, complete, received=None, condition="Complete"):
     conditions = [{"type": condition, "status": "True"}] if complete else []
     return event(at, step_latency.JOB_CONTROLLER, "update", "jobs", name, "status",
                  {"status": {"conditions": conditions}}, received=received)
+
+
+def pod_status(at, name, phase):
+    return event(at, "system:node:node-1", "patch", "pods", name, "status", {"status": {"phase": phase}},
+                 groups=[step_latency.NODES, "system:authenticated"])
 
 
 def deployment_status(at, updated, available, reason="ReplicaSetUpdated", wanted=3):
@@ -50,6 +55,20 @@ class StepLatencyTest(unittest.TestCase):
         self.assertEqual(found, [{"completed": "job kratos-1-backup", "next": "update kratosupgrades/status kratos",
                                   "latency_ms": 12.5, "started": "create jobs kratos-1-migrate",
                                   "start_latency_ms": 50.0}])
+
+    def test_a_jobs_step_completes_with_its_pods_succeeded_write_when_that_comes_first(self):
+        events = [
+            pod_status("2026-11-30T05:31:16.000000Z", "kratos-1-backup-x7k2p", "Running"),
+            pod_status("2026-11-30T05:31:16.500000Z", "kratos-1-backup-x7k2p", "Succeeded"),
+            operator("2026-11-30T05:31:16.520000Z", "update", "kratosupgrades", "kratos", "status"),
+            operator("2026-11-30T05:31:16.560000Z", "create", "jobs", "kratos-1-migrate"),
+            job_status("2026-11-30T05:31:17.250000Z", "kratos-1-backup", complete=True),
+            operator("2026-11-30T05:31:17.300000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual(found, [{"completed": "job kratos-1-backup", "next": "update kratosupgrades/status kratos",
+                                  "latency_ms": 20.0, "started": "create jobs kratos-1-migrate",
+                                  "start_latency_ms": 60.0}])
 
     def test_the_next_step_starts_with_its_first_object_not_with_cleanup_events_or_leases(self):
         events = [

@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What a step's Job has come to: finished (Complete/Failed conditions, or SuccessCriteriaMet with the succeeded
- * pod at hand), or still running, or failing in a way that will not fix itself (a pod the API server refuses to
+ * What a step's Job has come to: finished (its Complete or Failed condition, or its own pod succeeded, which
+ * comes first), or still running, or failing in a way that will not fix itself (a pod the API server refuses to
  * create, a pod waiting on an image that cannot be pulled, a crash loop, a missing Secret key) and should fail
  * the step now rather than at the deadline.
  */
@@ -49,12 +49,6 @@ public record JobOutcome(State state, String reason, String message, String term
                 if ("Complete".equals(c.getType())) {
                     return new JobOutcome(State.SUCCEEDED, "Complete", "Job completed", terminationMessage(pods));
                 }
-                // Kubernetes 1.31+ writes SuccessCriteriaMet as soon as the Job has succeeded and Complete some tens
-                // of milliseconds later: the step goes on at the first, once the succeeded pod (which carries the
-                // termination message) is in the cache too.
-                if ("SuccessCriteriaMet".equals(c.getType()) && pods.stream().anyMatch(JobOutcome::succeeded)) {
-                    return new JobOutcome(State.SUCCEEDED, "Complete", "Job completed", terminationMessage(pods));
-                }
                 if ("Failed".equals(c.getType())) {
                     String reason = c.getReason() == null ? "Failed" : c.getReason();
                     String detail = c.getMessage() == null ? "" : ": " + c.getMessage();
@@ -62,6 +56,13 @@ public record JobOutcome(State state, String reason, String message, String term
                             failedContainerMessage(pods));
                 }
             }
+        }
+        // The step is done when its pod has succeeded. The Job controller says so only at its next sync of the Job,
+        // which it batches up to a second after the pod's update (SuccessCriteriaMet, then Complete); an operator
+        // Job has one pod, no retries and no success policy, so its succeeded pod decides it. The pod must be
+        // this Job's (its owner's uid): a Job deleted and created again under the same name leaves none behind.
+        if (pods.stream().anyMatch(p -> succeeded(p) && ownedBy(p, job))) {
+            return new JobOutcome(State.SUCCEEDED, "Complete", "its pod succeeded", terminationMessage(pods));
         }
         if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
             return new JobOutcome(State.FAILED, "Suspended", "Job was suspended", null);
@@ -188,6 +189,12 @@ public record JobOutcome(State state, String reason, String message, String term
             }
         }
         return parts.isEmpty() ? "" : "; " + String.join(", ", parts) + "; see the Job's pod logs";
+    }
+
+    private static boolean ownedBy(Pod pod, Job job) {
+        String uid = job.getMetadata() == null ? null : job.getMetadata().getUid();
+        return uid != null && pod.getMetadata() != null && pod.getMetadata().getOwnerReferences() != null
+                && pod.getMetadata().getOwnerReferences().stream().anyMatch(o -> uid.equals(o.getUid()));
     }
 
     private static boolean succeeded(Pod pod) {

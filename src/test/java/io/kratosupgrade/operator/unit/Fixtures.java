@@ -199,10 +199,15 @@ final class Fixtures {
     // ---------------------------------------------------------------- Jobs and pods
 
     static Job job(String name) {
-        return new JobBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+        return new JobBuilder().withNewMetadata().withName(name).withNamespace(NS).withUid(jobUid(name)).endMetadata()
                 .withNewSpec().withBackoffLimit(0).endSpec()
                 .withNewStatus().withActive(1).endStatus()
                 .build();
+    }
+
+    /** The uid of {@link #job}, which the Job's pods name as their owner. */
+    static String jobUid(String name) {
+        return "uid-" + name;
     }
 
     static Job completeJob(String name) {
@@ -223,7 +228,9 @@ final class Fixtures {
     /** A Job pod whose container waits for the given reason (ContainerCreating, ErrImagePull, ...). */
     static Pod waitingPod(String jobName, String container, String reason) {
         return new PodBuilder()
-                .withNewMetadata().withName(jobName + "-x7k2p").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()
+                .withNewMetadata().withName(jobName + "-x7k2p").withNamespace(NS).addToLabels(Labels.JOB, jobName)
+                    .addNewOwnerReference().withApiVersion("batch/v1").withKind("Job").withName(jobName).withUid(jobUid(jobName))
+                    .withController(true).endOwnerReference().endMetadata()
                 .withNewSpec().addNewContainer().withName(container).withImage("some/image:1").endContainer().endSpec()
                 .withNewStatus().withPhase("Pending")
                     .addNewContainerStatus().withName(container).withReady(false).withRestartCount(0)
@@ -278,7 +285,9 @@ final class Fixtures {
 
     static Pod terminatedPod(String jobName, String container, int exitCode, String reason, String message) {
         return new PodBuilder()
-                .withNewMetadata().withName(jobName + "-q9w8e").withNamespace(NS).addToLabels(Labels.JOB, jobName).endMetadata()
+                .withNewMetadata().withName(jobName + "-q9w8e").withNamespace(NS).addToLabels(Labels.JOB, jobName)
+                    .addNewOwnerReference().withApiVersion("batch/v1").withKind("Job").withName(jobName).withUid(jobUid(jobName))
+                    .withController(true).endOwnerReference().endMetadata()
                 .withNewSpec().addNewContainer().withName(container).withImage("some/image:1").endContainer().endSpec()
                 .withNewStatus().withPhase(exitCode == 0 ? "Succeeded" : "Failed")
                     .addNewContainerStatus().withName(container).withReady(false).withRestartCount(0)
