@@ -23,6 +23,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Clock;
@@ -100,6 +101,11 @@ public class OperatorBeans {
     @Singleton
     EventRecorder eventRecorder(KubernetesClient client, Clock clock) {
         return new EventRecorder(client, clock);
+    }
+
+    /** The Events still queued are written at shutdown (best effort, as Events are). */
+    void closeEventRecorder(@Disposes EventRecorder recorder) {
+        recorder.close();
     }
 
     @Produces

@@ -104,6 +104,7 @@ class HappyPathIT extends ApiServerTestBase {
         upgrade("no-leak", "v1.3.1", spec -> { });
         KratosUpgrade ku = awaitPhase("no-leak", Phase.Succeeded);
 
+        awaitEvents("Verified"); // written in order in the background: every Event before it is written too
         String status = Serialization.asJson(ku.getStatus());
         String events = String.join("\n", events().stream().map(Event::getMessage).toList());
         for (String secret : List.of(DB_PASSWORD, "s3cr%23t%2Fp%40ss", DSN, "db.example.internal")) {

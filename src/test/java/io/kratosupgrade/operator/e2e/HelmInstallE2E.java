@@ -392,9 +392,9 @@ class HelmInstallE2E {
                         .anyMatch(l -> l.contains(ns + "/" + name + " run 1: ") && l.endsWith("-> " + phase));
             }
             assertThat(log).as("operator log: RBAC refusals").noneMatch(l -> l.contains("is forbidden") || l.contains("code=403"));
-            assertThat(client.v1().events().inNamespace(ns).list().getItems())
-                    .as("events written by the operator (events create)")
-                    .anyMatch(e -> name.equals(e.getInvolvedObject().getName()) && "Verified".equals(e.getReason()));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.v1().events().inNamespace(ns).list().getItems())
+                    .as("events written by the operator (events create; in the background, so waited for)")
+                    .anyMatch(e -> name.equals(e.getInvolvedObject().getName()) && "Verified".equals(e.getReason())));
 
             // Metrics of that run on /q/metrics of the leader.
             String metrics = operatorGet(leader(), "/q/metrics");
