@@ -33,11 +33,11 @@
 # success-rate.png (the first run of each method) for all.
 #
 # On the local cluster the operator runs as the user kuo-bench, whose requests the API server's audit log
-# records along with the Job and Deployment controllers' status writes in the benchmark's namespace: each
-# operator run's directory gets audit.jsonl and steps.json, the time from a controller's write completing
-# a step (a Job succeeded, a rollout done) to the operator's next write (step_latency.py), and
-# step-latency.json sums them up over all runs. When raw-steps ran, table.md compares the operator's wall
-# time with its.
+# records along with the Job and Deployment controllers' and the kubelet's status writes in the benchmark's
+# namespace: each run's directory gets its audit.jsonl, each operator run's steps.json, the time from the
+# write completing a step (a Job's pod or the Job succeeded, a rollout done) to the operator's next write
+# (step_latency.py), and step-latency.json sums them up over all runs. When raw-steps ran, table.md
+# compares the operator's wall time with its, segment by segment too (segments.py).
 #
 # The methods other than the operator's are done with kubectl the way the runbooks say; the Helm chart's two
 # are its rendered objects (a hook Job, an init container), applied by kubectl because no chart repository is
@@ -274,5 +274,9 @@ if [[ -n "${AUDIT_LOG}" && "${METHODS}" == *operator* ]]; then
   python3 hack/upgrade-bench/step_latency.py --namespace "${NS}" --operator-user kuo-bench \
     "${OUT}"/operator-*/audit.jsonl >"${OUT}/step-latency.json"
   python3 hack/upgrade-bench/report.py latency "${OUT}/step-latency.json" | tee -a "${OUT}/table.md"
+fi
+if [[ -n "${AUDIT_LOG}" && ",${METHODS}," == *,raw-steps,* ]]; then
+  { echo; echo "Where the wall time goes (audit log; Jobs done at their pod's Succeeded or their condition):"; echo
+    python3 hack/upgrade-bench/segments.py --namespace "${NS}" "${dirs[@]}"; } | tee -a "${OUT}/table.md"
 fi
 log "results: ${OUT} (table.md, success-rate.png, per method requests.csv and meta.json)"

@@ -48,16 +48,19 @@ def conditions(event):
     return status, {c.get("type"): c for c in status.get("conditions") or []}
 
 
-def completion(event):
-    """What a controller's status write completes ("job NAME" or "rollout NAME"), or None."""
+def completion(event, jobs):
+    """What a status write completes ("job NAME" or "rollout NAME"), or None. jobs: the names of the Jobs the
+    Job controller has written about so far (a Job's pod is named JOB-xxxxx; the Deployment's pods, which also
+    end Succeeded when the rollout stops them, are not a Job's)."""
     ref = event.get("objectRef") or {}
     if event.get("verb") not in ("update", "patch") or ref.get("subresource") != "status":
         return None
     user = (event.get("user") or {}).get("username")
     status, by_type = conditions(event)
     if NODES in ((event.get("user") or {}).get("groups") or ()) and ref.get("resource") == "pods":
-        # A Job's pod is named JOB-xxxxx; the kubelet's patch carries the phase when it changes.
-        return f"job {ref.get('name', '').rsplit('-', 1)[0]}" if status.get("phase") == "Succeeded" else None
+        # The kubelet's patch carries the phase when it changes.
+        job = ref.get("name", "").rsplit("-", 1)[0]
+        return f"job {job}" if status.get("phase") == "Succeeded" and job in jobs else None
     if user == JOB_CONTROLLER and ref.get("resource") == "jobs":
         succeeded = any((by_type.get(kind) or {}).get("status") == "True" for kind in ("SuccessCriteriaMet", "Complete"))
         return f"job {ref.get('name')}" if succeeded else None
@@ -72,16 +75,24 @@ def completion(event):
     return None
 
 
+def note_job(event, jobs):
+    """Adds the Job a Job controller's write is about to jobs."""
+    ref = event.get("objectRef") or {}
+    if (event.get("user") or {}).get("username") == JOB_CONTROLLER and ref.get("resource") == "jobs":
+        jobs.add(ref.get("name"))
+
+
 def steps(events, namespace, operator_user):
     """Each completion (the first of each Job; each rollout after an operator's write to that Deployment)
     paired with the operator's first write in the namespace that the API server received after it, and with
     its first write of a step's object before the next completion."""
     events = sorted((e for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
                      and e.get("stage") == "ResponseComplete"), key=lambda e: e["requestReceivedTimestamp"])
-    seen, armed_rollouts, pending, awaiting_start, result = set(), set(), [], [], []
+    seen, armed_rollouts, pending, awaiting_start, result, jobs = set(), set(), [], [], [], set()
     for e in events:
         ref = e.get("objectRef") or {}
         user = (e.get("user") or {}).get("username")
+        note_job(e, jobs)
         if user == operator_user and e.get("verb") in WRITES:
             received = timestamp(e["requestReceivedTimestamp"])
             write = (f"{e['verb']} {ref.get('resource')}" + (f"/{ref['subresource']}" if ref.get("subresource") else "")
@@ -100,7 +111,7 @@ def steps(events, namespace, operator_user):
             if ref.get("resource") == "deployments" and not ref.get("subresource"):
                 armed_rollouts.add(ref.get("name"))
             continue
-        what = completion(e)
+        what = completion(e, jobs)
         if what is None or what in seen:
             continue
         if what.startswith("rollout "):
@@ -122,10 +133,11 @@ def timeline(events, namespace, operator_user):
     events = sorted((e for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
                      and e.get("stage") == "ResponseComplete"), key=lambda e: e["requestReceivedTimestamp"])
     first = last = patched = rolled = None
-    created, succeeded = {}, {}
+    created, succeeded, jobs = {}, {}, set()
     for e in events:
         ref = e.get("objectRef") or {}
         user = (e.get("user") or {}).get("username")
+        note_job(e, jobs)
         received = timestamp(e["requestReceivedTimestamp"])
         if user == operator_user and e.get("verb") in WRITES:
             first = first if first is not None else received
@@ -138,7 +150,7 @@ def timeline(events, namespace, operator_user):
             elif ref.get("resource") == "kratosupgrades" and ref.get("subresource") == "status":
                 last = received
             continue
-        what = completion(e)
+        what = completion(e, jobs)
         if what and what.startswith("job "):
             succeeded.setdefault(what[len("job "):], timestamp(e["stageTimestamp"]))
         elif what and patched is not None and rolled is None:

@@ -58,6 +58,7 @@ class StepLatencyTest(unittest.TestCase):
 
     def test_a_jobs_step_completes_with_its_pods_succeeded_write_when_that_comes_first(self):
         events = [
+            job_status("2026-11-30T05:31:13.000000Z", "kratos-1-backup", complete=False),
             pod_status("2026-11-30T05:31:16.000000Z", "kratos-1-backup-x7k2p", "Running"),
             pod_status("2026-11-30T05:31:16.500000Z", "kratos-1-backup-x7k2p", "Succeeded"),
             operator("2026-11-30T05:31:16.520000Z", "update", "kratosupgrades", "kratos", "status"),
@@ -69,6 +70,17 @@ class StepLatencyTest(unittest.TestCase):
         self.assertEqual(found, [{"completed": "job kratos-1-backup", "next": "update kratosupgrades/status kratos",
                                   "latency_ms": 20.0, "started": "create jobs kratos-1-migrate",
                                   "start_latency_ms": 60.0}])
+
+    def test_a_kratos_pod_that_ends_succeeded_is_no_jobs_completion(self):
+        # The rollout stops the old pods, which exit 0: their kubelet writes Succeeded too.
+        events = [
+            job_status("2026-11-30T05:31:13.000000Z", "kratos-1-migrate", complete=True),
+            operator("2026-11-30T05:31:13.020000Z", "update", "kratosupgrades", "kratos", "status"),
+            pod_status("2026-11-30T05:31:20.000000Z", "kratos-7c6456b9bf-zrtfj", "Succeeded"),
+            operator("2026-11-30T05:31:20.500000Z", "update", "kratosupgrades", "kratos", "status"),
+        ]
+        found = step_latency.steps(events, NS, OPERATOR)
+        self.assertEqual([s["completed"] for s in found], ["job kratos-1-migrate"])
 
     def test_the_next_step_starts_with_its_first_object_not_with_cleanup_events_or_leases(self):
         events = [
