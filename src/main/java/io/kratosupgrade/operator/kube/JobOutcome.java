@@ -60,9 +60,10 @@ public record JobOutcome(State state, String reason, String message, String term
         // The step is done when its pod has succeeded. The Job controller says so only at its next sync of the Job,
         // which it batches up to a second after the pod's update (SuccessCriteriaMet, then Complete); an operator
         // Job has one pod, no retries and no success policy, so its succeeded pod decides it. The pod must be
-        // this Job's (its owner's uid): a Job deleted and created again under the same name leaves none behind.
-        if (pods.stream().anyMatch(p -> succeeded(p) && ownedBy(p, job))) {
-            return new JobOutcome(State.SUCCEEDED, "Complete", "its pod succeeded", terminationMessage(pods));
+        // this Job's (its owner's uid): a pod left by an earlier Job of the same name says nothing about this one.
+        List<Pod> succeeded = pods.stream().filter(p -> succeeded(p) && ownedBy(p, job)).toList();
+        if (!succeeded.isEmpty()) {
+            return new JobOutcome(State.SUCCEEDED, "Complete", "its pod succeeded", terminationMessage(succeeded));
         }
         if (job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend())) {
             return new JobOutcome(State.FAILED, "Suspended", "Job was suspended", null);
