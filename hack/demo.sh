@@ -68,9 +68,9 @@ done
 log "Kratos $(curl -fsS "${admin}/admin/version") serves with 3 identities"
 
 log "building and starting the operator (log: ${KUO_LOGS}/operator.log)"
-./mvnw -B -q -ntp package -DskipTests
+build_operator
 KRATOS_UPGRADE_BACKUP_IMAGE="kratos-upgrade-db-tools:latest" java -Dkubeconfig="${KUBECONFIG}" \
-  -Dquarkus.http.port="${OPERATOR_PORT}" -jar target/quarkus-app/quarkus-run.jar >"${KUO_LOGS}/operator.log" 2>&1 &
+  -Dquarkus.http.port="${OPERATOR_PORT}" -jar "${OPERATOR_JAR}" >"${KUO_LOGS}/operator.log" 2>&1 &
 operator_pid=$!
 trap 'kill ${operator_pid} 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do

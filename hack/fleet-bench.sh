@@ -30,7 +30,6 @@ OUT=${BENCH_OUT:-${KUO_ROOT}/target/fleet-bench}
 STATE=${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}
 ADMIN_NS=kuo-bench-admin
 NODES=10
-JAR=target/quarkus-app/quarkus-run.jar
 HTTP_PORT=18089
 mkdir -p "${OUT}"
 
@@ -50,9 +49,7 @@ if ! tr '\0' ' ' <"/proc/${apiserver_pid}/cmdline" | grep -q -- --audit-policy-f
 fi
 
 KWOK=$(hack/kwok.sh | tail -n 1)
-if [[ ! -f "${JAR}" || -n "$(find src/main pom.xml -newer "${JAR}" -print -quit)" ]]; then
-  timed "operator package" ./mvnw -q -B -ntp -o package -DskipTests
-fi
+build_operator
 
 BENCH_KUBECONFIG=$(bench_user_kubeconfig "${OUT}" "${STATE}")
 
@@ -214,7 +211,7 @@ run_size() {
   MALLOC_ARENA_MAX=2 java -XX:MaxRAM=512m -XX:+UseSerialGC $(chart_java_options) ${BENCH_JAVA_OPTS:-} \
     -Dkubeconfig="${BENCH_KUBECONFIG}" -Dquarkus.profile=chaos -Dquarkus.http.port="${HTTP_PORT}" \
     -Dkratos-upgrade.fleet.admin-namespaces="${ADMIN_NS}" -Dkratos-upgrade.max-concurrent-migrations="${MAX_CONCURRENT}" \
-    -jar "${JAR}" >"${OUT}/operator-${n}.log" 2>&1 &
+    -jar "${OPERATOR_JAR}" >"${OUT}/operator-${n}.log" 2>&1 &
   OPERATOR_PID=$!
   deadline=$((SECONDS + 120))
   until grep -qs "'kratosupgrade' controller started" "${OUT}/operator-${n}.log"; do

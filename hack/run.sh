@@ -36,10 +36,11 @@ else
   hack/k8s-binaries.sh >/dev/null
   KUBECTL="$(hack/k8s-binaries.sh --print-bin-dir)/kubectl"
 fi
-log "installing the KratosUpgrade CRD"
-"${KUBECTL}" --kubeconfig "${kubeconfig}" apply --server-side -f crds/
-"${KUBECTL}" --kubeconfig "${kubeconfig}" wait --for condition=Established --timeout=60s crd/kratosupgrades.kratos-upgrade.io
-log "building the operator"
-./mvnw -B -q -ntp package -DskipTests
-log "running the operator (Ctrl-C stops it); metrics on http://localhost:8080/q/metrics"
-exec java -Dkubeconfig="${kubeconfig}" -jar target/quarkus-app/quarkus-run.jar
+log "installing the CRDs (KratosUpgrade, KratosFleetUpgrade)"
+"${KUBECTL}" --kubeconfig "${kubeconfig}" apply --server-side -f crds/ >/dev/null
+"${KUBECTL}" --kubeconfig "${kubeconfig}" wait --for condition=Established --timeout=60s \
+  crd/kratosupgrades.kratos-upgrade.io crd/kratosfleetupgrades.kratos-upgrade.io >/dev/null
+build_operator
+log "running the operator here, in the foreground (Ctrl-C stops it); metrics on http://localhost:8080/q/metrics"
+log "to run it in the cluster instead: helm install kratos-upgrade-operator helm/kratos-upgrade-operator -n kratos-upgrade-system --create-namespace (docs/install.md)"
+exec java -Dkubeconfig="${kubeconfig}" -jar "${OPERATOR_JAR}"

@@ -213,12 +213,9 @@ restore_database() {
 start_operator() {
   log "building and starting the operator (log: ${OUT}/operator.log)"
   K apply --server-side --force-conflicts -f crds/ >/dev/null
-  local jar=target/quarkus-app/quarkus-run.jar
-  if [[ ! -f "${jar}" || -n "$(find src/main pom.xml -newer "${jar}" -print -quit)" ]]; then
-    timed "operator package" ./mvnw -B -q -ntp package -DskipTests
-  fi
+  build_operator
   KRATOS_UPGRADE_BACKUP_IMAGE="kratos-upgrade-db-tools:latest" java -Dkubeconfig="${OPERATOR_KUBECONFIG}" \
-    -Dquarkus.http.port="${OPERATOR_PORT}" -jar "${jar}" >"${OUT}/operator.log" 2>&1 &
+    -Dquarkus.http.port="${OPERATOR_PORT}" -jar "${OPERATOR_JAR}" >"${OUT}/operator.log" 2>&1 &
   operator_pid=$!
   local deadline=$((SECONDS + 120))
   until curl -fsS -o /dev/null "http://127.0.0.1:${OPERATOR_PORT}/q/health/ready" 2>/dev/null; do
