@@ -39,6 +39,7 @@ public class EventRecorder implements AutoCloseable {
     private static final PatchContext MERGE = new PatchContext.Builder().withPatchType(PatchType.JSON_MERGE).build();
 
     private static final int QUEUE = 1000;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     private final KubernetesClient client;
     private final Clock clock;
@@ -68,21 +69,17 @@ public class EventRecorder implements AutoCloseable {
         writer.execute(() -> write(involved, name, type, reason, message, now));
     }
 
-    /** Writes what is queued (for at most {@code timeout}), then stops; later Events are dropped. */
-    public void close(Duration timeout) {
+    /** Writes what is queued (for at most {@link #CLOSE_TIMEOUT}), then stops; later Events are dropped. */
+    @Override
+    public void close() {
         writer.shutdown();
         try {
-            if (!writer.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!writer.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warnf("%d events not written at shutdown", writer.getQueue().size());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    @Override
-    public void close() {
-        close(Duration.ofSeconds(5));
     }
 
     private void write(ObjectReference involved, String name, String type, String reason, String message, String now) {

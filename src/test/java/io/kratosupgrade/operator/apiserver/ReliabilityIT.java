@@ -112,4 +112,18 @@ class ReliabilityIT extends ApiServerTestBase {
                 }));
         assertThat(events().stream().map(Event::getReason).filter("RunAccepted"::equals)).hasSize(1);
     }
+
+    @Test
+    void closingTheRecorderWritesTheEventsStillQueued() {
+        controllers.jobs("migrate", JobBehavior.HANG).start();
+        installKratos();
+        KratosUpgrade ku = upgrade("flush", "v1.3.1", spec -> { });
+        var recorder = new io.kratosupgrade.operator.events.EventRecorder(client, java.time.Clock.systemUTC());
+        for (int i = 0; i < 5; i++) {
+            recorder.record(ku, false, "Queued" + i, "event " + i + " queued before shutdown");
+        }
+
+        recorder.close(); // returns once the queue is written: no wait after it
+        assertThat(eventReasons()).contains("Queued0", "Queued1", "Queued2", "Queued3", "Queued4");
+    }
 }
