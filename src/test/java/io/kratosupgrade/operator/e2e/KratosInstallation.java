@@ -254,7 +254,7 @@ final class KratosInstallation {
         }
     }
 
-    HttpResponse<String> post(Pod pod, int port, String path, String json) throws IOException, InterruptedException {
+    private HttpResponse<String> postOnce(Pod pod, int port, String path, String json) throws IOException, InterruptedException {
         try (LocalPortForward pf = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).portForward(port)) {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pf.getLocalPort() + path))
                     .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
@@ -262,16 +262,27 @@ final class KratosInstallation {
         }
     }
 
-    /** Creates identities through the admin API and returns their emails. */
+    /**
+     * Creates identities through the admin API and returns their emails. A POST whose port-forward stalled (see
+     * {@link #get}) is sent again; the first may have reached Kratos, so on a repeat a 409 (the email exists) means
+     * the identity was created.
+     */
     List<String> seedIdentities(int count) throws Exception {
         Pod pod = servingPods().get(0);
         List<String> emails = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             String email = "user" + i + "@" + namespace + ".example.org";
-            HttpResponse<String> r = post(pod, 4434, "/admin/identities",
-                    "{\"schema_id\":\"default\",\"traits\":{\"email\":\"" + email + "\"},"
-                            + "\"credentials\":{\"password\":{\"config\":{\"password\":\"correct-horse-battery-" + i + "\"}}}}");
-            if (r.statusCode() != 201) {
+            String json = "{\"schema_id\":\"default\",\"traits\":{\"email\":\"" + email + "\"},"
+                    + "\"credentials\":{\"password\":{\"config\":{\"password\":\"correct-horse-battery-" + i + "\"}}}}";
+            for (int attempt = 1; ; attempt++) {
+                HttpResponse<String> r;
+                try {
+                    r = postOnce(pod, 4434, "/admin/identities", json);
+                } catch (HttpTimeoutException e) {
+                    if (attempt == 3) throw e;
+                    continue;
+                }
+                if (r.statusCode() == 201 || (r.statusCode() == 409 && attempt > 1)) break;
                 throw new AssertionError("creating identity " + email + " answered " + r.statusCode() + ": " + r.body());
             }
             emails.add(email);
@@ -281,14 +292,25 @@ final class KratosInstallation {
 
     /**
      * Logs seeded identity {@code index} in through the public API as a native app does (an API login flow, then
-     * the password method) and returns the session's identity id; fails unless Kratos answers 200.
+     * the password method) and returns the session's identity id; fails unless Kratos answers 200. A login whose
+     * port-forward stalled starts again with a new flow (logging in twice is harmless).
      */
     String logIn(int index) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return logInOnce(index);
+            } catch (HttpTimeoutException e) {
+                if (attempt == 3) throw e;
+            }
+        }
+    }
+
+    private String logInOnce(int index) throws Exception {
         Pod pod = servingPods().get(0);
         HttpResponse<String> flow = get(pod, 4433, "/self-service/login/api");
         if (flow.statusCode() != 200) throw new AssertionError("creating a login flow answered " + flow.statusCode() + ": " + flow.body());
         String flowId = JSON.readTree(flow.body()).get("id").asText();
-        HttpResponse<String> login = post(pod, 4433, "/self-service/login?flow=" + flowId, "{\"method\":\"password\",\"identifier\":\"user"
+        HttpResponse<String> login = postOnce(pod, 4433, "/self-service/login?flow=" + flowId, "{\"method\":\"password\",\"identifier\":\"user"
                 + index + "@" + namespace + ".example.org\",\"password\":\"correct-horse-battery-" + index + "\"}");
         if (login.statusCode() != 200) throw new AssertionError("logging in answered " + login.statusCode() + ": " + login.body());
         return JSON.readTree(login.body()).at("/session/identity/id").asText();
