@@ -1,6 +1,7 @@
 package io.kratosupgrade.operator.act;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.kratosupgrade.operator.resources.UpgradeLock;
@@ -43,6 +44,23 @@ public sealed interface Action {
     /** A JSON patch (RFC 6902) of the Kratos Deployment. */
     record PatchDeployment(String deployment, String jsonPatch, String what) implements Action {
         public String describe() { return "patch Deployment " + deployment + ": " + what; }
+    }
+
+    /**
+     * Creates a Deployment that outlives this object (no owner reference): BlueGreen's new side, which serves once
+     * traffic moved to it, whatever happens to the KratosUpgrade.
+     */
+    record CreateDeployment(Deployment deployment) implements Action {
+        public String describe() { return "create Deployment " + deployment.getMetadata().getName(); }
+    }
+
+    record DeleteDeployment(String name) implements Action {
+        public String describe() { return "delete Deployment " + name; }
+    }
+
+    /** Replaces a Service's selector: BlueGreen's switch, and putting the selector back. */
+    record SetServiceSelector(String service, java.util.Map<String, String> selector) implements Action {
+        public String describe() { return "set the selector of Service " + service + " to " + selector; }
     }
 
     /**

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.resources.ServiceSelectors;
 import io.kratosupgrade.operator.resources.UpgradeLock;
 import java.net.HttpURLConnection;
 import java.util.List;
@@ -49,6 +50,13 @@ public class Actuator {
                 client.secrets().inNamespace(ns).withName(a.name()).delete();
             } else if (action instanceof Action.PatchDeployment a) {
                 client.apps().deployments().inNamespace(ns).withName(a.deployment()).patch(JSON_PATCH, a.jsonPatch());
+            } else if (action instanceof Action.CreateDeployment a) {
+                createIfAbsent(() -> created.accept(client.apps().deployments().inNamespace(ns).resource(a.deployment()).create()));
+            } else if (action instanceof Action.DeleteDeployment a) {
+                // Foreground: the Deployment stays visible until its pods are gone, which is what the run waits for.
+                client.apps().deployments().inNamespace(ns).withName(a.name()).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+            } else if (action instanceof Action.SetServiceSelector a) {
+                client.services().inNamespace(ns).withName(a.service()).patch(JSON_PATCH, ServiceSelectors.patch(a.selector()));
             } else if (action instanceof Action.AcquireLock a) {
                 acquire(owner, a);
             } else if (action instanceof Action.ReleaseLock a) {

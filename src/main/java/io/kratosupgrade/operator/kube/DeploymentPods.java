@@ -18,14 +18,17 @@ public final class DeploymentPods {
 
     /**
      * Of the pods matching the Deployment's selector, those it owns: controlled by one of its ReplicaSets
-     * (named {@code <deployment>-<pod-template-hash>}), or controlled by nothing (orphans still run Kratos).
-     * Pods another controller owns (a Job, another Deployment with overlapping labels) are not Kratos's.
+     * (named {@code <deployment>-<pod-template-hash>}, the hash being the pod's own label), or controlled by nothing
+     * (orphans still run Kratos). Pods another controller owns (a Job, another Deployment with overlapping labels,
+     * such as a blue/green new side named {@code <deployment>-v1-3-1}) are not this Deployment's.
      */
     public static List<Pod> of(Deployment deployment, List<Pod> selected) {
         String prefix = deployment.getMetadata().getName() + "-";
         return selected.stream().filter(p -> {
             OwnerReference controller = controllerOf(p);
-            return controller == null || ("ReplicaSet".equals(controller.getKind()) && controller.getName().startsWith(prefix));
+            String hash = p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get("pod-template-hash");
+            return controller == null || ("ReplicaSet".equals(controller.getKind())
+                    && (hash == null ? controller.getName().startsWith(prefix) : controller.getName().equals(prefix + hash)));
         }).toList();
     }
 

@@ -11,6 +11,13 @@ import io.kratosupgrade.operator.api.v1alpha1.RunRecord;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.lifecycle.handlers.AwaitingApprovalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.AwaitingRolloutHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.CopyingHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.FinalizingHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.FreezingHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.KeepingOldHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.StartingNewSideHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.SwitchingBackHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.SwitchingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.BackingUpHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.MigratingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.PendingHandler;
@@ -54,7 +61,8 @@ public class PhaseMachine {
         this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new AwaitingRolloutHandler(), new RollingOutHandler(), new VerifyingHandler(),
-                new RestoringDatabaseHandler(), new RollingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
+                new RestoringDatabaseHandler(), new RollingBackHandler(), new FreezingHandler(), new CopyingHandler(),
+                new StartingNewSideHandler(), new SwitchingHandler(), new KeepingOldHandler(), new FinalizingHandler(), new SwitchingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
         }
@@ -211,6 +219,7 @@ public class PhaseMachine {
         status.setVerification(null);
         status.setDatabaseRestore(null);
         status.setRollback(null);
+        status.setBlueGreen(null);
         status.setMessage("run " + status.getRun() + " accepted: target " + upgrade.getSpec().getVersion());
         Conditions.clearSteps(status);
     }

@@ -2,6 +2,7 @@ package io.kratosupgrade.operator.lifecycle;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
@@ -88,16 +89,25 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
         return status().getBackup() != null;
     }
 
-    /** The first step that touches something, once the run may go: scale down (Recreate), back up, or migrate. */
+    /** The first step that touches something, once the run may go: scale down (Recreate), freeze (BlueGreen), back up, or migrate. */
     public Phase firstStep() {
-        return strategy() == Strategy.Recreate ? Phase.ScalingDown : backsUp() ? Phase.BackingUp : Phase.Migrating;
+        return switch (strategy()) {
+            case Recreate -> Phase.ScalingDown;
+            case BlueGreen -> Phase.Freezing;
+            case Rolling -> backsUp() ? Phase.BackingUp : Phase.Migrating;
+        };
+    }
+
+    /** spec.blueGreen, never null (defaults when absent; a BlueGreen run always has one, the API requires it). */
+    public BlueGreenSpec blueGreen() {
+        return spec().getBlueGreen() != null ? spec().getBlueGreen() : new BlueGreenSpec();
     }
 
     /** The step after the backup, the verification or the rehearsal that just completed ({@link Phase#afterBackupStep}). */
     public Phase afterBackupStep() {
         if (rolledOutBeforeMigration()) return Phase.Migrating; // new pods wait for it: no verification, no rehearsal
         boolean postgres = backsUp() && DatabaseKind.POSTGRES.id().equals(status().getBackup().getDatabase());
-        return Phase.afterBackupStep(status().getPhase(), spec(), postgres);
+        return Phase.afterBackupStep(status().getPhase(), strategy(), spec(), postgres);
     }
 
     /** The image with the database tools: spec.backup.image, else the operator's configured one. */

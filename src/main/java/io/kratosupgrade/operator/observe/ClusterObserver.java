@@ -6,6 +6,10 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.resources.Names;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -99,9 +103,19 @@ public class ClusterObserver {
             backupVolumeExists = client.persistentVolumeClaims().inNamespace(ns)
                     .withName(ku.getSpec().getBackup().getPersistentVolumeClaim()).get() != null;
         }
-        if ((phase == Phase.ScalingDown || phase == Phase.Verifying || phase == Phase.RestoringDatabase) && deployment != null) {
+        boolean blueGreen = blueGreenRun(ku, phase);
+        // BlueGreen: the freeze and the way back connect to the old database; the old side's pods say its pod-template-hash.
+        boolean blueGreenSourceJob = blueGreen && (phase == Phase.Freezing || phase == Phase.SwitchingBack || phase == Phase.Finalizing);
+        if (blueGreenSourceJob && dsn == null && deployment != null) {
+            dsn = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), ku.getStatus().getContainerName())
+                    .map(c -> locate(c, configData)).orElse(null);
+        }
+        if ((phase == Phase.ScalingDown || phase == Phase.Verifying || phase == Phase.RestoringDatabase
+                || (blueGreen && (phase == Phase.StartingNewSide || phase == Phase.Finalizing || phase == Phase.SwitchingBack)))
+                && deployment != null) {
             deploymentPods = deploymentPods(client, deployment);
         }
+        BlueGreenObservation blueGreenObservation = blueGreen ? observeBlueGreen(client, ku, phase, configData) : BlueGreenObservation.NONE;
         Lease lock = context.getSecondaryResource(Lease.class).orElse(null);
         boolean migrationJobMissing = phase == Phase.Migrating && ku.getStatus().getMigration() != null
                 && !jobs.containsKey(ku.getStatus().getMigration().getJobName());
@@ -113,7 +127,36 @@ public class ClusterObserver {
             migrationSlots.release(key);
         }
         return new Observation(deployment, jobs, podsByJob, podCreationFailures, peers, lock, backupVolumeExists, dsn, config,
-                deploymentPods == null ? List.of() : deploymentPods, migrationSlot);
+                deploymentPods == null ? List.of() : deploymentPods, migrationSlot, blueGreenObservation);
+    }
+
+    /** A BlueGreen run past Pending (the strategy is fixed in status from Preflight on; Preflight reads the spec's). */
+    private static boolean blueGreenRun(KratosUpgrade ku, Phase phase) {
+        Strategy strategy = ku.getStatus() != null && ku.getStatus().getStrategy() != null && phase != Phase.Preflight
+                ? ku.getStatus().getStrategy() : ku.getSpec().getStrategy();
+        return strategy == Strategy.BlueGreen && !phase.isTerminal() && phase != Phase.Pending;
+    }
+
+    private static BlueGreenObservation observeBlueGreen(KubernetesClient client, KratosUpgrade ku, Phase phase,
+                                                         DsnLocator.ConfigData configData) {
+        String ns = ku.getMetadata().getNamespace();
+        String newName = ku.getStatus().getBlueGreen() != null && ku.getStatus().getBlueGreen().getNewDeployment() != null
+                ? ku.getStatus().getBlueGreen().getNewDeployment() : Names.newSideDeployment(ku);
+        Deployment newSide = client.apps().deployments().inNamespace(ns).withName(newName).get();
+        List<Pod> newSidePods = newSide == null || phase != Phase.SwitchingBack ? List.of() : deploymentPods(client, newSide);
+        List<Service> services = client.services().inNamespace(ns).list().getItems();
+        SecretKeyReference target = ku.getSpec().getBlueGreen() == null ? null : ku.getSpec().getBlueGreen().getTargetDatabase();
+        boolean targetJob = phase == Phase.Preflight || phase == Phase.Freezing || phase == Phase.Copying || phase == Phase.SwitchingBack;
+        DsnResolution targetDsn = target == null || !targetJob ? null : fromSecret(target, configData);
+        return new BlueGreenObservation(newSide, newSidePods, services, targetDsn);
+    }
+
+    private static DsnResolution fromSecret(SecretKeyReference ref, DsnLocator.ConfigData configData) {
+        try {
+            return DsnLocator.fromSecret(ref.getName(), ref.getKey(), configData);
+        } catch (DsnAccessDeniedException e) {
+            return DsnResolution.unreadable(e.getMessage());
+        }
     }
 
     /** namespace/name of every KratosUpgrade whose migration Job is running, operator-wide (the Job informer's cache). */

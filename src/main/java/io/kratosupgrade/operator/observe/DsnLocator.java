@@ -68,6 +68,15 @@ public final class DsnLocator {
                 + "(env DSN as value, secretKeyRef or configMapKeyRef, or a DSN key through envFrom)");
     }
 
+    /** A DSN named directly by a Secret key (BlueGreen's target database). */
+    public static DsnResolution fromSecret(String name, String key, ConfigData data) {
+        String where = "Secret '" + name + "' key '" + key + "'";
+        return data.secret(name)
+                .map(d -> d.containsKey(key) && !d.get(key).isEmpty() ? DsnResolution.found(d.get(key), where)
+                        : DsnResolution.notFound(where + " does not exist or is empty"))
+                .orElseGet(() -> DsnResolution.notFound("Secret '" + name + "' does not exist"));
+    }
+
     private static DsnResolution fromEnvVar(EnvVar var, ConfigData data) {
         if (var.getValueFrom() == null) {
             return var.getValue() == null || var.getValue().isEmpty()

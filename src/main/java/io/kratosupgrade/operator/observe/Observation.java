@@ -26,11 +26,13 @@ import java.util.Optional;
  * @param deploymentPods the Deployment's own pods, terminating ones included (ScalingDown and Verifying only)
  * @param migrationSlot  whether the operator-wide bound on concurrent migrations lets this run create its migration Job
  *                       (Migrating, before the Job exists; true elsewhere)
+ * @param blueGreen      the new side, the Services and the target database (BlueGreen runs; {@link BlueGreenObservation#NONE}
+ *                       elsewhere)
  */
 public record Observation(Deployment deployment, Map<String, Job> jobs, Map<String, List<Pod>> podsByJob,
                           Map<String, String> podCreationFailures, List<KratosUpgrade> peers, Lease lock,
                           Boolean backupVolumeExists, DsnResolution dsn, EffectiveConfig config, List<Pod> deploymentPods,
-                          boolean migrationSlot) {
+                          boolean migrationSlot, BlueGreenObservation blueGreen) {
 
     public Optional<Job> job(String name) {
         return name == null ? Optional.empty() : Optional.ofNullable(jobs.get(name));

@@ -2,6 +2,8 @@ package io.kratosupgrade.operator.preflight;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
+import io.kratosupgrade.operator.api.v1alpha1.OldSideAction;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
@@ -46,7 +48,7 @@ public final class PlanBuilder {
      */
     public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
                         String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules,
-                        InspectionStatus inspection, boolean rolledOutEarly, boolean inspectedByBackup) {
+                        InspectionStatus inspection, boolean rolledOutEarly, boolean inspectedByBackup, String newDeployment) {
     }
 
     /** Warnings about the database itself (from the inspection) carry rule ids with this prefix. */
@@ -84,43 +86,47 @@ public final class PlanBuilder {
         boolean recreate = in.spec().getStrategy() == Strategy.Recreate;
         boolean backup = in.spec().getBackup().getPolicy() == BackupPolicy.Required;
         List<String> steps = plan.getSteps();
-        if (recreate) {
-            steps.add("scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
-        }
-        steps.add(backup ? "back up the " + in.database().id() + " database to PersistentVolumeClaim "
-                + in.spec().getBackup().getPersistentVolumeClaim() : "no backup (spec.backup.policy: Skip)");
-        boolean postgres = in.database() == DatabaseKind.POSTGRES;
-        if (in.spec().getBackup().verifies() && postgres) {
-            steps.add("verify the dump: check its SHA-256, restore it into a throw-away PostgreSQL inside the Job's pod and "
-                    + "compare the row counts of " + in.product().coreTables().size() + " core tables with the dump's snapshot");
-        }
-        if (in.spec().rehearses() && postgres) {
-            steps.add("rehearse on a restored copy: run " + (in.hops().size() == 1 ? "the migration" : "the " + in.hops().size()
-                    + " hops' migrations") + " against it; a failure ends the run before production is touched");
-        }
-        if ((in.spec().getBackup().verifies() || in.spec().rehearses()) && backup && !postgres) {
-            plan.getNotes().add("backup verification and rehearsal need PostgreSQL: this " + in.database().id()
-                    + " dump is neither verified nor rehearsed");
-        }
-        for (int i = 0; i < in.hops().size(); i++) {
-            HopStatus hop = in.hops().get(i);
-            String label = in.hops().size() == 1 ? "" : "hop " + (i + 1) + " of " + in.hops().size() + " (" + hop.getVersion() + "): ";
-            if (recreate && i > 0) {
-                steps.add(label + "scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
+        if (in.spec().getStrategy() == Strategy.BlueGreen) {
+            blueGreen(in, plan);
+        } else {
+            if (recreate) {
+                steps.add("scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
             }
-            steps.add(label + "migrate the database with " + hop.getImage() + ": " + in.product().displayName().toLowerCase()
-                    + " " + String.join(" ", in.product().migrateArgs(KratosVersion.parse(hop.getVersion()))));
-            if (in.spec().getMode() == Mode.Gate) {
-                steps.add("report Ready (ReadyForRollout) and wait for the owner of Deployment " + in.deployment() + " (a GitOps "
-                        + "tool) to roll it to " + hop.getVersion() + "; the operator does not write the Deployment");
-            } else {
-                steps.add(label + "roll out " + hop.getImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+            steps.add(backup ? "back up the " + in.database().id() + " database to PersistentVolumeClaim "
+                    + in.spec().getBackup().getPersistentVolumeClaim() : "no backup (spec.backup.policy: Skip)");
+            boolean postgres = in.database() == DatabaseKind.POSTGRES;
+            if (in.spec().getBackup().verifies() && postgres) {
+                steps.add("verify the dump: check its SHA-256, restore it into a throw-away PostgreSQL inside the Job's pod and "
+                        + "compare the row counts of " + in.product().coreTables().size() + " core tables with the dump's snapshot");
             }
-            steps.add(label + "verify that every ready pod runs " + hop.getImage());
-        }
+            if (in.spec().rehearses() && postgres) {
+                steps.add("rehearse on a restored copy: run " + (in.hops().size() == 1 ? "the migration" : "the " + in.hops().size()
+                        + " hops' migrations") + " against it; a failure ends the run before production is touched");
+            }
+            if ((in.spec().getBackup().verifies() || in.spec().rehearses()) && backup && !postgres) {
+                plan.getNotes().add("backup verification and rehearsal need PostgreSQL: this " + in.database().id()
+                        + " dump is neither verified nor rehearsed");
+            }
+            for (int i = 0; i < in.hops().size(); i++) {
+                HopStatus hop = in.hops().get(i);
+                String label = in.hops().size() == 1 ? "" : "hop " + (i + 1) + " of " + in.hops().size() + " (" + hop.getVersion() + "): ";
+                if (recreate && i > 0) {
+                    steps.add(label + "scale Deployment " + in.deployment() + " to 0 and wait until none of its pods exists");
+                }
+                steps.add(label + "migrate the database with " + hop.getImage() + ": " + in.product().displayName().toLowerCase()
+                        + " " + String.join(" ", in.product().migrateArgs(KratosVersion.parse(hop.getVersion()))));
+                if (in.spec().getMode() == Mode.Gate) {
+                    steps.add("report Ready (ReadyForRollout) and wait for the owner of Deployment " + in.deployment() + " (a GitOps "
+                            + "tool) to roll it to " + hop.getVersion() + "; the operator does not write the Deployment");
+                } else {
+                    steps.add(label + "roll out " + hop.getImage() + (recreate ? " with " + in.replicas() + " replicas" : ", pod by pod"));
+                }
+                steps.add(label + "verify that every ready pod runs " + hop.getImage());
+            }
 
-        plan.setOutage(outage(in, recreate));
-        plan.setRollback(rollback(in, recreate));
+            plan.setOutage(outage(in, recreate));
+            plan.setRollback(rollback(in, recreate));
+        }
 
         for (RuleFinding f : in.rules().warnings()) {
             PlanWarning w = new PlanWarning();
@@ -143,6 +149,36 @@ public final class PlanBuilder {
         plan.getNotes().addAll(in.config().problems());
         plan.setHash(hash(plan));
         return plan;
+    }
+
+    /** Steps, outage and way back of a BlueGreen run; warnings and notes as for the other strategies. */
+    private static void blueGreen(Input in, PlanStatus plan) {
+        BlueGreenSpec spec = in.spec().getBlueGreen();
+        String hop = in.hops().get(in.hops().size() - 1).getImage();
+        List<String> steps = plan.getSteps();
+        steps.add("check the target database (" + spec.getTargetDatabase() + "): reachable, empty, a PostgreSQL server at least as "
+                + "new as the old one; then freeze writes on the old database: its user loses INSERT, UPDATE, DELETE and TRUNCATE "
+                + "(after the writes in flight commit); the old side keeps serving reads");
+        steps.add("back up the old database to PersistentVolumeClaim " + in.spec().getBackup().getPersistentVolumeClaim());
+        steps.add("restore the dump into the target database in one transaction, row counts of " + in.product().coreTables().size()
+                + " core tables checked against the dump (this verifies the backup)");
+        steps.add("migrate the target database with " + hop + ": " + in.product().displayName().toLowerCase() + " "
+                + String.join(" ", in.product().migrateArgs(in.to())));
+        steps.add("pin the Services that select Deployment " + in.deployment() + "'s pods to its pod-template-hash, then create "
+                + "Deployment " + in.newDeployment() + " (its clone with " + hop + " and the target database's DSN, " + in.replicas()
+                + " replicas) and wait until every pod is ready");
+        steps.add("switch the Services to the new pods (one patch each): the write freeze ends");
+        steps.add("keep Deployment " + in.deployment() + " up, write-frozen, for " + spec.getKeepOldFor() + " as the way back, then "
+                + (spec.getOldDeployment() == OldSideAction.Delete ? "delete it" : "scale it to zero") + "; its database is kept as it "
+                + "was at the freeze" + (spec.isRestoreOldWrites() ? ", writable again" : ", read-only for its user"));
+        plan.setOutage("reads: none (the old side serves until the switch, the new side after it). Writes: refused from the freeze "
+                + "until the switch, for as long as the dump, the restore into the target, the migration and the start of the new "
+                + "side take together; status.blueGreen.freezeSeconds reports it");
+        plan.setRollback("a failure before the switch gives the old database its writes back, deletes the new Deployment and "
+                + (spec.isKeepFailedTarget() ? "keeps the target database as it is (empty it before a retry)" : "empties the target "
+                + "database") + "; the old side never stopped serving. After the switch, for " + spec.getKeepOldFor() + ", the "
+                + "annotation kratos-upgrade.io/switch-back=<run> moves the Services back at once; what was written on the new "
+                + "side since the switch stays in the target database only and is lost to the old side.");
     }
 
     /**

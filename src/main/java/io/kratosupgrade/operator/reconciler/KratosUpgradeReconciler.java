@@ -46,6 +46,7 @@ import io.kratosupgrade.operator.status.StatusWriter;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -78,6 +79,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
     public static final String NAME = "kratosupgrade";
     private static final Logger LOG = Logger.getLogger(KratosUpgradeReconciler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BY_NEW_SIDE_INDEX = "byNewSide";
     /** How often deletion looks again while it waits for a running migration Job (the Job informer wakes it too). */
     private static final Duration DELETION_RECHECK = Duration.ofSeconds(15);
     /** Bound on reconcile error messages in status and events. */
@@ -109,6 +111,10 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         var primaries = context.getPrimaryCache();
         primaries.addIndexer(ClusterObserver.BY_DEPLOYMENT_INDEX, ku -> List.of(
                 ClusterObserver.deploymentKey(ku.getMetadata().getNamespace(), ku.getSpec().getDeploymentName())));
+        // A BlueGreen run waits on its new Deployment too: its status writes wake the run.
+        primaries.addIndexer(BY_NEW_SIDE_INDEX, ku -> ku.getStatus() == null || ku.getStatus().getBlueGreen() == null
+                || ku.getStatus().getBlueGreen().getNewDeployment() == null ? List.of()
+                : List.of(ClusterObserver.deploymentKey(ku.getMetadata().getNamespace(), ku.getStatus().getBlueGreen().getNewDeployment())));
 
         var jobs = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, KratosUpgrade.class)
                 .withName(ClusterObserver.JOBS_EVENT_SOURCE)
@@ -138,7 +144,12 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
         var deployments = new InformerEventSource<>(InformerEventSourceConfiguration.from(Deployment.class, KratosUpgrade.class)
                 .withName("deployments")
                 .withGenericFilter(CachePruning.deployments())
-                .withSecondaryToPrimaryMapper(d -> upgradesOf(primaries, d.getMetadata().getNamespace(), d.getMetadata().getName()))
+                .withSecondaryToPrimaryMapper(d -> {
+                    Set<ResourceID> upgrades = new HashSet<>(upgradesOf(primaries, d.getMetadata().getNamespace(), d.getMetadata().getName()));
+                    primaries.byIndex(BY_NEW_SIDE_INDEX, ClusterObserver.deploymentKey(d.getMetadata().getNamespace(), d.getMetadata().getName()))
+                            .forEach(ku -> upgrades.add(ResourceID.fromResource(ku)));
+                    return upgrades;
+                })
                 .withPrimaryToSecondaryMapper((KratosUpgrade ku) ->
                         Set.of(new ResourceID(ku.getSpec().getDeploymentName(), ku.getMetadata().getNamespace())))
                 .build(), context);

@@ -60,6 +60,22 @@ public final class Names {
         return bounded(ku.getMetadata().getName() + "-" + run + "-backup-db", MAX_JOB_NAME);
     }
 
+    /** A BlueGreen run's database Job for {@code step} (freeze, copy, thaw, cleanup): named after its step. */
+    public static String blueGreenJob(KratosUpgrade ku, int run, String step) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-" + step, MAX_JOB_NAME);
+    }
+
+    /**
+     * The new Deployment of a BlueGreen run: spec.blueGreen.newDeploymentName, else the old one's name and the
+     * target version with dots as dashes (kratos-v1-3-1), bounded to fit the pod names Kubernetes derives from it.
+     */
+    public static String newSideDeployment(KratosUpgrade ku) {
+        if (ku.getSpec().getBlueGreen() != null && ku.getSpec().getBlueGreen().getNewDeploymentName() != null) {
+            return ku.getSpec().getBlueGreen().getNewDeploymentName();
+        }
+        return bounded((ku.getSpec().getDeploymentName() + "-" + ku.getSpec().getVersion()).replace('.', '-').toLowerCase(), 200);
+    }
+
     /** Unique per object (uid) and run, so a re-created object never overwrites an older dump. */
     public static String backupFile(KratosUpgrade ku, int run, String fromVersion, DatabaseKind kind) {
         String uid = ku.getMetadata().getUid() == null ? "local" : ku.getMetadata().getUid().substring(0, 8);

@@ -324,10 +324,11 @@ final class Fixtures {
         EffectiveConfig config = config("dsn: memory\nselfservice:\n  default_browser_return_url: http://x/\n", Map.of());
         final List<Pod> deploymentPods = new ArrayList<>();
         boolean migrationSlot = true;
+        io.kratosupgrade.operator.observe.BlueGreenObservation blueGreen = io.kratosupgrade.operator.observe.BlueGreenObservation.NONE;
 
         Observation observe() {
             return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers), lock,
-                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot);
+                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot, blueGreen);
         }
 
         void putJob(Job job, Pod... jobPods) {

@@ -73,12 +73,12 @@ class PhaseRoutingTest {
         KratosUpgradeSpec spec = new KratosUpgradeSpec();
         spec.getBackup().setVerify(verify);
         spec.setRehearsal(rehearsal);
-        assertThat(Phase.afterBackupStep(Phase.BackingUp, spec, true)).isEqualTo(afterBackup);
+        assertThat(Phase.afterBackupStep(Phase.BackingUp, Strategy.Rolling, spec, true)).isEqualTo(afterBackup);
         if (afterBackup == Phase.VerifyingBackup) {
-            assertThat(Phase.afterBackupStep(Phase.VerifyingBackup, spec, true)).isEqualTo(afterVerification);
+            assertThat(Phase.afterBackupStep(Phase.VerifyingBackup, Strategy.Rolling, spec, true)).isEqualTo(afterVerification);
         }
-        assertThat(Phase.afterBackupStep(Phase.Rehearsing, spec, true)).isEqualTo(Phase.Migrating);
-        assertThat(Phase.afterBackupStep(Phase.BackingUp, spec, false)).as("MySQL: neither step").isEqualTo(Phase.Migrating);
+        assertThat(Phase.afterBackupStep(Phase.Rehearsing, Strategy.Rolling, spec, true)).isEqualTo(Phase.Migrating);
+        assertThat(Phase.afterBackupStep(Phase.BackingUp, Strategy.Rolling, spec, false)).as("MySQL: neither step").isEqualTo(Phase.Migrating);
         assertThat(Phase.BackingUp.canMoveTo(afterBackup)).isTrue();
         assertThat(Phase.VerifyingBackup.canMoveTo(afterVerification)).isTrue();
     }

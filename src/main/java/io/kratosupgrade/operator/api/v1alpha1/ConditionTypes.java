@@ -27,12 +27,21 @@ public final class ConditionTypes {
     public static final String VERIFIED = "Verified";
     public static final String DATABASE_RESTORED = "DatabaseRestored";
     public static final String ROLLED_BACK = "RolledBack";
+    /** BlueGreen steps. */
+    public static final String WRITES_FROZEN = "WritesFrozen";
+    public static final String DATABASE_COPIED = "DatabaseCopied";
+    public static final String NEW_SIDE_READY = "NewSideReady";
+    public static final String TRAFFIC_SWITCHED = "TrafficSwitched";
+    public static final String OLD_SIDE_KEPT = "OldSideKept";
+    public static final String OLD_SIDE_RELEASED = "OldSideReleased";
+    public static final String SWITCHED_BACK = "SwitchedBack";
     /** After a run succeeded: True while the Deployment runs an older release than the database was migrated for. */
     public static final String IMAGE_REVERTED = "ImageReverted";
 
     /** The conditions that describe one run's steps; a new run starts without them (and without ImageReverted). */
     public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED,
-            ROLLOUT_STARTED, ROLLED_OUT, VERIFIED, DATABASE_RESTORED, ROLLED_BACK);
+            ROLLOUT_STARTED, ROLLED_OUT, VERIFIED, DATABASE_RESTORED, ROLLED_BACK, WRITES_FROZEN, DATABASE_COPIED, NEW_SIDE_READY,
+            TRAFFIC_SWITCHED, OLD_SIDE_KEPT, OLD_SIDE_RELEASED, SWITCHED_BACK);
 
     private ConditionTypes() {
     }

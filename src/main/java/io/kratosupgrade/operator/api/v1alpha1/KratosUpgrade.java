@@ -34,6 +34,10 @@ public class KratosUpgrade extends CustomResource<KratosUpgradeSpec, KratosUpgra
     public static final String RETRY_ANNOTATION = GROUP + "/retry";
     /** Set to the hash of status.plan to approve that plan (spec.approval.required). */
     public static final String APPROVE_ANNOTATION = GROUP + "/approve";
+    /** BlueGreen, while the old side is kept: any value moves the Services back to the old side. */
+    public static final String SWITCH_BACK_ANNOTATION = GROUP + "/switch-back";
+    /** BlueGreen, while the old side is kept: any value releases the old side now instead of after keepOldFor. */
+    public static final String FINALIZE_ANNOTATION = GROUP + "/finalize";
 
     @Override
     protected KratosUpgradeStatus initStatus() {

@@ -22,7 +22,8 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("Ready, Reconciling and Stalled (kstatus); ReconcileError while reconciling this object "
             + "keeps failing (API errors, missing permissions); and one condition per step of the current run: "
             + "PreflightPassed, Approved, ScaledDown (Recreate), BackedUp, BackupVerified, Rehearsed, Migrated, RolledOut, "
-            + "Verified, DatabaseRestored, RolledBack; ImageReverted after a run succeeded, while the Deployment runs an "
+            + "Verified, DatabaseRestored, RolledBack; with strategy BlueGreen WritesFrozen, DatabaseCopied, NewSideReady, "
+            + "TrafficSwitched, OldSideKept, OldSideReleased, SwitchedBack; ImageReverted after a run succeeded, while the Deployment runs an "
             + "older release than the one the database was migrated for.")
     private List<Condition> conditions = new ArrayList<>();
 
@@ -111,6 +112,9 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The rollback, when one ran.")
     private StepStatus rollback;
 
+    @JsonPropertyDescription("strategy BlueGreen: the new side, the Services moved, the write freeze and its length.")
+    private BlueGreenStatus blueGreen;
+
     @JsonPropertyDescription("Past runs, newest first (bounded).")
     private List<RunRecord> history = new ArrayList<>();
 
@@ -156,6 +160,8 @@ public class KratosUpgradeStatus {
     public void setFailureReason(String failureReason) { this.failureReason = failureReason; }
     public PlanStatus getPlan() { return plan; }
     public void setPlan(PlanStatus plan) { this.plan = plan; }
+    public BlueGreenStatus getBlueGreen() { return blueGreen; }
+    public void setBlueGreen(BlueGreenStatus blueGreen) { this.blueGreen = blueGreen; }
     public RestoreStatus getDatabaseRestore() { return databaseRestore; }
     public void setDatabaseRestore(RestoreStatus databaseRestore) { this.databaseRestore = databaseRestore; }
     public RehearsalStatus getRehearsal() { return rehearsal; }

@@ -19,14 +19,20 @@ public enum Phase {
     /**
      * Checks what can be checked before touching anything and writes the plan, then takes the Deployment.
      * Exits: Planned (dry run, nothing taken), AwaitingApproval (approval required), ScalingDown (Recreate),
-     * BackingUp, Migrating (backup Skip); failure: Failed.
+     * Freezing (BlueGreen), BackingUp, Migrating (backup Skip); failure: Failed.
      */
     Preflight(ConditionTypes.PREFLIGHT_PASSED),
     /**
      * The plan waits for an approval naming its hash; nothing is touched but the Deployment's lock.
-     * Exits: ScalingDown (Recreate), BackingUp, Migrating (backup Skip); failure: Failed.
+     * Exits: ScalingDown (Recreate), Freezing (BlueGreen), BackingUp, Migrating (backup Skip); failure: Failed.
      */
     AwaitingApproval(ConditionTypes.APPROVED),
+    /**
+     * BlueGreen: one Job checks the target database (reachable, empty, a server as new as the old one), then takes
+     * the old database user's write privileges in one transaction that first waits for the writes in flight; reads go
+     * on. Exits: BackingUp; failure: SwitchingBack (gives the privileges back).
+     */
+    Freezing(ConditionTypes.WRITES_FROZEN),
     /**
      * Recreate: replicas to zero, then wait until no pod of the Deployment exists (terminating ones included).
      * Exits: BackingUp (first hop), Migrating (backup Skip, later hops); failure: RollingBack (restores the
@@ -35,9 +41,9 @@ public enum Phase {
     ScalingDown(ConditionTypes.SCALED_DOWN),
     /**
      * The dump Job (in a Rolling run with no approval it inspects the database first, for preflight). Exits:
-     * VerifyingBackup, Rehearsing or Migrating (see {@link #afterBackupStep}); failure: Failed under Rolling
-     * (Deployment untouched, also when the inspection refuses the database), RollingBack under Recreate
-     * (restores the replicas).
+     * VerifyingBackup, Rehearsing, Copying (BlueGreen) or Migrating (see {@link #afterBackupStep}); failure: Failed
+     * under Rolling (Deployment untouched, also when the inspection refuses the database), RollingBack under Recreate
+     * (restores the replicas), SwitchingBack under BlueGreen (ends the freeze).
      */
     BackingUp(ConditionTypes.BACKED_UP),
     /**
@@ -51,8 +57,14 @@ public enum Phase {
      */
     Rehearsing(ConditionTypes.REHEARSED),
     /**
-     * The migration Job with the hop's image. Exits: RollingOut, AwaitingRollout (Gate); failure: as BackingUp (on a
-     * later hop of a Rolling run the Deployment serves the previous hop's verified release and stays so).
+     * BlueGreen: the dump restored into the target database in one transaction, its row counts checked against the
+     * dump's snapshot (this verifies the backup). Exits: Migrating (the target); failure: SwitchingBack.
+     */
+    Copying(ConditionTypes.DATABASE_COPIED),
+    /**
+     * The migration Job with the hop's image (BlueGreen: on the target database). Exits: RollingOut, AwaitingRollout
+     * (Gate), StartingNewSide (BlueGreen); failure: as BackingUp (on a later hop of a Rolling run the Deployment serves
+     * the previous hop's verified release and stays so).
      */
     Migrating(ConditionTypes.MIGRATED),
     /**
@@ -73,6 +85,26 @@ public enum Phase {
      */
     Verifying(ConditionTypes.VERIFIED),
     /**
+     * BlueGreen: pins the Services to the old pods (their pod-template-hash), then creates the new Deployment (the
+     * old one's clone with the target image and database) and waits until all its pods are ready and run the target
+     * image. Exits: Switching; failure: SwitchingBack.
+     */
+    StartingNewSide(ConditionTypes.NEW_SIDE_READY),
+    /** BlueGreen: every Service moves to the new pods in one patch each. Exits: KeepingOld; failure: SwitchingBack. */
+    Switching(ConditionTypes.TRAFFIC_SWITCHED),
+    /**
+     * BlueGreen: the new side serves; the old one stays up, write-frozen, for keepOldFor, the way back. Exits:
+     * Finalizing (keepOldFor passed, or the finalize annotation), SwitchingBack (the switch-back annotation, or the new
+     * Deployment disappeared); failure: SwitchingBack.
+     */
+    KeepingOld(ConditionTypes.OLD_SIDE_KEPT),
+    /**
+     * BlueGreen: the old Deployment scaled to zero or deleted, the Services given their own selectors back (only the
+     * new pods match them then), and, if asked, the old database's write privileges restored. Exits: Succeeded;
+     * failure: Failed (the new side serves whatever failed).
+     */
+    Finalizing(ConditionTypes.OLD_SIDE_RELEASED),
+    /**
      * rollback ImageAndDatabase: when restoring loses nothing (or data loss is allowed), scales Kratos to zero and
      * restores the verified dump into the database in one transaction, counts checked; otherwise refuses. Exits:
      * RollingBack in every case (restored, refused, or failed: the transaction left the database as it was).
@@ -83,6 +115,12 @@ public enum Phase {
      * count. Exits: RolledBack; failure: Failed.
      */
     RollingBack(ConditionTypes.ROLLED_BACK),
+    /**
+     * BlueGreen's way back: the Services select the old pods again, the old database user gets its write privileges
+     * back, the new Deployment is deleted, and a target database that never served is emptied (unless kept). Exits:
+     * RolledBack; failure: Failed.
+     */
+    SwitchingBack(ConditionTypes.SWITCHED_BACK),
     /** Terminal. Exits: Pending, only for a new target (spec change). */
     Succeeded(null),
     /** Terminal: a dry run wrote its plan and changed nothing. Exits: Pending, for a spec change or a retry request. */
@@ -101,8 +139,9 @@ public enum Phase {
     public boolean isTerminal() {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
-            case Pending, Preflight, AwaitingApproval, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Migrating,
-                 AwaitingRollout, RollingOut, Verifying, RestoringDatabase, RollingBack -> false;
+            case Pending, Preflight, AwaitingApproval, Freezing, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Copying,
+                 Migrating, AwaitingRollout, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
+                 RestoringDatabase, RollingBack, SwitchingBack -> false;
         };
     }
 
@@ -115,18 +154,24 @@ public enum Phase {
     public Set<Phase> allowedNext() {
         return switch (this) {
             case Pending -> EnumSet.of(Preflight, Failed);
-            case Preflight -> EnumSet.of(Planned, AwaitingApproval, ScalingDown, BackingUp, Migrating, Failed);
-            case AwaitingApproval -> EnumSet.of(ScalingDown, BackingUp, Migrating, Failed);
+            case Preflight -> EnumSet.of(Planned, AwaitingApproval, ScalingDown, Freezing, BackingUp, Migrating, Failed);
+            case AwaitingApproval -> EnumSet.of(ScalingDown, Freezing, BackingUp, Migrating, Failed);
+            case Freezing -> EnumSet.of(BackingUp, SwitchingBack);
             case ScalingDown -> EnumSet.of(BackingUp, Migrating, RollingBack);
-            case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Migrating, Failed, RollingBack);
+            case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Copying, Migrating, Failed, RollingBack, SwitchingBack);
             case VerifyingBackup -> EnumSet.of(Rehearsing, Migrating, Failed, RollingBack);
             case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
-            case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, Failed, RollingBack);
+            case Copying -> EnumSet.of(Migrating, SwitchingBack);
+            case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, StartingNewSide, Failed, RollingBack, SwitchingBack);
             case AwaitingRollout -> EnumSet.of(RollingOut, Failed);
             case RollingOut -> EnumSet.of(Verifying, RestoringDatabase, RollingBack, Failed);
             case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RestoringDatabase, RollingBack, Failed);
+            case StartingNewSide -> EnumSet.of(Switching, SwitchingBack);
+            case Switching -> EnumSet.of(KeepingOld, SwitchingBack);
+            case KeepingOld -> EnumSet.of(Finalizing, SwitchingBack);
+            case Finalizing -> EnumSet.of(Succeeded, Failed);
             case RestoringDatabase -> EnumSet.of(RollingBack);
-            case RollingBack -> EnumSet.of(RolledBack, Failed);
+            case RollingBack, SwitchingBack -> EnumSet.of(RolledBack, Failed);
             case Succeeded, Planned, Failed, RolledBack -> EnumSet.of(Pending);
         };
     }
@@ -136,10 +181,14 @@ public enum Phase {
      * rehearsed on a copy, each when the spec asks for it and the database supports it (PostgreSQL), then production
      * is migrated.
      *
+     * Under BlueGreen the dump goes into the target database instead: restoring it there with its counts checked
+     * verifies it, and migrating the copy is the rehearsal.
+     *
      * @param completed BackingUp, VerifyingBackup or Rehearsing
      * @param postgres  whether the database is PostgreSQL (the only one verification and rehearsal support)
      */
-    public static Phase afterBackupStep(Phase completed, KratosUpgradeSpec spec, boolean postgres) {
+    public static Phase afterBackupStep(Phase completed, Strategy strategy, KratosUpgradeSpec spec, boolean postgres) {
+        if (strategy == Strategy.BlueGreen) return Copying;
         boolean verify = postgres && spec.getBackup().verifies();
         boolean rehearse = postgres && spec.rehearses();
         return switch (completed) {
@@ -163,14 +212,20 @@ public enum Phase {
      * <li>once the image changed: RollingBack with rollback Image, RestoringDatabase with ImageAndDatabase (which
      *     then rolls back the image), Failed with None;</li>
      * <li>a failed rollback: Failed;</li>
-     * <li>in Gate mode the caller passes rollback None: the operator never writes the Deployment.</li>
+     * <li>in Gate mode the caller passes rollback None: the operator never writes the Deployment;</li>
+     * <li>BlueGreen, once the freeze started: SwitchingBack, whatever the rollback policy (the old side is the way
+     *     back and was never changed); a failed switch back, or a failed finalization, is Failed.</li>
      * </ul>
      *
      * @throws IllegalStateException for a terminal phase, where nothing runs that could fail
      */
     public Phase onFailure(Strategy strategy, RollbackPolicy rollback) {
+        if (strategy == Strategy.BlueGreen && (this == BackingUp || this == Migrating)) {
+            return SwitchingBack;
+        }
         return switch (this) {
-            case Pending, Preflight, AwaitingApproval, AwaitingRollout, RollingBack -> Failed;
+            case Pending, Preflight, AwaitingApproval, AwaitingRollout, RollingBack, SwitchingBack, Finalizing -> Failed;
+            case Freezing, Copying, StartingNewSide, Switching, KeepingOld -> SwitchingBack;
             case RestoringDatabase -> RollingBack;
             case ScalingDown -> RollingBack;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
@@ -191,7 +246,8 @@ public enum Phase {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, AwaitingRollout, Planned -> true;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
-            case ScalingDown, RollingOut, Verifying, RestoringDatabase, RollingBack, Succeeded, Failed, RolledBack -> false;
+            case ScalingDown, Freezing, Copying, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
+                 RestoringDatabase, RollingBack, SwitchingBack, Succeeded, Failed, RolledBack -> false;
         };
     }
 }

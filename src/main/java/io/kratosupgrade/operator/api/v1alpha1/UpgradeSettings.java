@@ -30,6 +30,13 @@ import java.util.List;
                 + "Direct (each hop of a stepped path is a rollout: commit one KratosUpgrade per release) and a rollback "
                 + "other than ImageAndDatabase (restoring the database scales Kratos to zero)",
         fieldPath = ".mode", reason = "FieldValueInvalid")
+@ValidationRule(value = "!has(self.strategy) || self.strategy != 'BlueGreen' || (has(self.blueGreen) && has(self.blueGreen.targetDatabase) "
+        + "&& has(self.backup) && self.backup.policy == 'Required' && (!has(self.path) || self.path == 'Direct') "
+        + "&& (!has(self.mode) || self.mode == 'Managed'))",
+        message = "strategy BlueGreen needs blueGreen.targetDatabase (the new side's database), backup.policy Required (the "
+                + "dump is what is copied), path Direct and mode Managed: blue/green creates a Deployment and moves Services, "
+                + "objects a GitOps tool would own in Gate mode",
+        fieldPath = ".strategy", reason = "FieldValueInvalid")
 public class UpgradeSettings {
 
     /** DNS-1123 subdomain, as Kubernetes requires for Deployment names. */
@@ -61,7 +68,10 @@ public class UpgradeSettings {
     @Default("Rolling")
     @JsonPropertyDescription("Rolling: migrate while the old release keeps serving, then roll the Deployment (no downtime "
             + "when the releases are adjacent). Recreate: scale to zero, back up, migrate, start the new release with the "
-            + "original replica count (a consistent backup, with downtime).")
+            + "original replica count (a consistent backup, with downtime). BlueGreen: a second Deployment on a migrated "
+            + "copy of the database (blueGreen.targetDatabase); the old side keeps serving reads with its writes frozen "
+            + "while the copy is made, migrated and started; then the Services move to the new side and the old one is "
+            + "kept, frozen, as the way back for blueGreen.keepOldFor.")
     private Strategy strategy = Strategy.Rolling;
 
     @Default("Managed")
@@ -117,6 +127,9 @@ public class UpgradeSettings {
             + "run (RehearsalFailed) with production untouched, and the measured duration goes into the plan. Default: "
             + "the same as backup.verify. Needs backup.policy Required; PostgreSQL only.")
     private Boolean rehearsal;
+
+    @JsonPropertyDescription("strategy BlueGreen: the target database, the new Deployment, and how long the old side is kept.")
+    private BlueGreenSpec blueGreen;
 
     @Default("{}")
     @JsonPropertyDescription("What to do when the new release does not become ready.")
@@ -174,6 +187,9 @@ public class UpgradeSettings {
     public boolean rehearses() {
         return backup.getPolicy() == BackupPolicy.Required && (rehearsal != null ? rehearsal : backup.verifies());
     }
+
+    public BlueGreenSpec getBlueGreen() { return blueGreen; }
+    public void setBlueGreen(BlueGreenSpec blueGreen) { this.blueGreen = blueGreen; }
 
     public RollbackSpec getRollback() { return rollback; }
     public void setRollback(RollbackSpec rollback) { this.rollback = rollback; }

@@ -2,6 +2,10 @@ package io.kratosupgrade.operator.lifecycle.handlers;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
+import io.kratosupgrade.operator.resources.NewSideBuilder;
+import io.kratosupgrade.operator.resources.ServiceSelectors;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
@@ -17,6 +21,21 @@ record KratosTemplate(PodSpec pod, Container container) {
         Deployment deployment = ctx.observed().deployment();
         if (deployment == null) return Optional.empty();
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        return Containers.kratos(pod, ctx.status().getContainerName()).map(c -> new KratosTemplate(pod, c));
+    }
+
+    /**
+     * What a Job that runs Kratos's own binary is built from in this run: the Deployment's template or, under
+     * BlueGreen, the new side's (the target image, and the DSN of the target database, which is what it migrates).
+     */
+    static Optional<KratosTemplate> forMigration(RunContext ctx) {
+        if (ctx.strategy() != Strategy.BlueGreen) return of(ctx);
+        Deployment deployment = ctx.observed().deployment();
+        if (deployment == null) return Optional.empty();
+        PodTemplateSpec template = NewSideBuilder.podTemplate(deployment.getSpec().getTemplate(),
+                ServiceSelectors.colour(ctx.status().getBlueGreen().getNewDeployment()), ctx.status().getContainerName(),
+                ctx.hop().getImage(), ctx.blueGreen().getTargetDatabase());
+        PodSpec pod = template.getSpec();
         return Containers.kratos(pod, ctx.status().getContainerName()).map(c -> new KratosTemplate(pod, c));
     }
 

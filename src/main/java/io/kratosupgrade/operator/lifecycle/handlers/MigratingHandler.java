@@ -5,6 +5,7 @@ import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.Failures;
@@ -17,7 +18,10 @@ import io.kratosupgrade.operator.resources.Names;
 import java.time.Duration;
 import java.util.Optional;
 
-/** Runs the target release's migrate command in one Job built from the Deployment's own pod template. */
+/**
+ * Runs the target release's migrate command in one Job built from the Deployment's own pod template (BlueGreen: the
+ * new side's, so it migrates the target database).
+ */
 public class MigratingHandler implements PhaseHandler {
 
     /** A run waiting for a migration slot looks again this often (another run's Job ending does not wake it). */
@@ -44,7 +48,7 @@ public class MigratingHandler implements PhaseHandler {
         Duration timeout = Times.goDuration(ctx.spec().getMigration().getTimeout());
         Optional<Job> job = RunningJob.job(ctx, migration);
         if (job.isEmpty()) {
-            Optional<KratosTemplate> template = KratosTemplate.of(ctx);
+            Optional<KratosTemplate> template = KratosTemplate.forMigration(ctx);
             if (template.isEmpty()) {
                 return KratosTemplate.gone(ctx);
             }
@@ -71,6 +75,10 @@ public class MigratingHandler implements PhaseHandler {
                     ctx.status().setDatabaseVersion(migratedTo);
                 }
                 String migrated = ctx.hopLabel() + "database migrated to " + migratedTo + " by Job " + migration.getJobName();
+                if (ctx.strategy() == Strategy.BlueGreen) {
+                    return PhaseOutcome.advance(Phase.StartingNewSide, "MigrationComplete", migrated.replace("database migrated",
+                            "target database migrated") + "; starting Deployment " + ctx.status().getBlueGreen().getNewDeployment());
+                }
                 if (ctx.gate()) {
                     return PhaseOutcome.advance(Phase.AwaitingRollout, "MigrationComplete", migrated + "; ready for the owner of "
                             + "Deployment " + ctx.spec().getDeploymentName() + " to roll it to " + migratedTo + " (Gate mode)");

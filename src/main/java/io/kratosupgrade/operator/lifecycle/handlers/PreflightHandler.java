@@ -131,6 +131,12 @@ public class PreflightHandler implements PhaseHandler {
                     + ctx.spec().getBackup().getPersistentVolumeClaim() + " (spec.backup.persistentVolumeClaim) does not exist");
         }
 
+        ctx.status().setBlueGreen(null);
+        if (ctx.spec().getStrategy() == Strategy.BlueGreen) {
+            Optional<PhaseOutcome> refused = BlueGreenPreflight.check(ctx, deployment, parseQuietly(dsn.value()).orElseThrow());
+            if (refused.isPresent()) return refused.get();
+        }
+
         // Every configuration rule of every release crossed, on the configuration the Deployment really runs.
         EffectiveConfig config = ctx.observed().config();
         ConfigRuleCheck rules = ConfigRuleCheck.evaluate(ctx.product().knowledge().rulesCrossing(current.get(), target), config,
@@ -165,7 +171,8 @@ public class PreflightHandler implements PhaseHandler {
         String toImage = hops.get(hops.size() - 1).getImage();
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
-                deploymentName, replicas, kind, config, rules, inspection, early, inspectedByBackup)));
+                deploymentName, replicas, kind, config, rules, inspection, early, inspectedByBackup,
+                ctx.status().getBlueGreen() == null ? null : ctx.status().getBlueGreen().getNewDeployment())));
 
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());

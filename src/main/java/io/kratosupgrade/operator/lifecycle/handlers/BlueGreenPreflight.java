@@ -1,0 +1,90 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
+import io.kratosupgrade.operator.api.v1alpha1.ServiceSelection;
+import io.kratosupgrade.operator.database.DatabaseKind;
+import io.kratosupgrade.operator.database.DatabaseTarget;
+import io.kratosupgrade.operator.database.DsnParser;
+import io.kratosupgrade.operator.database.InvalidDsnException;
+import io.kratosupgrade.operator.kube.RolloutCheck;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.observe.DsnResolution;
+import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.resources.ServiceSelectors;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What preflight checks for strategy BlueGreen, before anything is touched, and what it records for the later
+ * steps (the new Deployment's name, the replicas, the Services and their selectors). The target database itself is
+ * reached first by the freeze Job, which checks it is empty and new enough before it freezes anything.
+ */
+final class BlueGreenPreflight {
+
+    private BlueGreenPreflight() {
+    }
+
+    static Optional<PhaseOutcome> check(RunContext ctx, Deployment old, DatabaseTarget source) {
+        if (source.kind() != DatabaseKind.POSTGRES) {
+            return fail(ctx, "UnsupportedDatabase", "strategy BlueGreen copies the database with pg_dump and pg_restore and freezes "
+                    + "writes with PostgreSQL privileges: it supports PostgreSQL only, and the DSN names a " + source.kind().id() + " database");
+        }
+        DsnResolution targetDsn = ctx.observed().blueGreen().targetDsn();
+        String where = String.valueOf(ctx.blueGreen().getTargetDatabase());
+        if (targetDsn == null || targetDsn.result() != DsnResolution.Result.FOUND) {
+            return fail(ctx, "TargetDatabaseNotFound", "spec.blueGreen.targetDatabase (" + where + "): "
+                    + (targetDsn == null ? "not read" : targetDsn.problem()));
+        }
+        DatabaseTarget target;
+        try {
+            target = DsnParser.parse(targetDsn.value());
+        } catch (InvalidDsnException e) {
+            return fail(ctx, "InvalidTargetDsn", "the DSN in " + where + " is not valid: " + e.getMessage());
+        }
+        if (target.kind() != DatabaseKind.POSTGRES) {
+            return fail(ctx, "UnsupportedDatabase", "the target database (" + where + ") is " + target.kind().id()
+                    + "; blue/green copies PostgreSQL into PostgreSQL");
+        }
+        if (Objects.equals(target.host(), source.host()) && Objects.equals(port(target), port(source))
+                && Objects.equals(target.database(), source.database())) {
+            return fail(ctx, "TargetIsSource", "the target database (" + where + ") is the database Kratos runs on (" + source.host()
+                    + "/" + source.database() + "): blue/green needs a second, empty database");
+        }
+        String newName = Names.newSideDeployment(ctx.upgrade());
+        if (ctx.observed().blueGreen().newSide() != null) {
+            return fail(ctx, "NewDeploymentExists", "Deployment " + newName + " already exists: the new side needs a name of its own "
+                    + "(spec.blueGreen.newDeploymentName)");
+        }
+        RolloutCheck rollout = RolloutCheck.of(old);
+        if (!rollout.complete()) {
+            return fail(ctx, "RolloutInProgress", "Deployment " + old.getMetadata().getName() + " is not fully rolled out ("
+                    + rollout.message() + "): blue/green starts from one old side");
+        }
+        Map<String, String> podLabels = old.getSpec().getTemplate().getMetadata().getLabels();
+        List<Service> services = ServiceSelectors.selecting(ctx.observed().blueGreen().services(), podLabels == null ? Map.of() : podLabels);
+        if (services.isEmpty()) {
+            return fail(ctx, "NoServiceSelectsKratos", "no Service in namespace " + old.getMetadata().getNamespace() + " selects the pods of "
+                    + "Deployment " + old.getMetadata().getName() + ": blue/green switches traffic by moving Services");
+        }
+        BlueGreenStatus status = new BlueGreenStatus();
+        status.setNewDeployment(newName);
+        status.setOldReplicas(old.getSpec().getReplicas() == null ? 1 : old.getSpec().getReplicas());
+        services.forEach(s -> status.getServices().add(new ServiceSelection(s.getMetadata().getName(), s.getSpec().getSelector())));
+        ctx.status().setBlueGreen(status);
+        return Optional.empty();
+    }
+
+    private static String port(DatabaseTarget target) {
+        return target.port() == null ? "5432" : target.port();
+    }
+
+    private static Optional<PhaseOutcome> fail(RunContext ctx, String reason, String message) {
+        return Optional.of(Failures.fail(ctx, reason, message));
+    }
+}

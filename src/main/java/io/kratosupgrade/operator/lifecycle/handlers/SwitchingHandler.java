@@ -1,0 +1,42 @@
+package io.kratosupgrade.operator.lifecycle.handlers;
+
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
+import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.lifecycle.PhaseHandler;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
+import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Times;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * BlueGreen: every Service recorded in preflight selects the new side's colour instead of the old pods' hash, one
+ * patch each, all in one pass; the next pass sees them moved and ends the freeze: from now on writes go to the new
+ * database.
+ */
+public class SwitchingHandler implements PhaseHandler {
+
+    @Override
+    public Phase phase() {
+        return Phase.Switching;
+    }
+
+    @Override
+    public PhaseOutcome handle(RunContext ctx) {
+        BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
+        List<Action> moves = BlueGreenTraffic.toNewSide(ctx);
+        if (!moves.isEmpty()) {
+            return PhaseOutcome.stay("moving Services " + BlueGreenTraffic.names(blueGreen) + " to Deployment "
+                    + blueGreen.getNewDeployment(), Duration.ofSeconds(5), moves.toArray(Action[]::new));
+        }
+        blueGreen.setSwitchedAt(ctx.nowText());
+        BlueGreenFreeze.end(ctx, ctx.now());
+        Duration keep = Times.goDuration(ctx.blueGreen().getKeepOldFor());
+        blueGreen.setKeepOldUntil(Times.format(ctx.now().plus(keep)));
+        return PhaseOutcome.advance(Phase.KeepingOld, "TrafficSwitched", "Services " + BlueGreenTraffic.names(blueGreen)
+                + " now select Deployment " + blueGreen.getNewDeployment() + "; writes were frozen for " + blueGreen.getFreezeSeconds()
+                + " s; the old side stays up, write-frozen, until " + blueGreen.getKeepOldUntil() + " (annotate "
+                + "kratos-upgrade.io/switch-back=" + ctx.run() + " to move back, losing what is written on the new side)");
+    }
+}
