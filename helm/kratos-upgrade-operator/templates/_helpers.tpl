@@ -86,10 +86,11 @@ src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when 
 - apiGroups: ["kratos-upgrade.io"]
   resources: ["kratosupgrades/finalizers"]
   verbs: ["update"]
-# The Kratos Deployment: read, and (Managed mode) image and replicas.
+# The Kratos Deployment: read, and (Managed mode) image and replicas; BlueGreen creates the new side and
+# deletes the new side (switch back) or the old one (blueGreen.oldDeployment: Delete).
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
 # The Lease that locks a Deployment for one run at a time.
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
@@ -119,4 +120,8 @@ src/test/java/io/kratosupgrade/operator/packaging/ChartRenderIT.java fails when 
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# BlueGreen: the Services that select Kratos's pods, moved from the old side to the new one.
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["list", "patch"]
 {{- end }}

@@ -66,7 +66,7 @@ import org.jboss.logging.Logger;
         generationAwareEventProcessing = false,
         informer = @Informer(genericFilter = CachePruning.KratosUpgrades.class),
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
-@RBACRule(apiGroups = "apps", resources = "deployments", verbs = {"get", "list", "watch", "patch"})
+@RBACRule(apiGroups = "apps", resources = "deployments", verbs = {"get", "list", "watch", "patch", "create", "delete"})
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch", "update", "delete"})
 @RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
 @RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "list", "watch", "create", "update", "delete"})
@@ -74,6 +74,7 @@ import org.jboss.logging.Logger;
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get"})
 @RBACRule(apiGroups = "", resources = "persistentvolumeclaims", verbs = {"get"})
 @RBACRule(apiGroups = "", resources = "events", verbs = {"get", "list", "watch", "create", "patch"})
+@RBACRule(apiGroups = "", resources = "services", verbs = {"list", "patch"})
 public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Cleaner<KratosUpgrade> {
 
     public static final String NAME = "kratosupgrade";
