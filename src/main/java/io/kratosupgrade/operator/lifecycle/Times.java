@@ -18,6 +18,11 @@ public final class Times {
         return instant.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
+    /** With milliseconds: for the moments a duration in status is measured between (a write freeze lasts seconds). */
+    public static String formatMillis(Instant instant) {
+        return instant.truncatedTo(ChronoUnit.MILLIS).toString();
+    }
+
     public static Instant parse(String text) {
         return Instant.parse(text);
     }

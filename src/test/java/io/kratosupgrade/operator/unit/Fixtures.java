@@ -27,6 +27,9 @@ import java.time.ZonedDateTime;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.util.ArrayList;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.kratosupgrade.operator.observe.BlueGreenObservation;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -309,6 +312,19 @@ final class Fixtures {
                 .build();
     }
 
+    /** A Service with the given selector. */
+    static Service service(String name, Map<String, String> selector) {
+        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+                .withNewSpec().withSelector(new HashMap<>(selector)).endSpec().build();
+    }
+
+    /** A Kratos pod of one of the Deployment's ReplicaSets: it carries the ReplicaSet's pod-template-hash. */
+    static Pod kratosPod(String name, String image, boolean ready, String podTemplateHash) {
+        Pod pod = kratosPod(name, image, ready);
+        pod.getMetadata().getLabels().put("pod-template-hash", podTemplateHash);
+        return pod;
+    }
+
     // ---------------------------------------------------------------- the observed cluster
 
     /** A mutable picture of the cluster that turns into an {@link Observation} for each decision. */
@@ -324,11 +340,16 @@ final class Fixtures {
         EffectiveConfig config = config("dsn: memory\nselfservice:\n  default_browser_return_url: http://x/\n", Map.of());
         final List<Pod> deploymentPods = new ArrayList<>();
         boolean migrationSlot = true;
-        io.kratosupgrade.operator.observe.BlueGreenObservation blueGreen = io.kratosupgrade.operator.observe.BlueGreenObservation.NONE;
+        /** BlueGreen: the new Deployment, its pods, the namespace's Services, the target database's DSN. */
+        Deployment newSide;
+        final List<Pod> newSidePods = new ArrayList<>();
+        final List<Service> services = new ArrayList<>();
+        DsnResolution targetDsn;
 
         Observation observe() {
             return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers), lock,
-                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot, blueGreen);
+                    backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot,
+                    new BlueGreenObservation(newSide, List.copyOf(newSidePods), List.copyOf(services), targetDsn));
         }
 
         void putJob(Job job, Pod... jobPods) {

@@ -40,6 +40,11 @@ final class UpgradeScenario {
         return last;
     }
 
+    /** The scenario's clock plus {@code later}, as status writes times. */
+    String nowAsText(Duration later) {
+        return io.kratosupgrade.operator.lifecycle.Times.format(now.plus(later));
+    }
+
     void advance(Duration duration) {
         now = now.plus(duration);
     }
@@ -241,5 +246,111 @@ final class UpgradeScenario {
         decide();
         assertThat(phase()).isEqualTo(Phase.Succeeded);
         return this;
+    }
+
+    // ------------------------------------------------------------ BlueGreen
+
+    static final String TARGET_DSN = "postgres://kratos2:Other+s3cr3t%40y@db.ory.svc:5432/kratos_green?sslmode=disable&max_conns=20";
+    static final String NEW_SIDE = "kratos-v1-3-1";
+    static final String OLD_HASH = "6d4cf56db6";
+    static final String FREEZE_REPORT = "{\"frozenAtMillis\":" + (Fixtures.T0.toEpochMilli() + 9_500) + ",\"lockMillis\":12,"
+            + "\"sourceMajor\":15,\"targetMajor\":15}";
+
+    /**
+     * strategy BlueGreen with a target database, two Services selecting Kratos's pods (and one that does not), the old
+     * side's two ready pods of one ReplicaSet: preflight passes and the run is in Freezing.
+     */
+    UpgradeScenario blueGreenToFreezing() {
+        ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
+        io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec blueGreen = new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec();
+        blueGreen.setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
+        ku.getSpec().setBlueGreen(blueGreen);
+        world.targetDsn = Fixtures.dsnFound(TARGET_DSN);
+        world.services.add(Fixtures.service("kratos-public", java.util.Map.of("app", "kratos")));
+        world.services.add(Fixtures.service("kratos-admin", java.util.Map.of("app", "kratos")));
+        world.services.add(Fixtures.service("postgres", java.util.Map.of("app", "postgres")));
+        world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-a", Fixtures.OLD_IMAGE, true, OLD_HASH));
+        world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-b", Fixtures.OLD_IMAGE, true, OLD_HASH));
+        passPreflight();
+        assertThat(phase()).isEqualTo(Phase.Freezing);
+        return this;
+    }
+
+    /** The freeze Job is created and completes: BackingUp. */
+    UpgradeScenario blueGreenToBackingUp() {
+        if (phase() != Phase.Freezing) blueGreenToFreezing();
+        decide();
+        String job = status().getBlueGreen().getFreeze().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "freeze", 0, "Completed", FREEZE_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.BackingUp);
+        return this;
+    }
+
+    /** The dump, then its copy into the target (counts as dumped): Migrating. */
+    UpgradeScenario blueGreenToMigrating() {
+        if (phase() != Phase.BackingUp) blueGreenToBackingUp();
+        decide();
+        String backup = status().getBackup().getJobName();
+        world.putJob(Fixtures.completeJob(backup), Fixtures.terminatedPod(backup, "backup", 0, "Completed", BACKUP_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Copying);
+        decide();
+        String copy = status().getBlueGreen().getCopy().getJobName();
+        world.putJob(Fixtures.completeJob(copy), Fixtures.terminatedPod(copy, "copy", 0, "Completed", VERIFICATION_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Migrating);
+        return this;
+    }
+
+    /** The target's migration completes: StartingNewSide. */
+    UpgradeScenario blueGreenToStartingNewSide() {
+        if (phase() != Phase.Migrating) blueGreenToMigrating();
+        decide();
+        String job = status().getMigration().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "migrate", 0, "Completed", null));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.StartingNewSide);
+        return this;
+    }
+
+    /** Applies the Service selectors the last decision set, as the API server would. */
+    void applyServiceSelectors() {
+        for (Action.SetServiceSelector set : actions(Action.SetServiceSelector.class)) {
+            world.services.stream().filter(svc -> svc.getMetadata().getName().equals(set.service()))
+                    .forEach(svc -> svc.getSpec().setSelector(new java.util.HashMap<>(set.selector())));
+        }
+    }
+
+    /** The new Deployment is created (as the last decision asked) and all its pods become ready: Switching. */
+    UpgradeScenario blueGreenToSwitching() {
+        if (phase() != Phase.StartingNewSide) blueGreenToStartingNewSide();
+        decide();
+        applyServiceSelectors();
+        io.fabric8.kubernetes.api.model.apps.Deployment created = actions(Action.CreateDeployment.class).get(0).deployment();
+        created.setStatus(new io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder().withObservedGeneration(1L).withReplicas(2)
+                .withUpdatedReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).build());
+        created.getMetadata().setGeneration(1L);
+        world.newSide = created;
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Switching);
+        return this;
+    }
+
+    /** The Services move to the new side: KeepingOld. */
+    UpgradeScenario blueGreenToKeepingOld() {
+        if (phase() != Phase.Switching) blueGreenToSwitching();
+        decide();
+        applyServiceSelectors();
+        decide();
+        assertThat(phase()).isEqualTo(Phase.KeepingOld);
+        return this;
+    }
+
+    /** Completes the cleanup Job the last decision created (thaw, empty-target), reporting {@code report}. */
+    void completeCleanup(String report) {
+        String job = status().getBlueGreen().getCleanup().getJobName();
+        assertThat(actions(Action.CreateJob.class)).extracting(a -> a.job().getMetadata().getName()).contains(job);
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "cleanup", 0, "Completed", report));
     }
 }

@@ -16,7 +16,7 @@ final class BlueGreenFreeze {
     static void end(RunContext ctx, Instant at) {
         BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
         if (blueGreen.getFrozenAt() == null || blueGreen.getFreezeEndedAt() != null) return;
-        blueGreen.setFreezeEndedAt(Times.format(at));
+        blueGreen.setFreezeEndedAt(Times.formatMillis(at));
         long millis = Duration.between(Times.parse(blueGreen.getFrozenAt()), at).toMillis();
         blueGreen.setFreezeSeconds(Math.max(0, millis) / 1000.0);
     }

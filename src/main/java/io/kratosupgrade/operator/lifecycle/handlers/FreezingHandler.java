@@ -68,7 +68,7 @@ public class FreezingHandler implements PhaseHandler {
                 freeze.setFinishedAt(ctx.nowText());
                 JsonNode report = BlueGreenJobs.report(outcome);
                 blueGreen.setFrozenAt(report.hasNonNull("frozenAtMillis")
-                        ? Times.format(Instant.ofEpochMilli(report.get("frozenAtMillis").asLong())) : ctx.nowText());
+                        ? Times.formatMillis(Instant.ofEpochMilli(report.get("frozenAtMillis").asLong())) : Times.formatMillis(ctx.now()));
                 return PhaseOutcome.advance(Phase.BackingUp, "WritesFrozen", "target database checked (empty, PostgreSQL "
                         + report.path("targetMajor").asText("?") + ", old " + report.path("sourceMajor").asText("?")
                         + "); writes frozen on the old database at " + blueGreen.getFrozenAt() + " (waited "

@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * <li>the run's Jobs still running against either database are stopped and waited for (a freeze that committed after
  *     the thaw would freeze the old side again);</li>
  * <li>the old database user gets its write privileges back, before any traffic returns to the old side;</li>
- * <li>the Services select the old pods again (when the run had pinned or switched them);</li>
+ * <li>while the new Deployment exists, the Services select the old pods (when the run had pinned or switched them);</li>
  * <li>the new Deployment is deleted and its pods waited for;</li>
  * <li>the Services get their own selectors back (only the old pods match them then);</li>
  * <li>a target database that never served is emptied for a retry, unless spec.blueGreen.keepFailedTarget; one that
@@ -59,7 +59,8 @@ public class SwitchingBackHandler implements PhaseHandler {
             BlueGreenFreeze.end(ctx, thawedAt);
             return PhaseOutcome.continueNow("switching back: the old database accepts writes again", thaw.deleteSecret());
         }
-        if (blueGreen.getOldPodTemplateHash() != null) {
+        Deployment newSide = ctx.observed().blueGreen().newSide();
+        if (newSide != null && blueGreen.getOldPodTemplateHash() != null) {
             List<Action> back = BlueGreenTraffic.toOldSide(ctx);
             if (!back.isEmpty()) {
                 if (blueGreen.getSwitchedAt() != null && blueGreen.getSwitchedBackAt() == null) blueGreen.setSwitchedBackAt(ctx.nowText());
@@ -67,7 +68,6 @@ public class SwitchingBackHandler implements PhaseHandler {
                         ctx.settings().podRecheck(), back.toArray(Action[]::new));
             }
         }
-        Deployment newSide = ctx.observed().blueGreen().newSide();
         if (newSide != null && newSide.getMetadata().getDeletionTimestamp() == null && ownedByThisRun(ctx, newSide)) {
             return PhaseOutcome.stay("switching back: deleting Deployment " + blueGreen.getNewDeployment(), ctx.settings().podRecheck(),
                     new Action.DeleteDeployment(blueGreen.getNewDeployment()));
@@ -106,12 +106,11 @@ public class SwitchingBackHandler implements PhaseHandler {
     /** A Job of this run that has not finished is suspended, and waited for until none of its pods runs. */
     private static void stopping(RunContext ctx, StepStatus step, List<Action> stops, List<String> running) {
         Optional<Job> job = ctx.observed().job(step.getJobName());
-        if (job.isEmpty() || JobOutcome.of(job.get(), ctx.observed().podsOf(step.getJobName())).finished()) return;
-        boolean suspend = !Boolean.TRUE.equals(job.get().getSpec().getSuspend());
-        if (suspend) stops.add(new Action.SuspendJob(step.getJobName()));
-        if (suspend || !DeploymentPods.stillRunning(ctx.observed().podsOf(step.getJobName())).isEmpty()) {
-            running.add(step.getJobName());
-        }
+        if (job.isEmpty()) return;
+        List<Pod> pods = ctx.observed().podsOf(step.getJobName());
+        boolean active = !JobOutcome.of(job.get(), pods).finished();
+        if (active) stops.add(new Action.SuspendJob(step.getJobName()));
+        if (active || !DeploymentPods.stillRunning(pods).isEmpty()) running.add(step.getJobName());
     }
 
     private static boolean ownedByThisRun(RunContext ctx, Deployment newSide) {

@@ -30,7 +30,7 @@ public class SwitchingHandler implements PhaseHandler {
             return PhaseOutcome.stay("moving Services " + BlueGreenTraffic.names(blueGreen) + " to Deployment "
                     + blueGreen.getNewDeployment(), Duration.ofSeconds(5), moves.toArray(Action[]::new));
         }
-        blueGreen.setSwitchedAt(ctx.nowText());
+        blueGreen.setSwitchedAt(Times.formatMillis(ctx.now()));
         BlueGreenFreeze.end(ctx, ctx.now());
         Duration keep = Times.goDuration(ctx.blueGreen().getKeepOldFor());
         blueGreen.setKeepOldUntil(Times.format(ctx.now().plus(keep)));
