@@ -112,6 +112,8 @@ public final class BlueGreenJobBuilder {
 
     static final String FREEZE_SQL = String.join("\n",
             "set lock_timeout = '30s';",
+            // REVOKE warns per column for what it could not revoke; the check below says it once, as the error.
+            "set client_min_messages = error;",
             "begin;",
             "do $do$",
             "declare r record; n int;",
@@ -192,7 +194,7 @@ public final class BlueGreenJobBuilder {
             "fi",
             "thawed_at=$(date +%s%3N)",
             "if [ \"$EMPTY_TARGET\" = true ]; then",
-            "  { printf '%s\\n' 'begin;' \"$DROP_SQL\" 'commit;'; } | on_target psql -X -q -v ON_ERROR_STOP=1",
+            "  { printf '%s\\n' 'begin;' \"$DROP_SQL\" 'commit;'; } | on_target psql -X -q -v ON_ERROR_STOP=1 > /dev/null",
             "  left=$(on_target psql -X -At -v ON_ERROR_STOP=1 -c \"$TARGET_OBJECTS_SQL\")",
             "  [ \"$left\" -eq 0 ] || { echo \"the target database still holds $left relations after emptying it\" >&2; exit 1; }",
             "  emptied=true",
