@@ -22,7 +22,13 @@ class ValidationIT extends ApiServerTestBase {
             missing version              | {"deploymentName":"kratos","backup":{"policy":"Skip"}}                                             | spec.version
             missing deploymentName       | {"version":"v1.3.1","backup":{"policy":"Skip"}}                                                     | spec.deploymentName
             bad deployment name          | {"deploymentName":"Kratos_1","version":"v1.3.1","backup":{"policy":"Skip"}}                        | spec.deploymentName
-            unknown strategy             | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"policy":"Skip"}}  | spec.strategy
+            unknown strategy             | {"deploymentName":"kratos","version":"v1.3.1","strategy":"Canary","backup":{"policy":"Skip"}}  | spec.strategy
+            blue/green, no target        | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"}}  | spec.strategy
+            blue/green, no backup        | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"policy":"Skip"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"}}} | spec.strategy
+            blue/green in Gate mode      | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","mode":"Gate","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"}}} | spec.strategy
+            blue/green, stepped          | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","path":"Stepped","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"}}} | spec.strategy
+            blue/green, target no key    | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t"}}} | spec.blueGreen.targetDatabase.key
+            blue/green, keep zero        | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"},"keepOldFor":"0s"}} | spec.blueGreen.keepOldFor
             unknown backup policy        | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Sometimes"}}                     | spec.backup.policy
             no backup choice             | {"deploymentName":"kratos","version":"v1.3.1"}                                                     | spec.backup
             backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1","backup":{}}                                          | spec.backup.persistentVolumeClaim
@@ -53,6 +59,24 @@ class ValidationIT extends ApiServerTestBase {
                     assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422);
                     assertThat(e.getMessage()).contains(field);
                 });
+    }
+
+    @Test
+    void aBlueGreenSpecWithItsTargetDatabaseIsAcceptedWithItsDefaults() {
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion("kratos-upgrade.io/v1alpha1");
+        resource.setKind("KratosUpgrade");
+        resource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("blue-green").withNamespace(namespace).build());
+        resource.setAdditionalProperties(Map.of("spec", Map.of("deploymentName", "kratos", "version", "v1.3.1", "strategy", "BlueGreen",
+                "backup", Map.of("persistentVolumeClaim", "kratos-backups"),
+                "blueGreen", Map.of("targetDatabase", Map.of("name", "kratos-green-db", "key", "dsn")))));
+
+        GenericKubernetesResource stored = client.resource(resource).create();
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
+        assertThat(spec.get("blueGreen")).isEqualTo(Map.of("targetDatabase", Map.of("name", "kratos-green-db", "key", "dsn"),
+                "keepOldFor", "1h", "oldDeployment", "ScaleToZero", "restoreOldWrites", false, "keepFailedTarget", false));
     }
 
     /** Sent without any optional field (not through the Java model, which carries the defaults itself). */
