@@ -5,12 +5,14 @@ import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.observe.Observation;
 import io.kratosupgrade.operator.resources.DeploymentPatches;
 import io.kratosupgrade.operator.resources.Names;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What deleting a KratosUpgrade does, in every phase. Deletion abandons the run but never leaves Kratos
@@ -26,6 +28,11 @@ import java.util.List;
  * Then the finalizer goes, and the garbage collector removes the object's Jobs (a backup Job still running
  * is stopped; its partial file keeps the {@code .partial} suffix).
  *
+ * <p>A BlueGreen run that froze the old database cannot be abandoned: the old side would stay read-only. Deleting it
+ * first brings the run to its own end ({@link #overrule}): before the switch it switches back (writes restored, the
+ * new side removed), after the switch it finalizes as if keepOldFor had passed (the new side keeps serving). Only
+ * then does the object go.
+ *
  * @param waitReason null to let the object go now; otherwise why deletion waits
  * @param actions    side effects to carry out first
  */
@@ -33,6 +40,28 @@ public record Deletion(String waitReason, List<Action> actions) {
 
     public boolean waits() {
         return waitReason != null;
+    }
+
+    /** Whether deletion must first let the run reach a terminal phase (a BlueGreen run past preflight). */
+    public static boolean finishesRunFirst(KratosUpgrade upgrade) {
+        KratosUpgradeStatus status = upgrade.getStatus();
+        return status != null && status.getPhase() != null && status.getStrategy() == Strategy.BlueGreen
+                && !status.getPhase().isTerminal() && !status.getPhase().deploymentUntouched(Strategy.BlueGreen);
+    }
+
+    /**
+     * What a deleted BlueGreen run does instead of its phase's step: up to the switch it fails (reason Deleted) into
+     * SwitchingBack; while the old side is kept it goes on to Finalizing; SwitchingBack and Finalizing run as usual.
+     */
+    static Optional<PhaseOutcome> overrule(RunContext ctx) {
+        if (ctx.upgrade().getMetadata().getDeletionTimestamp() == null || !finishesRunFirst(ctx.upgrade())) return Optional.empty();
+        return switch (ctx.status().getPhase()) {
+            case Freezing, BackingUp, Copying, Migrating, StartingNewSide, Switching -> Optional.of(Failures.fail(ctx, "Deleted",
+                    "the KratosUpgrade is being deleted: switching back to the old side before it goes"));
+            case KeepingOld -> Optional.of(PhaseOutcome.advance(Phase.Finalizing, "Deleted",
+                    "the KratosUpgrade is being deleted: the new side keeps serving; releasing the old side before it goes"));
+            default -> Optional.empty();
+        };
     }
 
     public static Deletion decide(KratosUpgrade upgrade, Observation observed) {

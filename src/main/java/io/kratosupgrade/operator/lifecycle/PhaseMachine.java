@@ -113,7 +113,7 @@ public class PhaseMachine {
         RunContext ctx = new RunContext(upgrade, observed, now, settings, product);
         Phase phase = status.getPhase();
         List<Decision.Event> gateEvents = new ArrayList<>();
-        Optional<PhaseOutcome> overruled = GateWatch.check(ctx, gateEvents);
+        Optional<PhaseOutcome> overruled = GateWatch.check(ctx, gateEvents).or(() -> Deletion.overrule(ctx));
         PhaseOutcome outcome = overruled.orElseGet(() -> handle(handlers.get(phase), ctx)).withEvents(gateEvents);
         actions.addAll(outcome.actions());
         events.addAll(outcome.events());

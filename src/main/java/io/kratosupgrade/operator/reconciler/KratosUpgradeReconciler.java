@@ -255,6 +255,11 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
     /** Deletion abandons the run without leaving Kratos down or half-way: see {@link Deletion}. */
     @Override
     public DeleteControl cleanup(KratosUpgrade resource, Context<KratosUpgrade> context) {
+        if (Deletion.finishesRunFirst(resource)) {
+            // The run goes on to its own end (the machine sees the deletion); the finalizer stays until then.
+            reconcile(resource, context);
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
+        }
         KratosUpgrade working = context.getClient().getKubernetesSerialization().clone(resource);
         Deletion deletion = Deletion.decide(working, observer.observe(working, context));
         if (deletion.waits()) {

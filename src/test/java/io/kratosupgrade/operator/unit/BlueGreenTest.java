@@ -234,6 +234,26 @@ class BlueGreenTest {
     }
 
     @Test
+    void deletingTheObjectBeforeTheSwitchSwitchesBackFirstAndAfterItReleasesTheOldSide() {
+        s.blueGreenToBackingUp();
+        assertThat(io.kratosupgrade.operator.lifecycle.Deletion.finishesRunFirst(s.ku)).as("the old database is frozen").isTrue();
+        s.ku.getMetadata().setDeletionTimestamp("2025-03-01T10:05:00Z");
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.SwitchingBack);
+        assertThat(s.status().getFailureReason()).isEqualTo("Deleted");
+
+        UpgradeScenario kept = new UpgradeScenario().blueGreenToKeepingOld();
+        kept.ku.getMetadata().setDeletionTimestamp("2025-03-01T10:05:00Z");
+        kept.decide();
+        assertThat(kept.phase()).as("the new side keeps serving").isEqualTo(Phase.Finalizing);
+        assertThat(kept.status().getFailureReason()).isNull();
+
+        UpgradeScenario notYet = new UpgradeScenario().blueGreenToFreezing();
+        notYet.status().setPhase(Phase.Preflight);
+        assertThat(io.kratosupgrade.operator.lifecycle.Deletion.finishesRunFirst(notYet.ku)).as("nothing touched yet").isFalse();
+    }
+
+    @Test
     void preflightRefusesWhatBlueGreenCannotDoAndTouchesNothing() {
         assertRefused(w -> w.services.removeIf(svc -> svc.getMetadata().getName().startsWith("kratos")), "NoServiceSelectsKratos");
         assertRefused(w -> w.targetDsn = Fixtures.dsnFound(Fixtures.POSTGRES_DSN), "TargetIsSource");
