@@ -163,6 +163,9 @@ final class FakeControllers implements AutoCloseable {
                     case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
                     case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
                     case InspectionJobBuilder.STEP -> inspectionReport;
+                    case "freeze" -> "{\"frozenAtMillis\":" + Instant.now().toEpochMilli() + ",\"lockMillis\":3,\"sourceMajor\":15,\"targetMajor\":15}";
+                    case "copy" -> "{\"restoreMillis\":130,\"counts\":" + DUMPED_COUNTS + "}";
+                    case "cleanup" -> "{\"thawed\":true,\"thawedAtMillis\":" + Instant.now().toEpochMilli() + ",\"emptied\":true}";
                     default -> null;
                 });
                 status = new JobStatusBuilder().withStartTime(now).withCompletionTime(now).withSucceeded(1).withActive(0)
@@ -317,6 +320,18 @@ final class FakeControllers implements AutoCloseable {
     // ---- Deployment controller + kubelet ----
 
     private synchronized void onDeployment(Deployment d) {
+        if (d.getMetadata().getDeletionTimestamp() != null) {
+            // The garbage collector's foreground deletion: the pods go, then the finalizer that held the Deployment.
+            client.pods().inNamespace(namespace).list().getItems().stream().filter(p -> ownedBy(p, d))
+                    .forEach(p -> client.pods().inNamespace(namespace).resource(p).withGracePeriod(0).delete());
+            try {
+                Edits.retryingConflicts(() -> client.apps().deployments().inNamespace(namespace).withName(d.getMetadata().getName())
+                        .edit(current -> { current.getMetadata().setFinalizers(java.util.List.of()); return current; }));
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 404) throw e; // already gone
+            }
+            return;
+        }
         long generation = d.getMetadata().getGeneration();
         int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
         String image = d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
@@ -328,7 +343,9 @@ final class FakeControllers implements AutoCloseable {
                 && d.getStatus().getObservedGeneration() == generation) {
             return;
         }
-        List<Pod> pods = client.pods().inNamespace(namespace).withLabels(d.getSpec().getSelector().getMatchLabels()).list().getItems();
+        // Its own pods only: a blue/green new side's pods carry the old Deployment's labels too.
+        List<Pod> pods = client.pods().inNamespace(namespace).withLabels(d.getSpec().getSelector().getMatchLabels()).list().getItems()
+                .stream().filter(p -> ownedBy(p, d)).toList();
         String now = now();
         if (desired == 0) {
             // Scaled to zero: every pod goes, whatever its image.
@@ -373,11 +390,23 @@ final class FakeControllers implements AutoCloseable {
         client.apps().deployments().inNamespace(namespace).resource(d).updateStatus();
     }
 
+    /** Controlled by the Deployment's ReplicaSet of the pod's own hash, as the real controllers leave them. */
+    private static boolean ownedBy(Pod pod, Deployment d) {
+        String hash = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get("pod-template-hash");
+        return pod.getMetadata().getOwnerReferences() != null && pod.getMetadata().getOwnerReferences().stream()
+                .anyMatch(o -> "ReplicaSet".equals(o.getKind()) && (d.getMetadata().getName() + "-" + hash).equals(o.getName()));
+    }
+
     private Pod createReadyPod(Deployment d, String image, boolean ready) {
         Map<String, String> labels = new HashMap<>(d.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("pod-template-hash", Integer.toHexString(image.hashCode() & 0xfffffff));
+        String hash = Integer.toHexString((d.getMetadata().getName() + image).hashCode() & 0xfffffff);
+        labels.put("pod-template-hash", hash);
         Pod pod = client.pods().inNamespace(namespace).resource(new PodBuilder()
-                .withNewMetadata().withGenerateName(d.getMetadata().getName() + "-").withNamespace(namespace).withLabels(labels).endMetadata()
+                .withNewMetadata().withGenerateName(d.getMetadata().getName() + "-").withNamespace(namespace).withLabels(labels)
+                    .addNewOwnerReference().withApiVersion("apps/v1").withKind("ReplicaSet").withName(d.getMetadata().getName() + "-" + hash)
+                        .withUid(java.util.UUID.nameUUIDFromBytes((d.getMetadata().getName() + hash).getBytes()).toString()).withController(true)
+                    .endOwnerReference()
+                .endMetadata()
                 .withSpec(d.getSpec().getTemplate().getSpec())
                 .build()).create();
         Container c = pod.getSpec().getContainers().get(0);
