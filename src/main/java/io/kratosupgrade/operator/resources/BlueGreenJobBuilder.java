@@ -18,11 +18,11 @@ import java.util.List;
  * pod's mounts and security context, the database tools image); a short-lived Secret holds the old database's
  * libpq variables (PG*) and the target's, prefixed TARGET_. Each reports on its termination message.
  * <ul>
- * <li>{@link Operation#FREEZE}: the target must be reachable, empty, and on a server at least as new as the old
+ * <li>{@link Operation#CHECK_TARGET} (preflight) and {@link Operation#FREEZE}: the target must be reachable, empty, and on a server at least as new as the old
  *     one; then, in one transaction on the old database, every table of its schema is locked in SHARE mode (which
  *     waits for the writes in flight to commit) and the user's INSERT, UPDATE, DELETE and TRUNCATE are revoked. If the
  *     user could still write afterwards (privileges granted by another role, or to PUBLIC), the transaction is rolled
- *     back and the Job fails: nothing was frozen.</li>
+ *     back and the Job fails: nothing was frozen. The check alone changes nothing.</li>
  * <li>{@link Operation#COPY}: the dump restored into the target in one transaction, which first checks that the
  *     target is still empty and last compares the core tables' row counts with the dump's snapshot.</li>
  * <li>{@link Operation#CLEANUP}: the old user's write privileges back (THAW), the target emptied (EMPTY_TARGET), each
@@ -32,7 +32,7 @@ import java.util.List;
 public final class BlueGreenJobBuilder {
 
     public enum Operation {
-        FREEZE("freeze"), COPY("copy"), CLEANUP("cleanup");
+        CHECK_TARGET("check-target"), FREEZE("freeze"), COPY("copy"), CLEANUP("cleanup");
 
         private final String step;
 
@@ -65,6 +65,7 @@ public final class BlueGreenJobBuilder {
         env.add(new EnvVar("TARGET_OBJECTS_SQL", TARGET_OBJECTS_SQL, null));
         String script;
         switch (in.operation()) {
+            case CHECK_TARGET -> script = CHECK_TARGET_SCRIPT;
             case FREEZE -> {
                 env.add(new EnvVar("FREEZE_SQL", FREEZE_SQL, null));
                 script = FREEZE_SCRIPT;
@@ -144,7 +145,8 @@ public final class BlueGreenJobBuilder {
             "  \"$@\"",
             ")");
 
-    static final String FREEZE_SCRIPT = String.join("\n", "set -eu", ON_TARGET,
+    /** Reachable, as new as the old server, empty: what preflight checks and the freeze checks again first. */
+    private static final String CHECK_TARGET = String.join("\n",
             "source_major=$(psql -X -At -v ON_ERROR_STOP=1 -c \"select current_setting('server_version_num')::int / 10000\") "
                     + "|| { echo 'the old database cannot be reached' >&2; exit 1; }",
             "target=$(on_target psql -X -At -v ON_ERROR_STOP=1 -c \"select current_setting('server_version_num')::int / 10000 "
@@ -158,7 +160,13 @@ public final class BlueGreenJobBuilder {
             "if [ \"$target_objects\" -ne 0 ]; then",
             "  echo \"TARGET_NOT_EMPTY: the target database's schema holds $target_objects tables, views or sequences; "
                     + "blue/green needs an empty one\" >&2; exit 1",
-            "fi",
+            "fi");
+
+    static final String CHECK_TARGET_SCRIPT = String.join("\n", "set -eu", ON_TARGET, CHECK_TARGET,
+            "printf '{\"sourceMajor\":%s,\"targetMajor\":%s}' \"$source_major\" \"$target_major\" > /dev/termination-log",
+            "cat /dev/termination-log");
+
+    static final String FREEZE_SCRIPT = String.join("\n", "set -eu", ON_TARGET, CHECK_TARGET,
             "started=$(date +%s%3N)",
             "printf '%s\\n' \"$FREEZE_SQL\" | psql -X -q -v ON_ERROR_STOP=1",
             "frozen=$(date +%s%3N)",

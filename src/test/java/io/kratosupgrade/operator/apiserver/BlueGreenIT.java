@@ -33,7 +33,7 @@ class BlueGreenIT extends ApiServerTestBase {
         upgrade("bg", "v1.3.1", BlueGreenIT::blueGreen);
 
         KratosUpgrade kept = awaitPhase("bg", Phase.KeepingOld);
-        assertThat(controllers.jobsCreated).containsExactly("bg-1-freeze", "bg-1-backup", "bg-1-copy", "bg-1-migrate");
+        assertThat(controllers.jobsCreated).containsExactly("bg-1-check-target", "bg-1-freeze", "bg-1-backup", "bg-1-copy", "bg-1-migrate");
         Deployment newSide = client.apps().deployments().inNamespace(namespace).withName(NEW_SIDE).get();
         assertThat(newSide.getMetadata().getOwnerReferences()).as("it outlives the KratosUpgrade").isEmpty();
         assertThat(newSide.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("oryd/kratos:v1.3.1");
@@ -71,7 +71,7 @@ class BlueGreenIT extends ApiServerTestBase {
         KratosUpgrade back = awaitPhase("bg-fails", Phase.RolledBack);
 
         assertThat(back.getStatus().getFailureReason()).isEqualTo("NewSideNotReady");
-        assertThat(controllers.jobsCreated).containsExactly("bg-fails-1-freeze", "bg-fails-1-backup", "bg-fails-1-copy",
+        assertThat(controllers.jobsCreated).containsExactly("bg-fails-1-check-target", "bg-fails-1-freeze", "bg-fails-1-backup", "bg-fails-1-copy",
                 "bg-fails-1-migrate", "bg-fails-1-thaw", "bg-fails-1-empty-target");
         assertThat(back.getStatus().getBlueGreen().getOldWritesRestored()).isTrue();
         assertThat(back.getStatus().getBlueGreen().getTargetEmptied()).isTrue();

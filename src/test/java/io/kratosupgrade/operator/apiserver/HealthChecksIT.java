@@ -32,8 +32,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The health checks we ship for GitOps tools, read against the real operator: three runs against a real API server
- * (Gate mode with approval, a rolled back Recreate, a dry run and a refusal) go through every phase; a watch keeps
+ * The health checks we ship for GitOps tools, read against the real operator: runs against a real API server
+ * (Gate mode with approval, a rolled back Recreate, a dry run and a refusal, a blue/green run switched back, retried
+ * and finalized) go through every phase; a watch keeps
  * the object as stored in each; then the Argo CD Lua check (in gopher-lua, set up as Argo CD does) and the Flux
  * healthCheckExprs (with Flux's CEL library) must read each one as a GitOps pipeline needs. The Gate run is also the
  * API-server test of Gate mode: the operator never writes the Deployment, follows the rollout the test makes in its
@@ -56,7 +57,8 @@ class HealthChecksIT extends ApiServerTestBase {
         // Flux cannot evaluate an expression on an object without status: Unknown, which it keeps waiting on.
         EXPECTED.put("NoStatus", List.of("Progressing", "Unknown"));
         for (String progressing : List.of("GenerationNotObserved", "Pending", "Preflight", "ScalingDown", "BackingUp",
-                "VerifyingBackup", "Rehearsing", "Migrating", "RollingOut", "Verifying", "RestoringDatabase", "RollingBack")) {
+                "VerifyingBackup", "Rehearsing", "Migrating", "RollingOut", "Verifying", "RestoringDatabase", "RollingBack",
+                "Freezing", "Copying", "StartingNewSide", "Switching", "KeepingOld", "Finalizing", "SwitchingBack")) {
             EXPECTED.put(progressing, List.of("Progressing", "InProgress"));
         }
         EXPECTED.put("AwaitingApproval", List.of("Suspended", "InProgress"));
@@ -157,8 +159,41 @@ class HealthChecksIT extends ApiServerTestBase {
         }
     }
 
+    /** KeepingOld is Progressing: the run is not over while the old side can still come back. */
     @Test
     @Order(4)
+    void aBlueGreenRunIsSwitchedBackThenRetriedAndFinalized() {
+        controllers.start();
+        installKratos();
+        client.secrets().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                .withName("kratos-green-db").endMetadata().withStringData(Map.of("dsn", DSN.replace("/kratos", "/kratos_green"))).build()).create();
+        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                .withName("kratos-public").endMetadata().withNewSpec().withSelector(Map.of("app", "kratos")).addNewPort().withPort(80).endPort()
+                .endSpec().build()).create();
+        try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
+            upgrade("bg", "v1.3.1", spec -> {
+                spec.setStrategy(Strategy.BlueGreen);
+                spec.setBlueGreen(new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec());
+                spec.getBlueGreen().setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
+            });
+            awaitPhase("bg", Phase.KeepingOld);
+            annotate("bg", KratosUpgrade.SWITCH_BACK_ANNOTATION, "1");
+            awaitPhase("bg", Phase.RolledBack);
+            annotate("bg", KratosUpgrade.RETRY_ANNOTATION, "again");
+            awaitUpgrade("bg", ku -> ku.getStatus().getRun() == 2 && ku.getStatus().getPhase() == Phase.KeepingOld);
+            annotate("bg", KratosUpgrade.FINALIZE_ANNOTATION, "2");
+            awaitPhase("bg", Phase.Succeeded);
+            recorder.samples().forEach(SAMPLES::putIfAbsent);
+        }
+    }
+
+    private void annotate(String name, String key, String value) {
+        Edits.retryingConflicts(() -> client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name)
+                .edit(ku -> { ku.getMetadata().getAnnotations().put(key, value); return ku; }));
+    }
+
+    @Test
+    @Order(5)
     void argoCdAndFluxReadEveryPhaseAsAPipelineNeeds() throws IOException {
         assertThat(SAMPLES.keySet()).as("a sample of every phase")
                 .containsAll(Arrays.stream(Phase.values()).map(Phase::name).toList())

@@ -221,6 +221,29 @@ class BlueGreenTest {
     }
 
     @Test
+    void preflightChecksTheTargetDatabaseWithAJobAndATargetInUseEndsTheRunBeforeAnythingIsFrozen() {
+        UpgradeScenario refused = new UpgradeScenario();
+        refused.world.targetDsn = Fixtures.dsnFound(UpgradeScenario.TARGET_DSN);
+        refused.world.services.add(Fixtures.service("kratos-public", Map.of("app", "kratos")));
+        refused.ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
+        var spec = new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec();
+        spec.setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
+        refused.ku.getSpec().setBlueGreen(spec);
+        refused.toPreflight();
+        refused.decideInPreflight();
+        Job check = refused.actions(Action.CreateJob.class).get(0).job();
+        assertThat(check.getMetadata().getName()).isEqualTo("kratos-upgrade-1-check-target");
+        assertThat(String.join(" ", check.getSpec().getTemplate().getSpec().getContainers().get(0).getCommand()))
+                .contains("TARGET_NOT_EMPTY").doesNotContain("revoke");
+        refused.world.putJob(Fixtures.failedJob(check.getMetadata().getName(), "BackoffLimitExceeded"), Fixtures.terminatedPod(
+                check.getMetadata().getName(), "check-target", 1, "Error", "TARGET_NOT_EMPTY: the target database's schema holds 12 tables"));
+        refused.decide();
+        assertThat(refused.phase()).isEqualTo(Phase.Failed);
+        assertThat(refused.status().getFailureReason()).isEqualTo("TargetDatabaseNotEmpty");
+        assertThat(refused.status().getFailureMessage()).contains("holds 12 tables", "Nothing was changed");
+    }
+
+    @Test
     void aFreezeTheDatabaseRefusesFailsWithItsReason() {
         s.blueGreenToFreezing();
         s.decide();

@@ -272,6 +272,12 @@ final class UpgradeScenario {
         world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-a", Fixtures.OLD_IMAGE, true, OLD_HASH));
         world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-b", Fixtures.OLD_IMAGE, true, OLD_HASH));
         passPreflight();
+        // The target check, after the inspection: its Job completes and preflight passes.
+        assertThat(phase()).isEqualTo(Phase.Preflight);
+        String check = status().getBlueGreen().getTargetCheck().getJobName();
+        world.putJob(Fixtures.completeJob(check), Fixtures.terminatedPod(check, "check-target", 0, "Completed",
+                "{\"sourceMajor\":15,\"targetMajor\":15}"));
+        decide();
         assertThat(phase()).isEqualTo(Phase.Freezing);
         return this;
     }

@@ -22,7 +22,10 @@ public class BlueGreenStatus {
     @JsonPropertyDescription("The Services that selected the old pods, with their selectors before the run.")
     private List<ServiceSelection> services = new ArrayList<>();
 
-    @JsonPropertyDescription("The Job that checks the target database and revokes the old database user's write privileges.")
+    @JsonPropertyDescription("Preflight's Job that checks the target database: reachable, empty, a server as new as the old one.")
+    private StepStatus targetCheck;
+
+    @JsonPropertyDescription("The Job that checks the target database again and revokes the old database user's write privileges.")
     private StepStatus freeze;
 
     @JsonPropertyDescription("The Job that restores the dump into the target database and checks its row counts.")
@@ -65,6 +68,8 @@ public class BlueGreenStatus {
     public void setOldPodTemplateHash(String oldPodTemplateHash) { this.oldPodTemplateHash = oldPodTemplateHash; }
     public List<ServiceSelection> getServices() { return services; }
     public void setServices(List<ServiceSelection> services) { this.services = services; }
+    public StepStatus getTargetCheck() { return targetCheck; }
+    public void setTargetCheck(StepStatus targetCheck) { this.targetCheck = targetCheck; }
     public StepStatus getFreeze() { return freeze; }
     public void setFreeze(StepStatus freeze) { this.freeze = freeze; }
     public StepStatus getCopy() { return copy; }

@@ -37,7 +37,20 @@ final class BlueGreenJobs {
     static final Duration SHORT_TIMEOUT = Duration.ofMinutes(5);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Reasons by the marker the Jobs' scripts put first on the line that says why they failed. */
+    private static final Map<String, String> REASONS = Map.of(
+            "TARGET_UNREACHABLE", "TargetDatabaseUnreachable",
+            "TARGET_TOO_OLD", "TargetDatabaseTooOld",
+            "TARGET_NOT_EMPTY", "TargetDatabaseNotEmpty",
+            "FREEZE_REFUSED", "FreezeRefused");
+
     private BlueGreenJobs() {
+    }
+
+    /** The reason a failed Job's log names, else {@code fallback}. */
+    static String reason(String logTail, String fallback) {
+        return REASONS.entrySet().stream().filter(e -> logTail != null && logTail.contains(e.getKey()))
+                .map(Map.Entry::getValue).findFirst().orElse(fallback);
     }
 
     /** Either the Job's credentials, or why they cannot be had (a message for status, never a secret). */

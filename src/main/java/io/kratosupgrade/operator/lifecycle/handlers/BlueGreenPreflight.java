@@ -1,6 +1,13 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.kratosupgrade.operator.act.Action;
+import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
+import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.resources.BlueGreenJobBuilder;
+import io.kratosupgrade.operator.status.Redaction;
+import java.util.ArrayList;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
 import io.kratosupgrade.operator.api.v1alpha1.ServiceSelection;
@@ -22,8 +29,8 @@ import java.util.Optional;
 
 /**
  * What preflight checks for strategy BlueGreen, before anything is touched, and what it records for the later
- * steps (the new Deployment's name, the replicas, the Services and their selectors). The target database itself is
- * reached first by the freeze Job, which checks it is empty and new enough before it freezes anything.
+ * steps (the new Deployment's name, the replicas, the Services and their selectors); then a Job checks the target
+ * database itself (reachable, empty, new enough), which the freeze Job checks again before it freezes anything.
  */
 final class BlueGreenPreflight {
 
@@ -73,11 +80,55 @@ final class BlueGreenPreflight {
                     + "Deployment " + old.getMetadata().getName() + ": blue/green switches traffic by moving Services");
         }
         BlueGreenStatus status = new BlueGreenStatus();
+        // Preflight runs again on every pass; the target check's Job is this run's, whatever pass created it.
+        if (ctx.status().getBlueGreen() != null) status.setTargetCheck(ctx.status().getBlueGreen().getTargetCheck());
         status.setNewDeployment(newName);
         status.setOldReplicas(old.getSpec().getReplicas() == null ? 1 : old.getSpec().getReplicas());
         services.forEach(s -> status.getServices().add(new ServiceSelection(s.getMetadata().getName(), s.getSpec().getSelector())));
         ctx.status().setBlueGreen(status);
         return Optional.empty();
+    }
+
+    /**
+     * Empty once the target database was checked (reachable, empty, a server as new as the old one); else what preflight
+     * does meanwhile: runs the check's Job, or fails with the reason it found. Nothing is changed by it.
+     */
+    static Optional<PhaseOutcome> targetCheck(RunContext ctx, KratosTemplate template) {
+        BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
+        if (blueGreen.getTargetCheck() != null && blueGreen.getTargetCheck().getFinishedAt() != null) return Optional.empty();
+        if (blueGreen.getTargetCheck() == null) {
+            blueGreen.setTargetCheck(BlueGreenJobs.step(ctx, BlueGreenJobBuilder.Operation.CHECK_TARGET.step()));
+        }
+        StepStatus check = blueGreen.getTargetCheck();
+        Optional<Job> job = RunningJob.job(ctx, check);
+        if (job.isEmpty()) {
+            BlueGreenJobs.Credentials credentials = BlueGreenJobs.credentials(ctx, true, true);
+            if (credentials.problem() != null) return fail(ctx, "DsnUnreadable", "cannot check the target database: " + credentials.problem());
+            Job built = BlueGreenJobBuilder.build(BlueGreenJobs.input(ctx, BlueGreenJobBuilder.Operation.CHECK_TARGET, check,
+                    DatabaseInspection.TIMEOUT, template));
+            return Optional.of(PhaseOutcome.stay("checking the target database (Job " + check.getJobName() + ")",
+                    RunningJob.deadlineLeft(ctx, check, DatabaseInspection.TIMEOUT), BlueGreenJobs.create(ctx, check, credentials, built)));
+        }
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), check, DatabaseInspection.TIMEOUT);
+        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(ctx, check));
+        return switch (outcome.state()) {
+            case SUCCEEDED -> {
+                check.setFinishedAt(ctx.nowText());
+                yield Optional.of(PhaseOutcome.continueNow("target database checked: reachable, empty, PostgreSQL "
+                        + BlueGreenJobs.report(outcome).path("targetMajor").asText("?"), deleteSecret));
+            }
+            case FAILED -> {
+                check.setFinishedAt(ctx.nowText());
+                String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
+                List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
+                actions.add(deleteSecret);
+                yield Optional.of(Failures.fail(ctx, BlueGreenJobs.reason(tail, "TargetDatabaseUnchecked"), "the target database ("
+                        + ctx.blueGreen().getTargetDatabase() + ") cannot be used: Job " + check.getJobName() + " failed (" + outcome.message()
+                        + ")" + (tail == null ? "" : ": " + tail) + ". Nothing was changed", actions.toArray(Action[]::new)));
+            }
+            default -> Optional.of(PhaseOutcome.stay("checking the target database (Job " + check.getJobName() + "): " + outcome.message(),
+                    RunningJob.recheckIn(ctx, check, DatabaseInspection.TIMEOUT)));
+        };
     }
 
     private static String port(DatabaseTarget target) {

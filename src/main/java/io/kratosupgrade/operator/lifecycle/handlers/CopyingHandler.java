@@ -95,7 +95,7 @@ public class CopyingHandler implements PhaseHandler {
                 String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
                 List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
                 actions.add(deleteSecret);
-                String reason = tail != null && tail.contains("TARGET_NOT_EMPTY") ? "TargetDatabaseNotEmpty" : "CopyFailed";
+                String reason = BlueGreenJobs.reason(tail, "CopyFailed");
                 return Failures.fail(ctx, reason, "the copy Job " + copy.getJobName() + " failed (" + outcome.message() + ")"
                         + (tail == null ? "" : ": " + tail) + "; its transaction was rolled back", actions.toArray(Action[]::new));
             }

@@ -17,7 +17,6 @@ import io.kratosupgrade.operator.status.Redaction;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -26,13 +25,6 @@ import java.util.Optional;
  * writes, so the dump that follows holds every write that was acknowledged.
  */
 public class FreezingHandler implements PhaseHandler {
-
-    /** Reasons by the marker the Job's script puts first on the line that says why it failed. */
-    private static final Map<String, String> REASONS = Map.of(
-            "TARGET_UNREACHABLE", "TargetDatabaseUnreachable",
-            "TARGET_TOO_OLD", "TargetDatabaseTooOld",
-            "TARGET_NOT_EMPTY", "TargetDatabaseNotEmpty",
-            "FREEZE_REFUSED", "FreezeRefused");
 
     @Override
     public Phase phase() {
@@ -77,8 +69,7 @@ public class FreezingHandler implements PhaseHandler {
             case FAILED -> {
                 freeze.setFinishedAt(ctx.nowText());
                 String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
-                String reason = REASONS.entrySet().stream().filter(e -> tail != null && tail.contains(e.getKey()))
-                        .map(Map.Entry::getValue).findFirst().orElse("FreezeFailed");
+                String reason = BlueGreenJobs.reason(tail, "FreezeFailed");
                 List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
                 actions.add(deleteSecret);
                 return Failures.fail(ctx, reason, "the freeze Job " + freeze.getJobName() + " failed (" + outcome.message() + ")"

@@ -131,10 +131,11 @@ public class PreflightHandler implements PhaseHandler {
                     + ctx.spec().getBackup().getPersistentVolumeClaim() + " (spec.backup.persistentVolumeClaim) does not exist");
         }
 
-        ctx.status().setBlueGreen(null);
         if (ctx.spec().getStrategy() == Strategy.BlueGreen) {
             Optional<PhaseOutcome> refused = BlueGreenPreflight.check(ctx, deployment, parseQuietly(dsn.value()).orElseThrow());
             if (refused.isPresent()) return refused.get();
+        } else {
+            ctx.status().setBlueGreen(null);
         }
 
         // Every configuration rule of every release crossed, on the configuration the Deployment really runs.
@@ -157,6 +158,11 @@ public class PreflightHandler implements PhaseHandler {
             Optional<PhaseOutcome> inspecting = DatabaseInspection.step(ctx, deployment.getSpec().getTemplate().getSpec(),
                     container.get(), database.get(), current.get(), target);
             if (inspecting.isPresent()) return takingTheDeployment(ctx, inspecting.get());
+        }
+        if (ctx.spec().getStrategy() == Strategy.BlueGreen) {
+            Optional<PhaseOutcome> checking = BlueGreenPreflight.targetCheck(ctx, new KratosTemplate(deployment.getSpec().getTemplate().getSpec(),
+                    container.get()));
+            if (checking.isPresent()) return checking.get().failed() ? checking.get() : takingTheDeployment(ctx, checking.get());
         }
         InspectionStatus inspection = ctx.status().getInspection();
         Optional<String> ahead = DatabaseInspection.ahead(ctx, inspection, target);
