@@ -110,6 +110,23 @@ final class FakeControllers implements AutoCloseable {
         });
     }
 
+    /**
+     * Pods of {@code image} start becoming ready from now on; every Deployment running it is synced again, as the real
+     * controller does when its pods change.
+     */
+    void becomeReady(String image) {
+        neverReadyImages.remove(image);
+        for (Deployment d : client.apps().deployments().inNamespace(namespace).list().getItems()) {
+            if (image.equals(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())) {
+                Edits.retryingConflicts(() -> {
+                    Deployment current = client.apps().deployments().inNamespace(namespace).withName(d.getMetadata().getName()).get();
+                    current.getStatus().setObservedGeneration(0L);
+                    return client.apps().deployments().inNamespace(namespace).resource(current).updateStatus();
+                });
+            }
+        }
+    }
+
     FakeControllers start() {
         informers.add(client.batch().v1().jobs().inNamespace(namespace).inform(new ResourceEventHandler<>() {
             public void onAdd(Job job) { onJob(job); }
@@ -156,18 +173,7 @@ final class FakeControllers implements AutoCloseable {
         JobStatus status;
         switch (behavior) {
             case SUCCEED -> {
-                setPodTerminated(pod, 0, switch (step) {
-                    case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS
-                            + ",\"inspection\":" + (inspects(job) ? inspectionReport : "null") + "}";
-                    case BackupVerificationJobBuilder.STEP -> verificationReport;
-                    case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
-                    case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
-                    case InspectionJobBuilder.STEP -> inspectionReport;
-                    case "freeze" -> "{\"frozenAtMillis\":" + Instant.now().toEpochMilli() + ",\"lockMillis\":3,\"sourceMajor\":15,\"targetMajor\":15}";
-                    case "copy" -> "{\"restoreMillis\":130,\"counts\":" + DUMPED_COUNTS + "}";
-                    case "cleanup" -> "{\"thawed\":true,\"thawedAtMillis\":" + Instant.now().toEpochMilli() + ",\"emptied\":true}";
-                    default -> null;
-                });
+                setPodTerminated(pod, 0, successReport(job));
                 status = new JobStatusBuilder().withStartTime(now).withCompletionTime(now).withSucceeded(1).withActive(0)
                         .withConditions(
                                 new JobConditionBuilder().withType("SuccessCriteriaMet").withStatus("True").withReason("CompletionsReached")
@@ -247,8 +253,27 @@ final class FakeControllers implements AutoCloseable {
         Edits.retryingConflicts(() -> completeJobOnce(name));
     }
 
+    /** What the Job's pod reports on its termination message when its step succeeds. */
+    private String successReport(Job job) {
+        return switch (job.getMetadata().getLabels().get(Labels.STEP)) {
+            case "backup" -> "{\"bytes\":4096,\"sha256\":\"" + "ab".repeat(32) + "\",\"counts\":" + DUMPED_COUNTS
+                    + ",\"inspection\":" + (inspects(job) ? inspectionReport : "null") + "}";
+            case BackupVerificationJobBuilder.STEP -> verificationReport;
+            case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
+            case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
+            case InspectionJobBuilder.STEP -> inspectionReport;
+            case "freeze" -> "{\"frozenAtMillis\":" + Instant.now().toEpochMilli() + ",\"lockMillis\":3,\"sourceMajor\":15,\"targetMajor\":15}";
+            case "copy" -> "{\"restoreMillis\":130,\"counts\":" + DUMPED_COUNTS + "}";
+            case "cleanup" -> "{\"thawed\":true,\"thawedAtMillis\":" + Instant.now().toEpochMilli() + ",\"emptied\":true}";
+            default -> null;
+        };
+    }
+
     private Job completeJobOnce(String name) {
         Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+        // Its pod ends as a succeeded pod does, with the step's report.
+        client.pods().inNamespace(namespace).withLabel("job-name", name).list().getItems()
+                .forEach(pod -> setPodTerminated(pod, 0, successReport(job)));
         String now = now();
         job.setStatus(new JobStatusBuilder(job.getStatus()).withCompletionTime(now).withSucceeded(1).withActive(0)
                 .withConditions(

@@ -2,6 +2,7 @@ package io.kratosupgrade.operator.apiserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
@@ -9,6 +10,7 @@ import io.fabric8.kubernetes.client.WatcherException;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.apiserver.FakeControllers.JobBehavior;
+import io.kratosupgrade.operator.testsupport.Edits;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -67,5 +69,63 @@ class RestartIT extends ApiServerTestBase {
         controllers.completeJob("restart-running-1-migrate");
         awaitPhase("restart-running", Phase.Succeeded);
         assertThat(jobs()).hasSize(3);
+    }
+
+    /**
+     * BlueGreen, with the operator stopped in every step and started again after the step's outcome happened while
+     * none ran: each Job and the new Deployment are created once, and the run still ends as an undisturbed one does.
+     */
+    @Test
+    void aBlueGreenRunRestartedInEveryStepCreatesEachObjectOnceAndFinishes() {
+        List<String> created = new CopyOnWriteArrayList<>();
+        try (Watch jobs = client.batch().v1().jobs().inNamespace(namespace).watch(recording(created));
+             Watch deployments = client.apps().deployments().inNamespace(namespace).watch(recording(created))) {
+            for (String step : List.of("check-target", "freeze", "backup", "copy", "migrate")) controllers.jobs(step, JobBehavior.HANG);
+            controllers.neverReady("oryd/kratos:v1.3.1").start();
+            installKratos();
+            client.secrets().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                    .withName("kratos-green-db").endMetadata().withStringData(java.util.Map.of("dsn", BlueGreenIT.TARGET_DSN)).build()).create();
+            client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                    .withName("kratos-public").endMetadata().withNewSpec().withSelector(java.util.Map.of("app", "kratos")).addNewPort()
+                    .withPort(80).endPort().endSpec().build()).create();
+            upgrade("bg", "v1.3.1", spec -> {
+                spec.setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
+                spec.setBlueGreen(new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec());
+                spec.getBlueGreen().setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
+            });
+            for (String step : List.of("check-target", "freeze", "backup", "copy", "migrate")) {
+                String job = "bg-1-" + step;
+                awaitUpgrade("bg", ku -> jobs().stream().anyMatch(j -> j.getMetadata().getName().equals(job)));
+                operator.stop();
+                controllers.completeJob(job);
+                operator.start();
+            }
+            awaitUpgrade("bg", ku -> client.apps().deployments().inNamespace(namespace).withName(BlueGreenIT.NEW_SIDE).get() != null);
+            operator.stop();
+            controllers.becomeReady("oryd/kratos:v1.3.1");
+            operator.start();
+            awaitPhase("bg", Phase.KeepingOld);
+            operator.stop();
+            Edits.retryingConflicts(() -> client.resources(KratosUpgrade.class).inNamespace(namespace).withName("bg")
+                    .edit(ku -> { ku.getMetadata().getAnnotations().put(KratosUpgrade.FINALIZE_ANNOTATION, "1"); return ku; }));
+            operator.start();
+            KratosUpgrade done = awaitPhase("bg", Phase.Succeeded);
+            assertThat(done.getStatus().getRun()).isEqualTo(1);
+        }
+        assertThat(created).containsExactlyInAnyOrder("Deployment kratos", "Job bg-1-inspect", "Job bg-1-check-target", "Job bg-1-freeze",
+                "Job bg-1-backup", "Job bg-1-copy", "Job bg-1-migrate", "Deployment " + BlueGreenIT.NEW_SIDE);
+        assertThat(client.services().inNamespace(namespace).withName("kratos-public").get().getSpec().getSelector())
+                .isEqualTo(java.util.Map.of("app", "kratos"));
+        assertThat(deployment().getSpec().getReplicas()).isZero();
+    }
+
+    /** "Kind name" of every object added. */
+    private static <T extends HasMetadata> Watcher<T> recording(List<String> created) {
+        return new Watcher<>() {
+            public void eventReceived(Action action, T o) {
+                if (action == Action.ADDED) created.add(o.getKind() + " " + o.getMetadata().getName());
+            }
+            public void onClose(WatcherException cause) { }
+        };
     }
 }
