@@ -1,6 +1,7 @@
 package io.kratosupgrade.operator.preflight;
 
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +66,34 @@ public final class GitOpsOwnership {
                 if (labels.containsKey(label)) {
                     return Optional.of(new Owner("Flux", "label " + label + ": " + labels.get(label)));
                 }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The GitOps tool that would put back the selector of {@code service} (BlueGreen's switch rewrites it), if any: the
+     * field manager owning {@code spec.selector}, Argo CD's tracking annotation, Flux's labels.
+     */
+    public static Optional<Owner> ofSelector(Service service) {
+        Map<String, String> annotations = orEmpty(service.getMetadata().getAnnotations());
+        Map<String, String> labels = orEmpty(service.getMetadata().getLabels());
+        boolean fluxLeavesItAlone = Set.of("IfNotPresent", "Ignore").contains(annotations.getOrDefault(FLUX_SSA, ""))
+                || "disabled".equals(annotations.get(FLUX_RECONCILE));
+        List<ManagedFieldsEntry> managedFields = service.getMetadata().getManagedFields();
+        for (ManagedFieldsEntry entry : managedFields == null ? List.<ManagedFieldsEntry>of() : managedFields) {
+            String tool = MANAGERS.get(entry.getManager());
+            if (tool == null || (tool.startsWith("Flux") && fluxLeavesItAlone) || entry.getFieldsV1() == null) continue;
+            if (entry.getFieldsV1().getAdditionalProperties().get("f:spec") instanceof Map<?, ?> spec && spec.containsKey("f:selector")) {
+                return Optional.of(new Owner(tool, "field manager " + entry.getManager() + " owns its spec.selector"));
+            }
+        }
+        if (annotations.containsKey(ARGO_TRACKING)) {
+            return Optional.of(new Owner("Argo CD", "annotation " + ARGO_TRACKING + ": " + annotations.get(ARGO_TRACKING)));
+        }
+        if (!fluxLeavesItAlone) {
+            for (String label : List.of(FLUX_KUSTOMIZATION, FLUX_HELM_RELEASE)) {
+                if (labels.containsKey(label)) return Optional.of(new Owner("Flux", "label " + label + ": " + labels.get(label)));
             }
         }
         return Optional.empty();

@@ -284,6 +284,8 @@ class BlueGreenTest {
         assertRefused(w -> w.newSide = Fixtures.deployment(Fixtures.NEW_IMAGE), "NewDeploymentExists");
         assertRefused(w -> w.dsn = Fixtures.dsnFound("mysql://kratos:pw@tcp(db:3306)/kratos"), "UnsupportedDatabase");
         assertRefused(w -> w.rolloutInProgress(), "RolloutInProgress");
+        assertRefused(w -> w.services.get(0).getMetadata().setAnnotations(Map.of("argocd.argoproj.io/tracking-id", "ory:/Service:ory/kratos-public")),
+                "ManagedByGitOps");
     }
 
     private void assertRefused(java.util.function.Consumer<Fixtures.World> breakIt, String reason) {

@@ -49,6 +49,16 @@ public class BlueGreenSpec {
             + "the run left it, for inspection; empty it before retrying.")
     private boolean keepFailedTarget;
 
+    @Default("false")
+    @JsonPropertyDescription("true states that the GitOps tool applying the Services that select Kratos leaves their "
+            + "selector alone (Argo CD ignoreDifferences on spec.selector with RespectIgnoreDifferences=true, or Flux's "
+            + "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent). Without it, preflight refuses Services whose selector "
+            + "argocd-controller, kustomize-controller or helm-controller applies, or that carry Argo CD's tracking annotation "
+            + "(ManagedByGitOps): the tool would put the selector back, which matches both sides.")
+    private boolean servicesExcludedFromGitOps;
+
+    public boolean isServicesExcludedFromGitOps() { return servicesExcludedFromGitOps; }
+    public void setServicesExcludedFromGitOps(boolean servicesExcludedFromGitOps) { this.servicesExcludedFromGitOps = servicesExcludedFromGitOps; }
     public SecretKeyReference getTargetDatabase() { return targetDatabase; }
     public void setTargetDatabase(SecretKeyReference targetDatabase) { this.targetDatabase = targetDatabase; }
     public String getNewDeploymentName() { return newDeploymentName; }

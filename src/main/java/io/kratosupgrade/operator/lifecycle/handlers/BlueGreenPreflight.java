@@ -20,6 +20,7 @@ import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.observe.DsnResolution;
+import io.kratosupgrade.operator.preflight.GitOpsOwnership;
 import io.kratosupgrade.operator.resources.Names;
 import io.kratosupgrade.operator.resources.ServiceSelectors;
 import java.util.List;
@@ -78,6 +79,17 @@ final class BlueGreenPreflight {
         if (services.isEmpty()) {
             return fail(ctx, "NoServiceSelectsKratos", "no Service in namespace " + old.getMetadata().getNamespace() + " selects the pods of "
                     + "Deployment " + old.getMetadata().getName() + ": blue/green switches traffic by moving Services");
+        }
+        if (!ctx.blueGreen().isServicesExcludedFromGitOps()) {
+            for (Service service : services) {
+                Optional<GitOpsOwnership.Owner> owner = GitOpsOwnership.ofSelector(service);
+                if (owner.isPresent()) {
+                    return fail(ctx, "ManagedByGitOps", "the selector of Service " + service.getMetadata().getName() + " is applied by "
+                            + owner.get().describe() + ": the switch rewrites it, and the tool would put it back, which then selects "
+                            + "both sides. Nothing was changed. Exclude spec.selector from " + owner.get().tool() + " (docs/blue-green.md) "
+                            + "and set spec.blueGreen.servicesExcludedFromGitOps: true");
+                }
+            }
         }
         BlueGreenStatus status = new BlueGreenStatus();
         // Preflight runs again on every pass; the target check's Job is this run's, whatever pass created it.
