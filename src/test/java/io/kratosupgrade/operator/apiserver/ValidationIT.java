@@ -76,7 +76,8 @@ class ValidationIT extends ApiServerTestBase {
         @SuppressWarnings("unchecked")
         Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
         assertThat(spec.get("blueGreen")).isEqualTo(Map.of("targetDatabase", Map.of("name", "kratos-green-db", "key", "dsn"),
-                "keepOldFor", "1h", "oldDeployment", "ScaleToZero", "restoreOldWrites", false, "keepFailedTarget", false));
+                "keepOldFor", "1h", "oldDeployment", "ScaleToZero", "restoreOldWrites", false, "keepFailedTarget", false,
+                "servicesExcludedFromGitOps", false));
     }
 
     /** Sent without any optional field (not through the Java model, which carries the defaults itself). */
