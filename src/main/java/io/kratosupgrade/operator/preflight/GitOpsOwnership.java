@@ -48,8 +48,7 @@ public final class GitOpsOwnership {
     public static Optional<Owner> of(Deployment deployment, String container) {
         Map<String, String> annotations = orEmpty(deployment.getMetadata().getAnnotations());
         Map<String, String> labels = orEmpty(deployment.getMetadata().getLabels());
-        boolean fluxLeavesItAlone = Set.of("IfNotPresent", "Ignore").contains(annotations.getOrDefault(FLUX_SSA, ""))
-                || "disabled".equals(annotations.get(FLUX_RECONCILE));
+        boolean fluxLeavesItAlone = fluxLeavesItAlone(annotations);
         List<ManagedFieldsEntry> managedFields = deployment.getMetadata().getManagedFields();
         for (ManagedFieldsEntry entry : managedFields == null ? List.<ManagedFieldsEntry>of() : managedFields) {
             String tool = MANAGERS.get(entry.getManager());
@@ -58,17 +57,7 @@ public final class GitOpsOwnership {
                 return Optional.of(new Owner(tool, "field manager " + entry.getManager() + " owns the image of container " + container));
             }
         }
-        if (annotations.containsKey(ARGO_TRACKING)) {
-            return Optional.of(new Owner("Argo CD", "annotation " + ARGO_TRACKING + ": " + annotations.get(ARGO_TRACKING)));
-        }
-        if (!fluxLeavesItAlone) {
-            for (String label : List.of(FLUX_KUSTOMIZATION, FLUX_HELM_RELEASE)) {
-                if (labels.containsKey(label)) {
-                    return Optional.of(new Owner("Flux", "label " + label + ": " + labels.get(label)));
-                }
-            }
-        }
-        return Optional.empty();
+        return byMarks(annotations, labels, fluxLeavesItAlone);
     }
 
     /**
@@ -78,8 +67,7 @@ public final class GitOpsOwnership {
     public static Optional<Owner> ofSelector(Service service) {
         Map<String, String> annotations = orEmpty(service.getMetadata().getAnnotations());
         Map<String, String> labels = orEmpty(service.getMetadata().getLabels());
-        boolean fluxLeavesItAlone = Set.of("IfNotPresent", "Ignore").contains(annotations.getOrDefault(FLUX_SSA, ""))
-                || "disabled".equals(annotations.get(FLUX_RECONCILE));
+        boolean fluxLeavesItAlone = fluxLeavesItAlone(annotations);
         List<ManagedFieldsEntry> managedFields = service.getMetadata().getManagedFields();
         for (ManagedFieldsEntry entry : managedFields == null ? List.<ManagedFieldsEntry>of() : managedFields) {
             String tool = MANAGERS.get(entry.getManager());
@@ -88,6 +76,11 @@ public final class GitOpsOwnership {
                 return Optional.of(new Owner(tool, "field manager " + entry.getManager() + " owns its spec.selector"));
             }
         }
+        return byMarks(annotations, labels, fluxLeavesItAlone);
+    }
+
+    /** What the tools leave on every object they apply: Argo CD's tracking annotation, Flux's labels. */
+    private static Optional<Owner> byMarks(Map<String, String> annotations, Map<String, String> labels, boolean fluxLeavesItAlone) {
         if (annotations.containsKey(ARGO_TRACKING)) {
             return Optional.of(new Owner("Argo CD", "annotation " + ARGO_TRACKING + ": " + annotations.get(ARGO_TRACKING)));
         }
@@ -117,6 +110,11 @@ public final class GitOpsOwnership {
             }
         }
         return false;
+    }
+
+    /** Flux told to apply create-only, or not at all. */
+    private static boolean fluxLeavesItAlone(Map<String, String> annotations) {
+        return Set.of("IfNotPresent", "Ignore").contains(annotations.getOrDefault(FLUX_SSA, "")) || "disabled".equals(annotations.get(FLUX_RECONCILE));
     }
 
     private static Map<String, String> orEmpty(Map<String, String> map) {

@@ -222,13 +222,7 @@ class BlueGreenTest {
 
     @Test
     void preflightChecksTheTargetDatabaseWithAJobAndATargetInUseEndsTheRunBeforeAnythingIsFrozen() {
-        UpgradeScenario refused = new UpgradeScenario();
-        refused.world.targetDsn = Fixtures.dsnFound(UpgradeScenario.TARGET_DSN);
-        refused.world.services.add(Fixtures.service("kratos-public", Map.of("app", "kratos")));
-        refused.ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
-        var spec = new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec();
-        spec.setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
-        refused.ku.getSpec().setBlueGreen(spec);
+        UpgradeScenario refused = new UpgradeScenario().blueGreen();
         refused.toPreflight();
         refused.decideInPreflight();
         Job check = refused.actions(Action.CreateJob.class).get(0).job();
@@ -289,13 +283,7 @@ class BlueGreenTest {
     }
 
     private void assertRefused(java.util.function.Consumer<Fixtures.World> breakIt, String reason) {
-        UpgradeScenario refused = new UpgradeScenario();
-        refused.world.targetDsn = Fixtures.dsnFound(UpgradeScenario.TARGET_DSN);
-        refused.world.services.add(Fixtures.service("kratos-public", Map.of("app", "kratos")));
-        refused.ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
-        var spec = new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec();
-        spec.setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
-        refused.ku.getSpec().setBlueGreen(spec);
+        UpgradeScenario refused = new UpgradeScenario().blueGreen();
         breakIt.accept(refused.world);
         refused.toPreflight();
         refused.decideInPreflight();

@@ -258,9 +258,9 @@ final class UpgradeScenario {
 
     /**
      * strategy BlueGreen with a target database, two Services selecting Kratos's pods (and one that does not), the old
-     * side's two ready pods of one ReplicaSet: preflight passes and the run is in Freezing.
+     * side's two ready pods of one ReplicaSet.
      */
-    UpgradeScenario blueGreenToFreezing() {
+    UpgradeScenario blueGreen() {
         ku.getSpec().setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
         io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec blueGreen = new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec();
         blueGreen.setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
@@ -271,6 +271,12 @@ final class UpgradeScenario {
         world.services.add(Fixtures.service("postgres", java.util.Map.of("app", "postgres")));
         world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-a", Fixtures.OLD_IMAGE, true, OLD_HASH));
         world.deploymentPods.add(Fixtures.kratosPod("kratos-6d4cf56db6-b", Fixtures.OLD_IMAGE, true, OLD_HASH));
+        return this;
+    }
+
+    /** {@link #blueGreen()}: preflight passes and the run is in Freezing. */
+    UpgradeScenario blueGreenToFreezing() {
+        blueGreen();
         passPreflight();
         // The target check, after the inspection: its Job completes and preflight passes.
         assertThat(phase()).isEqualTo(Phase.Preflight);
