@@ -41,6 +41,7 @@ if ! hack/k8s-binaries.sh --print-bin-dir >/dev/null 2>&1; then
 fi
 timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
+KUBECTL_BINARY="$(hack/k8s-binaries.sh --print-bin-dir)/kubectl"
 # The health check evaluator and the Flux controllers are Go builds nothing else waits on until Maven: they run
 # in the background beside helm, the cluster and the images (whose downloads and debootstrap leave CPU idle).
 TOOLS_LOG="$(mktemp -d)"
@@ -91,7 +92,7 @@ timed "upgrade benchmark tools (load generator, report)" hack/upgrade-bench/test
 # The long infrastructure-fault scenarios (tag chaos-full: a PostgreSQL stop during the backup, a kubelet restart,
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.
 timed "maven verify (unit, API server, e2e)" \
-  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dkubectl.binary="${KUBECTL_BINARY}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
 if [[ -z "${E2E_KUBECONFIG:-}" ]]; then
   # The benchmarks' harnesses, so that they cannot rot: two methods under a tiny load on one replica; one
   # backup of a tiny database.
