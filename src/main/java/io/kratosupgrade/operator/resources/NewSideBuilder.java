@@ -49,6 +49,9 @@ public final class NewSideBuilder {
 
         ObjectMeta oldMeta = in.old().getMetadata();
         Map<String, String> labels = new LinkedHashMap<>(oldMeta.getLabels() == null ? Map.of() : oldMeta.getLabels());
+        // A GitOps tool's marks stay with what it applied: on the clone they would claim it for the tool's inventory.
+        labels.keySet().removeIf(key -> key.startsWith("kustomize.toolkit.fluxcd.io/") || key.startsWith("helm.toolkit.fluxcd.io/")
+                || key.equals("argocd.argoproj.io/instance"));
         Map<String, String> annotations = new HashMap<>(Labels.upgradeAnnotation(in.upgrade()));
         annotations.put(CLONED_FROM, oldMeta.getName());
         Deployment d = new Deployment();

@@ -61,6 +61,8 @@ class BlueGreenTest {
         assertThat(migrate.getImage()).isEqualTo(Fixtures.NEW_IMAGE);
         assertThat(dsn(migrate.getEnv())).as("the migration runs on the target database").isEqualTo("kratos-green-db/dsn");
 
+        s.world.deployment.getMetadata().setLabels(new HashMap<>(Map.of("app.kubernetes.io/name", "kratos",
+                "kustomize.toolkit.fluxcd.io/name", "ory", "kustomize.toolkit.fluxcd.io/namespace", "flux-system")));
         s.blueGreenToStartingNewSide();
         s.decide();
         assertThat(blueGreen(s).getOldPodTemplateHash()).isEqualTo(UpgradeScenario.OLD_HASH);
@@ -73,6 +75,7 @@ class BlueGreenTest {
         Deployment newSide = s.actions(Action.CreateDeployment.class).get(0).deployment();
         assertThat(newSide.getMetadata().getName()).isEqualTo(UpgradeScenario.NEW_SIDE);
         assertThat(newSide.getMetadata().getOwnerReferences()).as("outlives the KratosUpgrade").isNullOrEmpty();
+        assertThat(newSide.getMetadata().getLabels()).as("no GitOps tool's inventory marks").isEqualTo(Map.of("app.kubernetes.io/name", "kratos"));
         assertThat(newSide.getSpec().getSelector().getMatchLabels()).containsEntry(ServiceSelectors.COLOUR, UpgradeScenario.NEW_SIDE);
         assertThat(newSide.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("app", "kratos")
                 .containsEntry(ServiceSelectors.COLOUR, UpgradeScenario.NEW_SIDE);
