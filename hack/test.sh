@@ -75,6 +75,14 @@ else
   # Operators the reliability tests start as separate processes outlive a test JVM that was killed; one left
   # running would reconcile this run's objects too.
   if pkill -f -- '-Dquarkus.profile=chaos' 2>/dev/null; then log "stopped operator processes left by an earlier run"; fi
+  # The demo (hack/run.sh) leaves its operator installed; it would reconcile the tests' objects too.
+  (
+    set -a; . "${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}/env"; set +a
+    if "${HELM}" status kratos-upgrade-operator -n kratos-upgrade-system --kubeconfig "${KUBECONFIG}" >/dev/null 2>&1; then
+      log "uninstalling the demo's operator (Helm release kratos-upgrade-operator): the tests run their own"
+      "${HELM}" uninstall kratos-upgrade-operator -n kratos-upgrade-system --kubeconfig "${KUBECONFIG}" --wait >/dev/null
+    fi
+  )
   timed "images" hack/images.sh build
   timed "image load" hack/images.sh load
 fi
