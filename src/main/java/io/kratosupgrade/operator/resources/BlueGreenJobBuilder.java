@@ -53,6 +53,18 @@ public final class BlueGreenJobBuilder {
     public record Input(KratosUpgrade upgrade, int run, Operation operation, String jobName, String credentialsSecret, String image,
                         Duration timeout, PodSpec kratosPod, Container kratosContainer, String pvc, String file, String sha256,
                         String expectedCountsJson, List<String> coreTables, boolean thaw, boolean emptyTarget) {
+
+        /** COPY: the dump to restore and the counts it must hold. */
+        public Input withDump(String pvc, String file, String sha256, String expectedCountsJson) {
+            return new Input(upgrade, run, operation, jobName, credentialsSecret, image, timeout, kratosPod, kratosContainer, pvc, file,
+                    sha256, expectedCountsJson, coreTables, thaw, emptyTarget);
+        }
+
+        /** CLEANUP: what it does. */
+        public Input withCleanup(boolean thaw, boolean emptyTarget) {
+            return new Input(upgrade, run, operation, jobName, credentialsSecret, image, timeout, kratosPod, kratosContainer, pvc, file,
+                    sha256, expectedCountsJson, coreTables, thaw, emptyTarget);
+        }
     }
 
     public static Job build(Input in) {

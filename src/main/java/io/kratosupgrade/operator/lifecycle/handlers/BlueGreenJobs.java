@@ -5,24 +5,24 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
-import io.kratosupgrade.operator.lifecycle.Failures;
-import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
-import io.kratosupgrade.operator.status.Redaction;
-import java.util.ArrayList;
-import java.util.List;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
 import io.kratosupgrade.operator.database.DatabaseTarget;
 import io.kratosupgrade.operator.database.DsnParser;
 import io.kratosupgrade.operator.database.DumpToolEnvironment;
 import io.kratosupgrade.operator.database.InvalidDsnException;
 import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.lifecycle.Failures;
+import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
 import io.kratosupgrade.operator.observe.DsnResolution;
 import io.kratosupgrade.operator.resources.BlueGreenJobBuilder;
 import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
 import io.kratosupgrade.operator.resources.Names;
+import io.kratosupgrade.operator.status.Redaction;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
@@ -88,14 +88,14 @@ final class BlueGreenJobs {
     }
 
     /** Secret names may be longer than Job names (253): the Job's name and "-db". */
-    static String secretName(RunContext ctx, StepStatus step) {
+    static String secretName(StepStatus step) {
         return step.getJobName() + "-db";
     }
 
     /** The Secret, then the Job (the Actuator creates them in this order). */
     static Action[] create(RunContext ctx, StepStatus step, Credentials credentials, Job job) {
         return new Action[] {
-                new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName(ctx, step), credentials.environment())),
+                new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName(step), credentials.environment())),
                 new Action.CreateJob(job)};
     }
 
@@ -144,15 +144,13 @@ final class BlueGreenJobs {
             if (credentials.problem() != null) {
                 return new Cleanup(Failures.fail(ctx, "DsnUnreadable", "cannot " + what + ": " + credentials.problem()));
             }
-            BlueGreenJobBuilder.Input base = input(ctx, BlueGreenJobBuilder.Operation.CLEANUP, step, SHORT_TIMEOUT, template.get());
-            Job built = BlueGreenJobBuilder.build(new BlueGreenJobBuilder.Input(base.upgrade(), base.run(), base.operation(), base.jobName(),
-                    base.credentialsSecret(), base.image(), base.timeout(), base.kratosPod(), base.kratosContainer(), null, null, null, null,
-                    base.coreTables(), thaw, emptyTarget));
+            Job built = BlueGreenJobBuilder.build(input(ctx, BlueGreenJobBuilder.Operation.CLEANUP, step, SHORT_TIMEOUT, template.get())
+                    .withCleanup(thaw, emptyTarget));
             return new Cleanup(PhaseOutcome.stay(what + " (Job " + step.getJobName() + ")", RunningJob.deadlineLeft(ctx, step, SHORT_TIMEOUT),
                     create(ctx, step, credentials, built)));
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), step, SHORT_TIMEOUT);
-        Action deleteSecret = new Action.DeleteSecret(secretName(ctx, step));
+        Action deleteSecret = new Action.DeleteSecret(secretName(step));
         return switch (outcome.state()) {
             case SUCCEEDED -> {
                 step.setFinishedAt(ctx.nowText());
@@ -173,7 +171,7 @@ final class BlueGreenJobs {
 
     static BlueGreenJobBuilder.Input input(RunContext ctx, BlueGreenJobBuilder.Operation operation, StepStatus step, Duration timeout,
                                            KratosTemplate template) {
-        return new BlueGreenJobBuilder.Input(ctx.upgrade(), ctx.run(), operation, step.getJobName(), secretName(ctx, step), ctx.toolsImage(),
+        return new BlueGreenJobBuilder.Input(ctx.upgrade(), ctx.run(), operation, step.getJobName(), secretName(step), ctx.toolsImage(),
                 timeout, template.pod(), template.container(), null, null, null, null, ctx.product().coreTables(), false, false);
     }
 }

@@ -122,7 +122,7 @@ final class BlueGreenPreflight {
                     RunningJob.deadlineLeft(ctx, check, DatabaseInspection.TIMEOUT), BlueGreenJobs.create(ctx, check, credentials, built)));
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), check, DatabaseInspection.TIMEOUT);
-        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(ctx, check));
+        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(check));
         return switch (outcome.state()) {
             case SUCCEEDED -> {
                 check.setFinishedAt(ctx.nowText());

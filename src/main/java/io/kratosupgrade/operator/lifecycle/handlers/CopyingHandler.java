@@ -59,15 +59,13 @@ public class CopyingHandler implements PhaseHandler {
             } catch (Exception e) {
                 return Failures.fail(ctx, "CopyFailed", "the dump's row counts cannot be written out: " + e.getMessage());
             }
-            BlueGreenJobBuilder.Input base = BlueGreenJobs.input(ctx, BlueGreenJobBuilder.Operation.COPY, copy, timeout, template.get());
-            Job built = BlueGreenJobBuilder.build(new BlueGreenJobBuilder.Input(base.upgrade(), base.run(), base.operation(), base.jobName(),
-                    base.credentialsSecret(), base.image(), timeout, base.kratosPod(), base.kratosContainer(), backup.getPersistentVolumeClaim(),
-                    backup.getFile(), backup.getSha256(), counts, base.coreTables(), false, false));
+            Job built = BlueGreenJobBuilder.build(BlueGreenJobs.input(ctx, BlueGreenJobBuilder.Operation.COPY, copy, timeout, template.get())
+                    .withDump(backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), counts));
             return PhaseOutcome.stay("restoring " + backup.getFile() + " into the target database (Job " + copy.getJobName() + ")",
                     RunningJob.deadlineLeft(ctx, copy, timeout), BlueGreenJobs.create(ctx, copy, credentials, built));
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), copy, timeout);
-        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(ctx, copy));
+        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(copy));
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 copy.setFinishedAt(ctx.nowText());

@@ -54,7 +54,7 @@ public class FreezingHandler implements PhaseHandler {
                     RunningJob.deadlineLeft(ctx, freeze, BlueGreenJobs.SHORT_TIMEOUT), BlueGreenJobs.create(ctx, freeze, credentials, built));
         }
         JobOutcome outcome = RunningJob.outcome(ctx, job.get(), freeze, BlueGreenJobs.SHORT_TIMEOUT);
-        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(ctx, freeze));
+        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(freeze));
         switch (outcome.state()) {
             case SUCCEEDED -> {
                 freeze.setFinishedAt(ctx.nowText());
