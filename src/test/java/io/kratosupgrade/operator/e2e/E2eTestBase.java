@@ -122,6 +122,27 @@ abstract class E2eTestBase {
         return ku;
     }
 
+    /** Waits for {@code phase}; fails at once, with the status, when the run ends before reaching it. */
+    KratosUpgrade awaitPhaseOrFail(String name, Phase phase, Duration timeout) {
+        return awaitUpgrade(name, ku -> {
+            if (ku.getStatus() == null || ku.getStatus().getPhase() == null) return false;
+            if (ku.getStatus().getPhase() != phase && ku.getStatus().getPhase().isTerminal()) {
+                throw new AssertionError("expected phase " + phase + " but the run ended " + ku.getStatus().getPhase() + ": "
+                        + ku.getStatus().getFailureReason() + ": " + ku.getStatus().getMessage());
+            }
+            return ku.getStatus().getPhase() == phase;
+        }, timeout);
+    }
+
+    /** Sets an annotation on a KratosUpgrade (how users decide a BlueGreen run's KeepingOld: switch back, finalize). */
+    void annotate(String name, String annotation, String value) {
+        client.resources(KratosUpgrade.class).inNamespace(namespace).withName(name).edit(ku -> {
+            if (ku.getMetadata().getAnnotations() == null) ku.getMetadata().setAnnotations(new java.util.HashMap<>());
+            ku.getMetadata().getAnnotations().put(annotation, value);
+            return ku;
+        });
+    }
+
     /** Fails at once, not at the deadline, when the upgrade was seen and then disappeared. */
     KratosUpgrade awaitUpgrade(String name, Predicate<KratosUpgrade> condition, Duration timeout) {
         var seen = new java.util.concurrent.atomic.AtomicReference<KratosUpgrade>();
@@ -157,6 +178,17 @@ abstract class E2eTestBase {
         String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
         LoadGenerator load = new LoadGenerator(client, namespace);
         load.start(serviceIp, env.busyboxImage(), restricted);
+        return load;
+    }
+
+    /**
+     * Starts reads and writes through the Kratos Service, each recorded as one or the other (see
+     * {@link MixedLoadGenerator}): {@code rate} requests a second.
+     */
+    MixedLoadGenerator startMixedLoad(String sessionToken, String identityId, int rate) {
+        String serviceIp = client.services().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getClusterIP();
+        MixedLoadGenerator load = new MixedLoadGenerator(client, namespace);
+        load.start(serviceIp, env.toolsImage(), sessionToken, identityId, rate);
         return load;
     }
 

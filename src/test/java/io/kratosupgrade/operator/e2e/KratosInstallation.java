@@ -77,14 +77,19 @@ final class KratosInstallation {
     }
 
     String dsn(String password) {
+        return dsn(database, password);
+    }
+
+    /** The DSN Kratos uses for {@code db} (owned by a role of the same name with {@code password}), as in {@link #install}. */
+    String dsn(String db, String password) {
         if (mysql != null) {
             // Go's MySQL driver form, as Kratos's docs give it. Unlike a URL, the password is written as it is:
             // the driver never percent-decodes it.
-            return "mysql://" + database + ":" + password + "@tcp(" + env.mysqlHostForPods() + ":" + env.mysqlPort() + ")/" + database
+            return "mysql://" + db + ":" + password + "@tcp(" + env.mysqlHostForPods() + ":" + env.mysqlPort() + ")/" + db
                     + "?parseTime=true&multiStatements=true&max_conns=20&max_idle_conns=4";
         }
-        return "postgres://" + database + ":" + URLEncoder.encode(password, StandardCharsets.UTF_8).replace("+", "%20")
-                + "@" + env.pgHostForPods() + ":" + env.pgPort() + "/" + database
+        return "postgres://" + db + ":" + URLEncoder.encode(password, StandardCharsets.UTF_8).replace("+", "%20")
+                + "@" + env.pgHostForPods() + ":" + env.pgPort() + "/" + db
                 + "?sslmode=disable&max_conns=20&max_idle_conns=4&max_conn_lifetime=1h";
     }
 
@@ -147,6 +152,48 @@ final class KratosInstallation {
                     .addNewPort().withName("admin").withPort(4434).withTargetPort(new IntOrString(4434)).endPort()
                 .endSpec().build()).create();
         awaitReady(2);
+    }
+
+    /** The Secret (key {@code dsn}) that {@link #createTargetDatabase} creates for strategy BlueGreen. */
+    static final String TARGET_SECRET = "kratos-target-db";
+
+    /**
+     * An empty second database on the same PostgreSQL server, for strategy BlueGreen's new side: database and role
+     * {@code <database>_target} (same password as Kratos's own, it needs URL escaping too), its DSN, built like
+     * Kratos's own, in Secret {@link #TARGET_SECRET} under key {@code dsn}. Returns the database's name.
+     */
+    String createTargetDatabase() throws Exception {
+        String target = database + "_target";
+        postgres.createDatabase(target, target, PASSWORD);
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                .withNewMetadata().withName(TARGET_SECRET).endMetadata()
+                .withStringData(Map.of("dsn", dsn(target, PASSWORD))).build()).create();
+        return target;
+    }
+
+    /** The selector of the Kratos Service. */
+    Map<String, String> serviceSelector() {
+        return client.services().inNamespace(namespace).withName(NAME).get().getSpec().getSelector();
+    }
+
+    /** The pods the Kratos Service sends traffic to: the ready endpoints of its EndpointSlices, by pod name. */
+    java.util.Set<String> serviceEndpointPods() {
+        java.util.Set<String> pods = new java.util.TreeSet<>();
+        client.discovery().v1().endpointSlices().inNamespace(namespace).withLabel("kubernetes.io/service-name", NAME).list().getItems()
+                .forEach(slice -> (slice.getEndpoints() == null ? List.<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint>of() : slice.getEndpoints())
+                        .stream()
+                        .filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
+                        .filter(e -> e.getTargetRef() != null && "Pod".equals(e.getTargetRef().getKind()))
+                        .forEach(e -> pods.add(e.getTargetRef().getName())));
+        return pods;
+    }
+
+    /** Pods of Kratos with {@code label}={@code value} (any state), by name. */
+    java.util.Set<String> podNames(String label, String value) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        client.pods().inNamespace(namespace).withLabel("app", NAME).withLabel(label, value).list().getItems()
+                .forEach(p -> names.add(p.getMetadata().getName()));
+        return names;
     }
 
     private Job initialMigration(String version) {
@@ -296,6 +343,15 @@ final class KratosInstallation {
      * port-forward stalled starts again with a new flow (logging in twice is harmless).
      */
     String logIn(int index) throws Exception {
+        return logInSession(index).at("/session/identity/id").asText();
+    }
+
+    /** Like {@link #logIn}, and returns the session token (for X-Session-Token); the caller must not print it. */
+    String sessionToken(int index) throws Exception {
+        return logInSession(index).get("session_token").asText();
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode logInSession(int index) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
                 return logInOnce(index);
@@ -305,7 +361,7 @@ final class KratosInstallation {
         }
     }
 
-    private String logInOnce(int index) throws Exception {
+    private com.fasterxml.jackson.databind.JsonNode logInOnce(int index) throws Exception {
         Pod pod = servingPods().get(0);
         HttpResponse<String> flow = get(pod, 4433, "/self-service/login/api");
         if (flow.statusCode() != 200) throw new AssertionError("creating a login flow answered " + flow.statusCode() + ": " + flow.body());
@@ -313,7 +369,7 @@ final class KratosInstallation {
         HttpResponse<String> login = postOnce(pod, 4433, "/self-service/login?flow=" + flowId, "{\"method\":\"password\",\"identifier\":\"user"
                 + index + "@" + namespace + ".example.org\",\"password\":\"correct-horse-battery-" + index + "\"}");
         if (login.statusCode() != 200) throw new AssertionError("logging in answered " + login.statusCode() + ": " + login.body());
-        return JSON.readTree(login.body()).at("/session/identity/id").asText();
+        return JSON.readTree(login.body());
     }
 
     String jobLogs(String job) {

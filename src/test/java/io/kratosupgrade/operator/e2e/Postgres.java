@@ -36,6 +36,12 @@ final class Postgres {
         return Long.parseLong(single(database, "SELECT count(*) FROM identities"));
     }
 
+    /** Tables, views, sequences and the like in the public schema: 0 for an empty (or emptied) database. */
+    long schemaRelations(String database) throws SQLException {
+        return Long.parseLong(single(database, "SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
+                + "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"));
+    }
+
     /** The first column of every row. */
     java.util.List<String> column(String database, String sql) throws SQLException {
         java.util.List<String> values = new java.util.ArrayList<>();
