@@ -110,6 +110,10 @@ final class MixedLoadGenerator {
                 .endSpec().build();
         client.pods().inNamespace(namespace).resource(pod).create();
         await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Pod p = client.pods().inNamespace(namespace).withName(name).get();
+            return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
+        });
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
             List<Request> requests = requests();
             return requests.stream().anyMatch(r -> r.write() && r.ok()) && requests.stream().anyMatch(r -> !r.write() && r.ok());
         });
