@@ -66,8 +66,7 @@ class BlueGreenE2E extends E2eTestBase {
         await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1)).until(() -> load.requests().stream()
                 .filter(r -> r.write() && r.ok() && r.start().isAfter(freezeEndedAt.plus(TOLERANCE))).count() >= 10);
 
-        // KeepingOld: the Service selects the new side's colour, its endpoints are the new pods; the old pods run on,
-        // untouched, serving reads and refusing writes.
+        // KeepingOld: the Service selects the new side's colour, its endpoints are the new pods.
         assertThat(bg.getNewDeployment()).isEqualTo(NEW_SIDE);
         Map<String, String> switched = new LinkedHashMap<>(originalSelector);
         switched.put(COLOUR, NEW_SIDE);
@@ -75,14 +74,6 @@ class BlueGreenE2E extends E2eTestBase {
         Set<String> newPods = names(kratos.servingPods().stream().filter(p -> NEW_SIDE.equals(p.getMetadata().getLabels().get(COLOUR))).toList());
         assertThat(newPods).hasSize(2);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(kratos.serviceEndpointPods()).isEqualTo(newPods));
-        Deployment old = client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get();
-        assertThat(old.getSpec().getReplicas()).isEqualTo(2);
-        assertThat(names(kratos.servingPods().stream().filter(p -> !p.getMetadata().getLabels().containsKey(COLOUR)).toList()))
-                .as("the old pods are still the ones from before the run, all ready").isEqualTo(oldPods);
-        Pod oldPod = kratos.servingPods().stream().filter(p -> oldPods.contains(p.getMetadata().getName())).findFirst().orElseThrow();
-        assertThat(kratos.get(oldPod, 4434, "/admin/identities/" + identityId).statusCode()).as("a read on the old side").isEqualTo(200);
-        assertThat(kratos.get(oldPod, 4433, "/self-service/login/api").statusCode()).as("a write on the old side (frozen)").isNotEqualTo(200);
-
         List<MixedLoadGenerator.Request> requests = load.stop();
         early.close();
         assertThat(early.early).as("new pods among the Service's endpoints before its selector named their colour").isEmpty();
@@ -136,6 +127,15 @@ class BlueGreenE2E extends E2eTestBase {
         assertThat(postgres.newestMigration(target)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.3.1"));
         assertThat(postgres.newestMigration(kratos.database)).as("the old database is left as it was")
                 .isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
+
+        // Still KeepingOld: the old side is up, untouched, serving reads and refusing writes.
+        Deployment old = client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get();
+        assertThat(old.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(names(kratos.servingPods().stream().filter(p -> !p.getMetadata().getLabels().containsKey(COLOUR)).toList()))
+                .as("the old pods are still the ones from before the run, all ready").isEqualTo(oldPods);
+        Pod oldPod = kratos.servingPods().stream().filter(p -> oldPods.contains(p.getMetadata().getName())).findFirst().orElseThrow();
+        assertThat(kratos.get(oldPod, 4434, "/admin/identities/" + identityId).statusCode()).as("a read on the old side").isEqualTo(200);
+        assertThat(kratos.get(oldPod, 4433, "/self-service/login/api").statusCode()).as("a write on the old side (frozen)").isNotEqualTo(200);
 
         // Finalize now rather than after keepOldFor.
         annotate("blue-green", KratosUpgrade.FINALIZE_ANNOTATION, String.valueOf(ku.getStatus().getRun()));
