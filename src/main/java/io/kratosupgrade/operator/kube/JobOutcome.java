@@ -71,18 +71,33 @@ public record JobOutcome(State state, String reason, String message, String term
         if (pods.isEmpty() && podCreationFailure != null) {
             return new JobOutcome(State.FAILED, "FailedCreate", "the Job's pod cannot be created: " + podCreationFailure, null);
         }
+        Optional<PodFailure> stuck = stuck(pods);
+        if (stuck.isPresent()) {
+            return new JobOutcome(State.FAILED, stuck.get().reason(), stuck.get().message(), null);
+        }
+        return new JobOutcome(State.RUNNING, "Running", pendingDetail(pods).orElse("Job is running"), null);
+    }
+
+    /** A container that will not run without someone's help, and what its waiting state says. */
+    public record PodFailure(String reason, String message) {
+    }
+
+    /**
+     * The first container of {@code pods} waiting in a state that does not pass by itself (an image that cannot be
+     * pulled, a crash loop, a config error), if any: Jobs' steps and BlueGreen's new side fail on it at once.
+     */
+    public static Optional<PodFailure> stuck(List<Pod> pods) {
         for (Pod pod : pods) {
             for (ContainerStatus cs : containerStatuses(pod)) {
                 ContainerStateWaiting waiting = cs.getState() == null ? null : cs.getState().getWaiting();
                 if (waiting != null && FAST_FAILURE_REASONS.contains(waiting.getReason()) && !transientMessage(waiting.getMessage())) {
                     String detail = waiting.getMessage() == null ? "" : ": " + waiting.getMessage();
-                    return new JobOutcome(State.FAILED, waiting.getReason(),
-                            "container " + cs.getName() + " of pod " + pod.getMetadata().getName() + " is in "
-                                    + waiting.getReason() + detail, null);
+                    return Optional.of(new PodFailure(waiting.getReason(), "container " + cs.getName() + " of pod "
+                            + pod.getMetadata().getName() + " is in " + waiting.getReason() + detail));
                 }
             }
         }
-        return new JobOutcome(State.RUNNING, "Running", pendingDetail(pods).orElse("Job is running"), null);
+        return Optional.empty();
     }
 
     private static boolean transientMessage(String message) {

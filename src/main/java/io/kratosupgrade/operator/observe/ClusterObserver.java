@@ -143,7 +143,8 @@ public class ClusterObserver {
         String newName = ku.getStatus().getBlueGreen() != null && ku.getStatus().getBlueGreen().getNewDeployment() != null
                 ? ku.getStatus().getBlueGreen().getNewDeployment() : Names.newSideDeployment(ku);
         Deployment newSide = client.apps().deployments().inNamespace(ns).withName(newName).get();
-        List<Pod> newSidePods = newSide == null || phase != Phase.SwitchingBack ? List.of() : deploymentPods(client, newSide);
+        boolean podsMatter = phase == Phase.StartingNewSide || phase == Phase.SwitchingBack;
+        List<Pod> newSidePods = newSide == null || !podsMatter ? List.of() : deploymentPods(client, newSide);
         List<Service> services = client.services().inNamespace(ns).list().getItems();
         SecretKeyReference target = ku.getSpec().getBlueGreen() == null ? null : ku.getSpec().getBlueGreen().getTargetDatabase();
         boolean targetJob = phase == Phase.Preflight || phase == Phase.Freezing || phase == Phase.Copying || phase == Phase.SwitchingBack;

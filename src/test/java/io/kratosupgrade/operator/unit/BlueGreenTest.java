@@ -93,7 +93,8 @@ class BlueGreenTest {
         s.applyServiceSelectors();
         s.decide();
         assertThat(s.phase()).isEqualTo(Phase.KeepingOld);
-        assertThat(blueGreen(s).getSwitchedAt()).isNotNull();
+        assertThat(blueGreen(s).getSwitchedAt()).as("when the patches were asked for, not when they were seen")
+                .isEqualTo(io.kratosupgrade.operator.lifecycle.Times.formatMillis(s.now.minusSeconds(1)));
         assertThat(blueGreen(s).getFreezeSeconds()).as("frozen at 10:00:09.5, switched one decision later").isPositive();
         assertThat(blueGreen(s).getKeepOldUntil()).isEqualTo(s.nowAsText(Duration.ofHours(1)));
 
@@ -199,6 +200,21 @@ class BlueGreenTest {
         assertThat(s.status().getFailureReason()).isEqualTo("NewSideNotReady");
         assertThat(blueGreen(s).getTargetEmptied()).isTrue();
         assertThat(s.status().getMessage()).contains("the target database was emptied for a retry");
+    }
+
+    @Test
+    void aNewPodInACrashLoopEndsTheWaitAtOnceWhileWritesAreFrozen() {
+        s.blueGreenToStartingNewSide();
+        s.decide();
+        s.applyServiceSelectors();
+        Deployment created = s.actions(Action.CreateDeployment.class).get(0).deployment();
+        created.getMetadata().setGeneration(1L);
+        s.world.newSide = created;
+        s.world.newSidePods.add(Fixtures.waitingPod("kratos-v1-3-1-abc", "kratos", "CrashLoopBackOff"));
+        s.decide();
+        assertThat(s.phase()).as("long before rollout.timeout").isEqualTo(Phase.SwitchingBack);
+        assertThat(s.status().getFailureReason()).isEqualTo("NewSideNotReady");
+        assertThat(s.status().getFailureMessage()).contains("CrashLoopBackOff");
     }
 
     @Test

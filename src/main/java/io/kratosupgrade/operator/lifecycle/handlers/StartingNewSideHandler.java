@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
@@ -22,7 +23,8 @@ import java.util.Optional;
  * BlueGreen: the new side, started and proven before any traffic moves. The Services are first pinned to the old
  * pods (their pod-template-hash): the new pods carry the same labels, and would otherwise get traffic as soon as
  * they are ready. Then the new Deployment is created and the run waits for its complete rollout, every replica ready.
- * The Deployment informer wakes the run on the new Deployment's status writes (it is indexed by status.blueGreen).
+ * The Deployment informer wakes the run on the new Deployment's status writes (it is indexed by status.blueGreen). A new
+ * pod in a crash loop or unable to pull its image fails the step at once: the old side's writes are frozen meanwhile.
  */
 public class StartingNewSideHandler implements PhaseHandler {
 
@@ -71,6 +73,12 @@ public class StartingNewSideHandler implements PhaseHandler {
             return PhaseOutcome.advance(Phase.Switching, "NewSideReady", "Deployment " + blueGreen.getNewDeployment() + ": all "
                     + ready + " pods ready with " + ctx.hop().getImage() + " on the target database; switching Services "
                     + BlueGreenTraffic.names(blueGreen));
+        }
+        // Writes are frozen while this waits: a pod that cannot start without help ends the wait at once.
+        Optional<JobOutcome.PodFailure> stuck = JobOutcome.stuck(ctx.observed().blueGreen().newSidePods());
+        if (stuck.isPresent()) {
+            return Failures.fail(ctx, "NewSideNotReady", "Deployment " + blueGreen.getNewDeployment() + " cannot become ready: "
+                    + stuck.get().message());
         }
         if (check.failed() || left.isNegative()) {
             return Failures.fail(ctx, "NewSideNotReady", "Deployment " + blueGreen.getNewDeployment() + " did not become ready"

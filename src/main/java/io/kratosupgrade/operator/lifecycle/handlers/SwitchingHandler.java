@@ -12,10 +12,12 @@ import java.util.List;
 
 /**
  * BlueGreen: every Service recorded in preflight selects the new side's colour instead of the old pods' hash, one
- * patch each, all in one pass; the next pass sees them moved and ends the freeze: from now on writes go to the new
- * database.
+ * patch each, all in one pass; the next pass sees them moved and ends the freeze as of the patches (status.blueGreen
+ * .switchedAt, written before them): from then on writes go to the new database.
  */
 public class SwitchingHandler implements PhaseHandler {
+
+    static final Duration SELECTOR_RECHECK = Duration.ofMillis(500);
 
     @Override
     public Phase phase() {
@@ -27,11 +29,13 @@ public class SwitchingHandler implements PhaseHandler {
         BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
         List<Action> moves = BlueGreenTraffic.toNewSide(ctx);
         if (!moves.isEmpty()) {
+            // The moment traffic moves, written before the patches; nothing watches Services, so look again soon.
+            if (blueGreen.getSwitchedAt() == null) blueGreen.setSwitchedAt(Times.formatMillis(ctx.now()));
             return PhaseOutcome.stay("moving Services " + BlueGreenTraffic.names(blueGreen) + " to Deployment "
-                    + blueGreen.getNewDeployment(), Duration.ofSeconds(5), moves.toArray(Action[]::new));
+                    + blueGreen.getNewDeployment(), SELECTOR_RECHECK, moves.toArray(Action[]::new));
         }
-        blueGreen.setSwitchedAt(Times.formatMillis(ctx.now()));
-        BlueGreenFreeze.end(ctx, ctx.now());
+        if (blueGreen.getSwitchedAt() == null) blueGreen.setSwitchedAt(Times.formatMillis(ctx.now()));
+        BlueGreenFreeze.end(ctx, Times.parse(blueGreen.getSwitchedAt()));
         Duration keep = Times.goDuration(ctx.blueGreen().getKeepOldFor());
         blueGreen.setKeepOldUntil(Times.format(ctx.now().plus(keep)));
         return PhaseOutcome.advance(Phase.KeepingOld, "TrafficSwitched", "Services " + BlueGreenTraffic.names(blueGreen)
