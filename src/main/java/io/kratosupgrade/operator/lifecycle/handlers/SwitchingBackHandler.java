@@ -12,6 +12,7 @@ import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
 import io.kratosupgrade.operator.lifecycle.RunContext;
+import io.kratosupgrade.operator.lifecycle.Times;
 import io.kratosupgrade.operator.resources.Labels;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -63,7 +64,7 @@ public class SwitchingBackHandler implements PhaseHandler {
         if (newSide != null && blueGreen.getOldPodTemplateHash() != null) {
             List<Action> back = BlueGreenTraffic.toOldSide(ctx);
             if (!back.isEmpty()) {
-                if (blueGreen.getSwitchedAt() != null && blueGreen.getSwitchedBackAt() == null) blueGreen.setSwitchedBackAt(ctx.nowText());
+                if (blueGreen.getSwitchedAt() != null && blueGreen.getSwitchedBackAt() == null) blueGreen.setSwitchedBackAt(Times.formatMillis(ctx.now()));
                 return PhaseOutcome.stay("switching back: Services " + BlueGreenTraffic.names(blueGreen) + " select the old pods again",
                         ctx.settings().podRecheck(), back.toArray(Action[]::new));
             }
