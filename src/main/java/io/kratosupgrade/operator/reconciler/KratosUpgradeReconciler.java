@@ -210,7 +210,8 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                     decision.status().getRun(), t.from(), t.to());
             metrics.record(t);
         });
-        metrics.track(resource.getMetadata().getUid(), decision.status());
+        metrics.track(resource.getMetadata().getUid(), resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
+                decision.status());
 
         UpdateControl<KratosUpgrade> control = UpdateControl.noUpdate();
         Duration requeue = ProgressThrottle.sooner(decision.requeueAfter(), heldBack);
@@ -248,6 +249,7 @@ public class KratosUpgradeReconciler implements Reconciler<KratosUpgrade>, Clean
                 resource.getMetadata().getName(), reason, lastAttempt ? ", retries used up" : ", will retry", message);
         statusWriter.recordReconcileError(resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
                 reason, message, lastAttempt);
+        metrics.reconcileError(reason);
         events.record(resource, true, "ReconcileError", message);
         return ErrorStatusUpdateControl.noStatusUpdate();
     }

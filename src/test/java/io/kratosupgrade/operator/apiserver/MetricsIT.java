@@ -22,15 +22,17 @@ class MetricsIT extends ApiServerTestBase {
 
         var registry = operator.registry();
         // Metrics are recorded after the status write the wait above sees.
-        await().atMost(WAIT).until(() -> registry.find("kratos.upgrade.runs").tag("result", "Succeeded").counter() != null
+        await().atMost(WAIT).until(() -> registry.get("kratos.upgrade.runs").tag("result", "Succeeded").counter().count() == 1
                 && registry.get("kratos.upgrade.runs.in.progress").gauge().value() == 0);
         assertThat(registry.get("kratos.upgrade.runs").tag("result", "Succeeded").counter().count()).isEqualTo(1.0);
-        assertThat(registry.find("kratos.upgrade.runs").tag("result", "Failed").counter()).isNull();
+        assertThat(registry.get("kratos.upgrade.runs").tag("result", "Failed").counter().count()).isZero();
         assertThat(registry.get("kratos.upgrade.run.duration").tag("result", "Succeeded").timer().count()).isEqualTo(1);
         for (String phase : new String[] {"Pending", "Preflight", "BackingUp", "Migrating", "RollingOut", "Verifying"}) {
             assertThat(registry.get("kratos.upgrade.phase.duration").tag("phase", phase).tag("outcome", "completed").timer().count())
                     .as(phase).isEqualTo(1);
         }
         assertThat(registry.get("kratos.upgrade.runs.in.progress").gauge().value()).isZero();
+        assertThat(registry.find("kratos.upgrade.phase.started.timestamp").gauges()).as("no run in progress is named").isEmpty();
+        assertThat(registry.get("kratos.upgrade.last.backup.size").gauge().value()).as("the fake backup Job's size").isEqualTo(4096.0);
     }
 }
