@@ -8,8 +8,9 @@
 #   4. kubectl kustomize builds both overlays (if a kubectl is at hand: the local cluster's, or
 #      hack/k8s-binaries.sh's);
 #   5. the JUnit tests of the chart (src/test/java/.../packaging: ChartRenderIT, ChartCrdDriftIT,
-#      ManifestsDriftIT), which parse what helm renders and check PodSecurity "restricted", the RBAC
-#      against the reconciler's @RBACRule annotations, both install variants and the schema.
+#      ManifestsDriftIT, AlertRulesIT), which parse what helm renders and check PodSecurity "restricted", the RBAC
+#      against the reconciler's @RBACRule annotations, both install variants and the schema, and run
+#      promtool check/test rules on the alerts (hack/promtool.sh builds promtool, once).
 #
 #   hack/chart-test.sh              all of it
 #   hack/chart-test.sh --no-maven   1-4 only (seconds)
@@ -41,7 +42,8 @@ export HELM
 
 "${HELM}" lint --strict "${CHART}" >&2
 "${HELM}" lint --strict "${CHART}" --set 'watchNamespaces={team-a,team-b}' --set serviceMonitor.enabled=true \
-  --set podScrapeAnnotations=true --set replicaCount=2 >&2
+  --set podScrapeAnnotations=true --set replicaCount=2 --set grafanaDashboard.enabled=true \
+  --set prometheusRule.enabled=true >&2
 
 if err="$("${HELM}" template kratos-upgrade-operator "${CHART}" --set-string replicaCount=two 2>&1 >/dev/null)"; then
   die "the values schema accepted replicaCount=\"two\""
@@ -74,8 +76,10 @@ else
 fi
 
 if ((maven)); then
-  timed "packaging tests (ChartRenderIT, ChartCrdDriftIT, ManifestsDriftIT)" \
+  PROMTOOL="$(timed "promtool" "${KUO_ROOT}/hack/promtool.sh")"
+  timed "packaging tests (ChartRenderIT, ChartCrdDriftIT, ManifestsDriftIT, AlertRulesIT)" \
     ./mvnw -B -ntp verify -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dit.test='ChartRenderIT,ChartCrdDriftIT,ManifestsDriftIT' -Dhelm.binary="${HELM}" >&2
+    -Dit.test='ChartRenderIT,ChartCrdDriftIT,ManifestsDriftIT,AlertRulesIT' -Dhelm.binary="${HELM}" \
+    -Dpromtool.binary="${PROMTOOL}" >&2
 fi
 log "chart checks passed in $(fmt_duration $((SECONDS - start)))"
