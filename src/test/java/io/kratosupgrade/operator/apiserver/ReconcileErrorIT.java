@@ -92,6 +92,8 @@ class ReconcileErrorIT extends ApiServerTestBase {
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getReason()).isEqualTo("Forbidden");
         assertThat(condition(failing, ConditionTypes.RECONCILE_ERROR).getMessage()).contains("jobs", "forbidden");
         awaitEvents("ReconcileError");
+        assertThat(operator.registry().get("kratos.upgrade.reconcile.errors").tag("reason", "Forbidden").counter().count())
+                .as("kratos_upgrade_reconcile_errors_total counts where the condition is written").isPositive();
 
         // Once JOSDK's retries are used up, kstatus readers see the object as stalled.
         KratosUpgrade stalled = awaitUpgrade("forbidden", ku -> "True".equals(condition(ku, ConditionTypes.STALLED).getStatus()),
