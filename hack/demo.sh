@@ -2,8 +2,10 @@
 #
 # The demo behind `hack/run.sh` on a machine without a cluster of its own: on the local cluster
 # (hack/local-cluster.sh), installs Kratos v1.0.0 with PostgreSQL the way a platform team would
-# (examples/demo/), seeds identities, runs the operator, applies examples/demo/upgrade.yaml and shows
-# the run live until it ends. Running it again starts the demo from scratch.
+# (examples/demo/), seeds identities, installs the operator from the Helm chart with the locally built
+# operator image (hack/operator-image.sh), applies examples/demo/upgrade.yaml and shows the run live until it
+# ends. The operator keeps running in the cluster afterwards, as a user's would: editing the KratosUpgrade starts
+# a new run. Running the demo again starts it from scratch (and upgrades the operator's release).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${KUO_ROOT}"
@@ -15,15 +17,34 @@ K() { "${KUBECTL}" --kubeconfig "${KUBECONFIG}" "$@"; }
 NS=kratos-demo
 DB=kratos_demo
 DB_PASSWORD='demo p@ss/w#rd%1'   # needs URL escaping in the DSN, like many real passwords
-OPERATOR_PORT="${KUO_OPERATOR_PORT:-8080}"
+OPERATOR_NS=kratos-upgrade-system
+OPERATOR_RELEASE=kratos-upgrade-operator
+# The server's NOTICEs (DROP ... IF EXISTS on a first run) are not the demo's business.
+export PGOPTIONS="-c client_min_messages=warning"
 
 log "installing the KratosUpgrade CRD"
 K apply --server-side --force-conflicts -f crds/ >/dev/null
 K wait --for condition=Established --timeout=60s crd/kratosupgrades.kratos-upgrade.io >/dev/null
 
+with_progress "building the operator (./mvnw package when the sources changed)" build_operator
+with_progress "building the operator image and loading it into the cluster (first run: a few minutes)" \
+  hack/operator-image.sh --no-build --load
+HELM=$(with_progress "building helm (first run only)" hack/helm.sh >/dev/null && hack/helm.sh --print-path)
+# The image keeps its tag (the chart's appVersion) when its content changes: its archive's digest in a pod
+# annotation makes a changed image roll the operator, and an unchanged one leave it alone.
+image_digest=$(sha256sum "$(hack/operator-image.sh --print-archive)" | cut -c1-16)
+with_progress "installing the operator with Helm (release ${OPERATOR_RELEASE}, namespace ${OPERATOR_NS})" \
+  "${HELM}" upgrade --install "${OPERATOR_RELEASE}" helm/kratos-upgrade-operator --kubeconfig "${KUBECONFIG}" \
+    -n "${OPERATOR_NS}" --create-namespace --wait --timeout 5m \
+    --set-string "podAnnotations.kratos-upgrade\.io/image-archive=${image_digest}"
 if K get namespace "${NS}" >/dev/null 2>&1; then
   log "removing the previous demo"
-  K delete kratosupgrade --all -n "${NS}" --wait=true >/dev/null 2>&1 || true
+  # The operator just installed releases the KratosUpgrades' finalizers; one it cannot reach is dropped after 60 s.
+  if ! K delete kratosupgrade --all -n "${NS}" --wait=true --timeout=60s >/dev/null 2>&1; then
+    for ku in $(K get kratosupgrades -n "${NS}" -o name 2>/dev/null); do
+      K patch -n "${NS}" "${ku}" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null || true
+    done
+  fi
   K delete namespace "${NS}" --wait=true --timeout=180s >/dev/null
 fi
 log "creating database ${DB} on PostgreSQL ${KUO_PG_HOST_FOR_PODS}:${PGPORT}"
@@ -67,18 +88,6 @@ for i in 1 2 3; do
 done
 log "Kratos $(curl -fsS "${admin}/admin/version") serves with 3 identities"
 
-log "building and starting the operator (log: ${KUO_LOGS}/operator.log)"
-build_operator
-KRATOS_UPGRADE_BACKUP_IMAGE="kratos-upgrade-db-tools:latest" java -Dkubeconfig="${KUBECONFIG}" \
-  -Dquarkus.http.port="${OPERATOR_PORT}" -jar "${OPERATOR_JAR}" >"${KUO_LOGS}/operator.log" 2>&1 &
-operator_pid=$!
-trap 'kill ${operator_pid} 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do
-  curl -fsS -o /dev/null "http://127.0.0.1:${OPERATOR_PORT}/q/health/ready" 2>/dev/null && break
-  kill -0 "${operator_pid}" 2>/dev/null || die "the operator exited; see ${KUO_LOGS}/operator.log"
-  sleep 1
-done
-
 log "applying examples/demo/upgrade.yaml (v1.0.0 -> v1.3.1)"
 K apply -f examples/demo/upgrade.yaml >/dev/null
 last=""
@@ -101,14 +110,20 @@ echo "Backup on the volume (${pv_dir}):"
 ls -l "${pv_dir}" | sed 's/^/  /'
 cat <<TXT
 
+The operator keeps running in the cluster: Helm release ${OPERATOR_RELEASE} in namespace ${OPERATOR_NS}.
+Editing the KratosUpgrade (another spec.version) starts a new run.
+
 Look around:
-  export KUBECONFIG=${KUBECONFIG}
+  export KUBECONFIG=${KUBECONFIG} PATH=$(dirname "${KUBECTL}"):\$PATH
   kubectl get ku -n ${NS} -o wide
-  kubectl describe ku kratos -n ${NS}            # conditions and the events of every step
-  kubectl get jobs,pods -n ${NS}
+  plugin/kubectl-kratos_upgrade status kratos -n ${NS}   # the run, its plan and its steps (docs/operations.md)
+  kubectl describe ku kratos -n ${NS}                    # conditions and the events of every step
   kubectl get events -n ${NS} --sort-by=.lastTimestamp
-  less ${KUO_LOGS}/operator.log
-(kubectl: ${KUBECTL})  Stop the cluster with: hack/local-cluster.sh down
+  kubectl logs -n ${OPERATOR_NS} deploy/${OPERATOR_RELEASE}
+  kubectl edit ku kratos -n ${NS}                        # a new spec.version starts a new run
+
+Stop the operator: ${HELM} uninstall ${OPERATOR_RELEASE} -n ${OPERATOR_NS} --kubeconfig ${KUBECONFIG}
+Stop the cluster:  hack/local-cluster.sh down
 TXT
 phase="${last%%$'\t'*}"
 [[ "${phase}" == Succeeded ]]

@@ -91,6 +91,31 @@ OPERATOR_JAR=target/quarkus-app/quarkus-run.jar
 # a hash of every file under src/main and of the pom, written next to the jar after each build, is compared
 # (contents, not times, so a checkout of other sources is noticed too). A jar without that hash (packaged by
 # ./mvnw verify, say) counts when it is newer than every source file. Run from KUO_ROOT.
+# with_progress LABEL CMD [ARGS...]: runs CMD with its output in a log file (KUO_LOGS, or a temporary one), printing
+# "LABEL... Ns" every 15 s while it runs, then "LABEL: done in ..."; on failure the log's tail and the status.
+with_progress() {
+  local label=$1 logfile start=${SECONDS} pid rc=0
+  shift
+  logfile="$(mktemp "${TMPDIR:-/tmp}/kuo-progress.XXXXXX")"
+  log "${label}..."
+  ( set -e; "$@" ) >"${logfile}" 2>&1 &
+  pid=$!
+  while kill -0 "${pid}" 2>/dev/null; do
+    sleep 1
+    if (( (SECONDS - start) % 15 == 0 )) && kill -0 "${pid}" 2>/dev/null; then
+      log "${label}... $(fmt_duration $((SECONDS - start)))"
+    fi
+  done
+  wait "${pid}" || rc=$?
+  if ((rc != 0)); then
+    tail -n 30 "${logfile}" >&2
+    log "${label}: FAILED after $(fmt_duration $((SECONDS - start))) (log: ${logfile})"
+    return "${rc}"
+  fi
+  log "${label}: done in $(fmt_duration $((SECONDS - start)))"
+  rm -f "${logfile}"
+}
+
 build_operator() {
   local stamp=target/quarkus-app/.sources.sha256 sources
   sources=$(find src/main pom.xml -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
