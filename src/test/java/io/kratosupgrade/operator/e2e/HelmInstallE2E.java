@@ -100,7 +100,9 @@ class HelmInstallE2E {
         assertThat(operator.allowed("list", "kratos-upgrade.io", "kratosupgrades", null)).isTrue();
         assertThat(operator.allowed("get", "", "secrets", namespace)).isTrue();
         assertThat(operator.allowed("list", "", "secrets", namespace)).as("least privilege: no listing of Secrets").isFalse();
-        assertThat(operator.allowed("delete", "apps", "deployments", namespace)).isFalse();
+        // BlueGreen creates and deletes Deployments and patches Services; it never deletes a Service.
+        assertThat(operator.allowed("delete", "apps", "deployments", namespace)).isTrue();
+        assertThat(operator.allowed("delete", "", "services", namespace)).as("least privilege: Services are only patched").isFalse();
 
         operator.happyPath(postgres, namespace);
     }

@@ -95,7 +95,7 @@ class InfrastructureFaultE2E extends E2eTestBase {
     }
 
     @ParameterizedTest
-    @EnumSource(Strategy.class)
+    @EnumSource(value = Strategy.class, names = {"Rolling", "Recreate"})
     void theApiServerRestartedMidMigrationAndTheRunCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
@@ -166,7 +166,7 @@ class InfrastructureFaultE2E extends E2eTestBase {
 
     /** Rolling: Failed, the Deployment never touched. Recreate: RolledBack, the old release scaled back up. */
     @ParameterizedTest
-    @EnumSource(Strategy.class)
+    @EnumSource(value = Strategy.class, names = {"Rolling", "Recreate"})
     void theMigrationPodDeletedByHandFailsTheStepTheOldReleaseServesAndARetryCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
@@ -192,7 +192,7 @@ class InfrastructureFaultE2E extends E2eTestBase {
      * run RolledBack) once PostgreSQL is back.
      */
     @ParameterizedTest
-    @EnumSource(Strategy.class)
+    @EnumSource(value = Strategy.class, names = {"Rolling", "Recreate"})
     void postgresStoppedDuringTheBackupFailsItAndARetryCompletes(Strategy strategy) throws Exception {
         kratos.install("v1.0.0");
         StepGates gates = new StepGates(postgres, kratos.database);
