@@ -188,17 +188,9 @@ replace_dir() {
 
 setup_go_env() {
   require_cmd go jq
-  export GOPATH="${KUO_CACHE}/go/path"
-  export GOMODCACHE="${KUO_CACHE}/go/mod"
-  export GOCACHE="${KUO_CACHE}/go/build"
-  # Deliberately replaces any user GOFLAGS (e.g. -mod=vendor would break this).
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export GOWORK=off
-  export GO111MODULE=on
-  export CGO_ENABLED=0
+  use_go_caches
   # Never download another toolchain: a pin that needs a newer Go must fail.
   export GOTOOLCHAIN=local
-  mkdir -p "${GOPATH}" "${GOMODCACHE}" "${GOCACHE}"
   log "using $(go version) (GOPROXY=$(go env GOPROXY))"
 }
 

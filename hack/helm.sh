@@ -52,24 +52,12 @@ current() {
 }
 
 build() {
-  export GOPATH="${KUO_CACHE}/go/path"
-  export GOMODCACHE="${KUO_CACHE}/go/mod"
-  export GOCACHE="${KUO_CACHE}/go/build"
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export GOWORK=off
-  export GO111MODULE=on
-  export CGO_ENABLED=0
-  mkdir -p "${GOPATH}" "${GOMODCACHE}" "${GOCACHE}" "${HELM_DIR}"
+  use_go_caches
+  mkdir -p "${HELM_DIR}"
 
   log "building helm ${HELM_VERSION} from ${HELM_MODULE} through the Go module proxy ($(go env GOVERSION), GOPROXY=$(go env GOPROXY))"
-  local json err mod_file client_go k8s_major k8s_minor
-  json="$(go mod download -json "${HELM_MODULE}@${HELM_VERSION}" 2>&1)" || true
-  err="$(jq -r '.Error // empty' <<<"${json}" 2>/dev/null || printf '%s' "${json}")"
-  [[ -z "${err}" ]] || die "cannot download ${HELM_MODULE}@${HELM_VERSION}: ${err}"
-  mod_file="$(jq -r .GoMod <<<"${json}")"
-  if grep -qE '^[[:space:]]*replace[[:space:](]' "${mod_file}"; then
-    die "${HELM_MODULE}@${HELM_VERSION} has replace directives in its go.mod; go install cannot build it (pick another HELM_VERSION)"
-  fi
+  local mod_file client_go k8s_major k8s_minor
+  mod_file="$(installable_go_mod "${HELM_MODULE}" "${HELM_VERSION}")"
   # Like Helm's Makefile: k8s.io/client-go v0.<minor>.x -> Kubernetes 1.<minor>.
   client_go="$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "${mod_file}")"
   [[ "${client_go}" =~ ^v0\.([0-9]+)\. ]] || die "cannot find the k8s.io/client-go version in ${mod_file}"

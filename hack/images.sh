@@ -368,14 +368,7 @@ setup_go_env() {
   [[ -n "${GO_ENV_READY:-}" ]] && return 0
   command -v go >/dev/null 2>&1 ||
     die "go is not on PATH; Kratos v1.3.1 needs Go >= 1.23 (Debian bookworm's golang is too old)"
-  export GOPATH="${KUO_CACHE}/go/path"
-  export GOMODCACHE="${KUO_CACHE}/go/mod"
-  export GOCACHE="${KUO_CACHE}/go/build"
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export GOWORK=off
-  export GO111MODULE=on
-  export CGO_ENABLED=0
-  mkdir -p "${GOPATH}" "${GOMODCACHE}" "${GOCACHE}"
+  use_go_caches
   KUO_BUILD_JOBS="${KUO_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
   log "using $(go version) (GOTOOLCHAIN=$(go env GOTOOLCHAIN), GOPROXY=$(go env GOPROXY))"
   GO_ENV_READY=1

@@ -48,24 +48,12 @@ current() {
 }
 
 build() {
-  export GOPATH="${KUO_CACHE}/go/path"
-  export GOMODCACHE="${KUO_CACHE}/go/mod"
-  export GOCACHE="${KUO_CACHE}/go/build"
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export GOWORK=off
-  export GO111MODULE=on
-  export CGO_ENABLED=0
-  mkdir -p "${GOPATH}" "${GOMODCACHE}" "${GOCACHE}" "${PROMTOOL_DIR}"
+  use_go_caches
+  mkdir -p "${PROMTOOL_DIR}"
 
   log "building promtool ${PROMTOOL_VERSION} from ${PROM_MODULE} through the Go module proxy ($(go env GOVERSION), GOPROXY=$(go env GOPROXY))"
-  local json err mod_file
-  json="$(go mod download -json "${PROM_MODULE}@${PROMTOOL_VERSION}" 2>&1)" || true
-  err="$(jq -r '.Error // empty' <<<"${json}" 2>/dev/null || printf '%s' "${json}")"
-  [[ -z "${err}" ]] || die "cannot download ${PROM_MODULE}@${PROMTOOL_VERSION}: ${err}"
-  mod_file="$(jq -r .GoMod <<<"${json}")"
-  if grep -qE '^[[:space:]]*replace[[:space:](]' "${mod_file}"; then
-    die "${PROM_MODULE}@${PROMTOOL_VERSION} has replace directives in its go.mod; go install cannot build it (pick another PROMTOOL_VERSION)"
-  fi
+  local mod_file
+  mod_file="$(installable_go_mod "${PROM_MODULE}" "${PROMTOOL_VERSION}")"
 
   local tmp ldflags
   tmp="$(mktemp -d "${PROMTOOL_DIR}/.build.XXXXXX")"

@@ -91,6 +91,34 @@ OPERATOR_JAR=target/quarkus-app/quarkus-run.jar
 # a hash of every file under src/main and of the pom, written next to the jar after each build, is compared
 # (contents, not times, so a checkout of other sources is noticed too). A jar without that hash (packaged by
 # ./mvnw verify, say) counts when it is newer than every source file. Run from KUO_ROOT.
+# use_go_caches: the Go environment the tool builds share (hack/helm.sh, hack/promtool.sh, hack/flux.sh,
+# hack/images.sh): one module and build cache under KUO_CACHE, deletable with plain `rm -rf`, no VCS stamping, static
+# binaries, no workspace. It replaces any user GOFLAGS on purpose (-mod=vendor would break the builds).
+use_go_caches() {
+  export GOPATH="${KUO_CACHE}/go/path"
+  export GOMODCACHE="${KUO_CACHE}/go/mod"
+  export GOCACHE="${KUO_CACHE}/go/build"
+  export GOFLAGS="-modcacherw -buildvcs=false"
+  export GOWORK=off
+  export GO111MODULE=on
+  export CGO_ENABLED=0
+  mkdir -p "${GOPATH}" "${GOMODCACHE}" "${GOCACHE}"
+}
+
+# installable_go_mod MODULE VERSION: downloads MODULE@VERSION through the Go module proxy and prints the path of its
+# go.mod; dies with the proxy's error, or when the go.mod has replace directives (`go install pkg@version` refuses them).
+installable_go_mod() {
+  local module=$1 version=$2 json err mod_file
+  json="$(go mod download -json "${module}@${version}" 2>&1)" || true
+  err="$(jq -r '.Error // empty' <<<"${json}" 2>/dev/null || printf '%s' "${json}")"
+  [[ -z "${err}" ]] || die "cannot download ${module}@${version}: ${err}"
+  mod_file="$(jq -r .GoMod <<<"${json}")"
+  if grep -qE '^[[:space:]]*replace[[:space:](]' "${mod_file}"; then
+    die "${module}@${version} has replace directives in its go.mod; go install cannot build it (pick another version)"
+  fi
+  printf '%s\n' "${mod_file}"
+}
+
 # with_progress LABEL CMD [ARGS...]: runs CMD with its output in a log file (KUO_LOGS, or a temporary one), printing
 # "LABEL... Ns" every 15 s while it runs, then "LABEL: done in ..."; on failure the log's tail and the status.
 with_progress() {
