@@ -4,11 +4,13 @@
 #
 #   1. helm lint --strict, with the default values and with the namespaced/monitoring values;
 #   2. the values schema refuses a bad value (replicaCount "two");
-#   3. deploy/ and the chart's CRD are what hack/update-manifests.sh generates;
+#   3. deploy/ and the chart's CRD are what hack/update-manifests.sh generates, bundle/ (OLM) what
+#      hack/update-bundle.sh generates, and the Operator Framework's validators accept bundle/ (hack/olm.sh
+#      builds the validator, once);
 #   4. kubectl kustomize builds both overlays (if a kubectl is at hand: the local cluster's, or
 #      hack/k8s-binaries.sh's);
 #   5. the JUnit tests of the chart (src/test/java/.../packaging: ChartRenderIT, ChartCrdDriftIT,
-#      ManifestsDriftIT, AlertRulesIT), which parse what helm renders and check PodSecurity "restricted", the RBAC
+#      ManifestsDriftIT, OlmBundleDriftIT, AlertRulesIT), which parse what helm renders and check PodSecurity "restricted", the RBAC
 #      against the reconciler's @RBACRule annotations, both install variants and the schema, and run
 #      promtool check/test rules on the alerts (hack/promtool.sh builds promtool, once).
 #
@@ -53,6 +55,9 @@ grep -q "values don't meet the specifications of the schema" <<<"${err}" ||
 log "values schema refuses replicaCount=\"two\""
 
 hack/update-manifests.sh --check
+KUO_OLM="$(hack/olm.sh)"
+export KUO_OLM
+hack/update-bundle.sh --check
 
 kubectl=""
 env_file="${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}/env"
@@ -77,9 +82,9 @@ fi
 
 if ((maven)); then
   PROMTOOL="$(timed "promtool" "${KUO_ROOT}/hack/promtool.sh")"
-  timed "packaging tests (ChartRenderIT, ChartCrdDriftIT, ManifestsDriftIT, AlertRulesIT)" \
+  timed "packaging tests (ChartRenderIT, ChartCrdDriftIT, ManifestsDriftIT, OlmBundleDriftIT, AlertRulesIT)" \
     ./mvnw -B -ntp verify -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dit.test='ChartRenderIT,ChartCrdDriftIT,ManifestsDriftIT,AlertRulesIT' -Dhelm.binary="${HELM}" \
-    -Dpromtool.binary="${PROMTOOL}" >&2
+    -Dit.test='ChartRenderIT,ChartCrdDriftIT,ManifestsDriftIT,OlmBundleDriftIT,AlertRulesIT' -Dhelm.binary="${HELM}" \
+    -Dpromtool.binary="${PROMTOOL}" -Dolm.binary="${KUO_OLM}" >&2
 fi
 log "chart checks passed in $(fmt_duration $((SECONDS - start)))"

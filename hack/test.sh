@@ -18,7 +18,8 @@
 #   the local cluster: hack/upgrade-bench.sh with two methods under a tiny load, hack/backup-bench.sh on
 #   a database of 20 identities.
 #   Packaging checks run in tier 2: helm lint, chart rendering, chart/deploy drift (hack/helm.sh builds
-#   helm from the Go module proxy), and the GitOps health checks we ship, evaluated with Argo CD's Lua
+#   helm from the Go module proxy), the OLM bundle's drift and the Operator Framework's validators on it
+#   (hack/olm.sh builds them), and the GitOps health checks we ship, evaluated with Argo CD's Lua
 #   interpreter and Flux's CEL library (hack/healthcheck.sh builds that evaluator), and the chart's alert
 #   rules with promtool check/test rules (hack/promtool.sh builds promtool).
 #
@@ -43,12 +44,14 @@ fi
 timed "kubernetes binaries" hack/k8s-binaries.sh >/dev/null
 KUBEAPITEST_DIR="$(hack/k8s-binaries.sh --print-kubeapitest-dir)"
 KUBECTL_BINARY="$(hack/k8s-binaries.sh --print-bin-dir)/kubectl"
-# The health check evaluator, the Flux controllers and promtool are Go builds nothing else waits on until Maven: they run
-# in the background beside helm, the cluster and the images (whose downloads and debootstrap leave CPU idle).
+# The health check evaluator, the Flux controllers, promtool and the OLM bundle tool are Go builds nothing else waits on
+# until Maven: they run in the background beside helm, the cluster and the images (whose downloads and debootstrap
+# leave CPU idle).
 TOOLS_LOG="$(mktemp -d)"
 ( timed "health check evaluator (background)" hack/healthcheck.sh >"${TOOLS_LOG}/healthcheck.out" 2>"${TOOLS_LOG}/healthcheck.err" &&
   timed "flux controllers (background)" hack/flux.sh build >"${TOOLS_LOG}/flux.out" 2>"${TOOLS_LOG}/flux.err" &&
-  timed "promtool (background)" hack/promtool.sh >"${TOOLS_LOG}/promtool.out" 2>"${TOOLS_LOG}/promtool.err" ) &
+  timed "promtool (background)" hack/promtool.sh >"${TOOLS_LOG}/promtool.out" 2>"${TOOLS_LOG}/promtool.err" &&
+  timed "OLM bundle tool (background)" hack/olm.sh >"${TOOLS_LOG}/olm.out" 2>"${TOOLS_LOG}/olm.err" ) &
 tools_pid=$!
 HELM="$(timed "helm" hack/helm.sh)"
 
@@ -91,19 +94,20 @@ fi
 
 if ! wait "${tools_pid}"; then
   cat "${TOOLS_LOG}"/*.err >&2
-  die "building the health check evaluator, the Flux controllers or promtool failed (logs above)"
+  die "building the health check evaluator, the Flux controllers, promtool or the OLM bundle tool failed (logs above)"
 fi
 grep -h "(background): done in" "${TOOLS_LOG}"/*.err >&2 || true
 HEALTHCHECK="$(tail -n1 "${TOOLS_LOG}/healthcheck.out")"
 FLUX_DIR="$(tail -n1 "${TOOLS_LOG}/flux.out")"
 PROMTOOL="$(tail -n1 "${TOOLS_LOG}/promtool.out")"
+KUO_OLM="$(tail -n1 "${TOOLS_LOG}/olm.out")"
 
 timed "upgrade benchmark tools (load generator, report)" hack/upgrade-bench/test.sh
 
 # The long infrastructure-fault scenarios (tag chaos-full: a PostgreSQL stop during the backup, a kubelet restart,
 # the whole node down and up) run with hack/chaos.sh; everything else runs here.
 timed "maven verify (unit, API server, e2e)" \
-  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dkubectl.binary="${KUBECTL_BINARY}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dpromtool.binary="${PROMTOOL}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
+  ./mvnw -B -ntp verify -Dkubeapitest.dir="${KUBEAPITEST_DIR}" -Dhelm.binary="${HELM}" -Dkubectl.binary="${KUBECTL_BINARY}" -Dhealthcheck.binary="${HEALTHCHECK}" -Dflux.dir="${FLUX_DIR}" -Dpromtool.binary="${PROMTOOL}" -Dolm.binary="${KUO_OLM}" -Dit.excludedGroups=chaos-full "${e2e_args[@]}" "$@"
 if [[ -z "${E2E_KUBECONFIG:-}" ]]; then
   # The benchmarks' harnesses, so that they cannot rot: two methods under a tiny load on one replica; one
   # backup of a tiny database.
