@@ -28,7 +28,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * bundle/ (the OLM bundle: ClusterServiceVersion, CRDs, metrics Service, metadata) is generated from the Helm chart by
@@ -178,6 +184,44 @@ class OlmBundleDriftIT {
         JsonNode icon = csv.path("spec").path("icon").get(0);
         assertThat(icon.path("mediatype").asText()).isEqualTo("image/svg+xml");
         assertThat(Base64.getDecoder().decode(icon.path("base64data").asText())).isEqualTo(Files.readAllBytes(Path.of("hack", "olm", "icon.svg")));
+    }
+
+    /**
+     * What OLM's olm.targetNamespaces annotation gives the two variables: "" for an AllNamespaces OperatorGroup, which
+     * must mean every namespace (Quarkus takes an empty value as unset), and "a,b" for the others. The packaged
+     * operator is started with each and its controllers' registrations read from its log; its API server is an
+     * address on this machine where nothing listens (the registration comes before any request).
+     */
+    @ParameterizedTest
+    @CsvSource({"'', all namespaces", "'team-a,team-b', team-a|team-b"})
+    void thePackagedOperatorWatchesWhatTheTargetNamespacesSay(String targetNamespaces, String expected) throws Exception {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        assertThat(jar).as("the failsafe tier runs after mvn package").isRegularFile();
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dquarkus.profile=chaos", "-Dquarkus.http.port=0", "-jar", jar.toString()).redirectErrorStream(true);
+        TARGET_NAMESPACES_ENV.forEach(n -> pb.environment().put(n, targetNamespaces));
+        pb.environment().put("KUBERNETES_MASTER", "https://127.0.0.1:1");
+        pb.environment().remove("KUBECONFIG");
+        Process p = pb.start();
+        Map<String, String> registered = new TreeMap<>();
+        List<String> log = new ArrayList<>();
+        Pattern line = Pattern.compile("Registered reconciler: '(\\w+)' .* for namespace\\(s\\): \\[(.*)\\]");
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            String l;
+            while (registered.size() < 2 && System.nanoTime() < deadline && (l = in.readLine()) != null) {
+                log.add(l);
+                Matcher m = line.matcher(l);
+                if (m.find()) {
+                    registered.put(m.group(1), Stream.of(m.group(2).split(", ")).sorted().collect(Collectors.joining("|")));
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(registered).as("controller registrations in the operator's log:\n%s", String.join("\n", log))
+                .isEqualTo(Map.of("kratosupgrade", expected, "kratosfleetupgrade", expected));
     }
 
     /** A container's environment: name to value, or to "field:PATH" for a downward API field. */
