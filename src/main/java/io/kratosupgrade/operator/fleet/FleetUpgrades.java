@@ -1,7 +1,7 @@
 package io.kratosupgrade.operator.fleet;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.javaoperatorsdk.operator.ReconcilerUtils;
 import io.kratosupgrade.operator.api.v1alpha1.KratosFleetUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
@@ -17,7 +17,8 @@ public final class FleetUpgrades {
     private static final KubernetesSerialization JSON = new KubernetesSerialization();
     /** KratosUpgrade names end up in Job names and label values: kept to a label's length. */
     private static final int MAX_NAME = 63;
-    static final String FINALIZER = ReconcilerUtils.getDefaultFinalizerName(KratosUpgrade.class);
+    /** JOSDK's default finalizer for KratosUpgrades (the reconciler names none): {@code <plural>.<group>/finalizer}. */
+    static final String FINALIZER = HasMetadata.getFullResourceName(KratosUpgrade.class) + "/finalizer";
 
     private FleetUpgrades() {
     }

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.javaoperatorsdk.operator.api.config.BaseConfigurationService;
 import io.kratosupgrade.operator.api.v1alpha1.FleetCanary;
 import io.kratosupgrade.operator.api.v1alpha1.FleetPhase;
 import io.kratosupgrade.operator.api.v1alpha1.KratosFleetUpgrade;
@@ -23,6 +24,7 @@ import io.kratosupgrade.operator.fleet.FleetObservation;
 import io.kratosupgrade.operator.fleet.FleetObserver;
 import io.kratosupgrade.operator.fleet.WavePlanner;
 import io.kratosupgrade.operator.lifecycle.Decision;
+import io.kratosupgrade.operator.reconciler.KratosUpgradeReconciler;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -324,6 +326,16 @@ class FleetMachineTest {
         assertThat(decision.actions()).isEmpty();
         assertThat(new FleetObserver(Set.of(NAMESPACE)).observe(fleet, ns -> List.of(), ns -> List.of(),
                 sel -> Set.of("tenant-1")).refusal()).isNull();
+    }
+
+    /** The fleet sets the finalizer the KratosUpgrade reconciler would add itself; another name would be a second one. */
+    @Test
+    void aFleetMadeUpgradeCarriesJosdksDefaultFinalizer() {
+        KratosUpgrade ku = fleetMade(fleet, "tenant-1", "kratos", null).upgrade();
+        assertThat(ku.getMetadata().getFinalizers())
+                .containsExactly(new BaseConfigurationService()
+                        .getConfigurationFor(new KratosUpgradeReconciler(null, null, null, null, null, null, null, null))
+                        .getFinalizerName());
     }
 
     private static FleetCanary canaryCount(int count) {
