@@ -141,6 +141,7 @@ public class OperatorBeans {
      * <p>A replica that loses the Lease must stop at once (another one leads now). JOSDK 5.2's own
      * exit-on-stop-leading calls System.exit from inside the shutdown it is part of and deadlocks on every
      * SIGTERM (java-operator-sdk#3376), so the process is halted here, and only when it is not shutting down.
+     * JOSDK fixed it in 5.3.5 and 5.4.0 (java-operator-sdk#3383); no QOSDK served to us brings a fixed JOSDK yet.
      */
     @Produces
     @Singleton
