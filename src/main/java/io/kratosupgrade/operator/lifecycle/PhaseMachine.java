@@ -14,6 +14,7 @@ import io.kratosupgrade.operator.lifecycle.handlers.AwaitingRolloutHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.CopyingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.FinalizingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.FreezingHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.ReplicatingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.KeepingOldHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.StartingNewSideHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.SwitchingBackHandler;
@@ -61,7 +62,7 @@ public class PhaseMachine {
         this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new AwaitingRolloutHandler(), new RollingOutHandler(), new VerifyingHandler(),
-                new RestoringDatabaseHandler(), new RollingBackHandler(), new FreezingHandler(), new CopyingHandler(),
+                new RestoringDatabaseHandler(), new RollingBackHandler(), new ReplicatingHandler(), new FreezingHandler(), new CopyingHandler(),
                 new StartingNewSideHandler(), new SwitchingHandler(), new KeepingOldHandler(), new FinalizingHandler(), new SwitchingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);

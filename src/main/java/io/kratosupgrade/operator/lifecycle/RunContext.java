@@ -89,11 +89,14 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
         return status().getBackup() != null;
     }
 
-    /** The first step that touches something, once the run may go: scale down (Recreate), freeze (BlueGreen), back up, or migrate. */
+    /**
+     * The first step that touches something, once the run may go: scale down (Recreate), freeze (BlueGreen, copy Dump),
+     * back up (BlueGreen copy Replication: before replication starts), or migrate.
+     */
     public Phase firstStep() {
         return switch (strategy()) {
             case Recreate -> Phase.ScalingDown;
-            case BlueGreen -> Phase.Freezing;
+            case BlueGreen -> blueGreen().replicates() ? Phase.BackingUp : Phase.Freezing;
             case Rolling -> backsUp() ? Phase.BackingUp : Phase.Migrating;
         };
     }

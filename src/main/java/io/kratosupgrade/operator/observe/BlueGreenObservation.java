@@ -14,10 +14,13 @@ import java.util.Optional;
  * @param newSidePods  its pods, terminating ones included
  * @param services     every Service of the namespace
  * @param targetDsn    spec.blueGreen.targetDatabase's value, or null when not read in this phase
+ * @param publisherDsn spec.blueGreen.replication.publisherDatabase's value, or null when not set or not read
+ * @param subscriberDsn spec.blueGreen.replication.subscriberDatabase's value, or null when not set or not read
  */
-public record BlueGreenObservation(Deployment newSide, List<Pod> newSidePods, List<Service> services, DsnResolution targetDsn) {
+public record BlueGreenObservation(Deployment newSide, List<Pod> newSidePods, List<Service> services, DsnResolution targetDsn,
+                                   DsnResolution publisherDsn, DsnResolution subscriberDsn) {
 
-    public static final BlueGreenObservation NONE = new BlueGreenObservation(null, List.of(), List.of(), null);
+    public static final BlueGreenObservation NONE = new BlueGreenObservation(null, List.of(), List.of(), null, null, null);
 
     public Optional<Service> service(String name) {
         return services.stream().filter(s -> s.getMetadata().getName().equals(name)).findFirst();

@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
+import io.kratosupgrade.operator.api.v1alpha1.ReplicationSpec;
 import io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.resources.Names;
@@ -105,7 +107,8 @@ public class ClusterObserver {
         }
         boolean blueGreen = blueGreenRun(ku, phase);
         // BlueGreen: the freeze and the way back connect to the old database; the old side's pods say its pod-template-hash.
-        boolean blueGreenSourceJob = blueGreen && (phase == Phase.Freezing || phase == Phase.SwitchingBack || phase == Phase.Finalizing);
+        boolean blueGreenSourceJob = blueGreen && (phase == Phase.Freezing || phase == Phase.Replicating || phase == Phase.Copying
+                || phase == Phase.SwitchingBack || phase == Phase.Finalizing);
         if (blueGreenSourceJob && dsn == null && deployment != null) {
             dsn = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), ku.getStatus().getContainerName())
                     .map(c -> locate(c, configData)).orElse(null);
@@ -146,10 +149,14 @@ public class ClusterObserver {
         boolean podsMatter = phase == Phase.StartingNewSide || phase == Phase.SwitchingBack;
         List<Pod> newSidePods = newSide == null || !podsMatter ? List.of() : deploymentPods(client, newSide);
         List<Service> services = client.services().inNamespace(ns).list().getItems();
-        SecretKeyReference target = ku.getSpec().getBlueGreen() == null ? null : ku.getSpec().getBlueGreen().getTargetDatabase();
-        boolean targetJob = phase == Phase.Preflight || phase == Phase.Freezing || phase == Phase.Copying || phase == Phase.SwitchingBack;
-        DsnResolution targetDsn = target == null || !targetJob ? null : fromSecret(target, configData);
-        return new BlueGreenObservation(newSide, newSidePods, services, targetDsn);
+        BlueGreenSpec spec = ku.getSpec().getBlueGreen() == null ? new BlueGreenSpec() : ku.getSpec().getBlueGreen();
+        boolean targetJob = phase == Phase.Preflight || phase == Phase.Freezing || phase == Phase.Replicating || phase == Phase.Copying
+                || phase == Phase.SwitchingBack;
+        DsnResolution targetDsn = spec.getTargetDatabase() == null || !targetJob ? null : fromSecret(spec.getTargetDatabase(), configData);
+        ReplicationSpec replication = spec.replicates() && targetJob && spec.getReplication() != null ? spec.getReplication() : new ReplicationSpec();
+        DsnResolution publisherDsn = replication.getPublisherDatabase() == null ? null : fromSecret(replication.getPublisherDatabase(), configData);
+        DsnResolution subscriberDsn = replication.getSubscriberDatabase() == null ? null : fromSecret(replication.getSubscriberDatabase(), configData);
+        return new BlueGreenObservation(newSide, newSidePods, services, targetDsn, publisherDsn, subscriberDsn);
     }
 
     private static DsnResolution fromSecret(SecretKeyReference ref, DsnLocator.ConfigData configData) {

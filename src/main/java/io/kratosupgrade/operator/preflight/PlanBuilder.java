@@ -156,12 +156,26 @@ public final class PlanBuilder {
         BlueGreenSpec spec = in.spec().getBlueGreen();
         String hop = in.hops().get(in.hops().size() - 1).getImage();
         List<String> steps = plan.getSteps();
-        steps.add("check the target database (" + spec.getTargetDatabase() + "): reachable, empty, a PostgreSQL server at least as "
-                + "new as the old one; then freeze writes on the old database: its user loses INSERT, UPDATE, DELETE and TRUNCATE "
-                + "(after the writes in flight commit); the old side keeps serving reads");
-        steps.add("back up the old database to PersistentVolumeClaim " + in.spec().getBackup().getPersistentVolumeClaim());
-        steps.add("restore the dump into the target database in one transaction, row counts of " + in.product().coreTables().size()
-                + " core tables checked against the dump (this verifies the backup)");
+        if (spec.replicates()) {
+            steps.add("back up the old database to PersistentVolumeClaim " + in.spec().getBackup().getPersistentVolumeClaim()
+                    + (in.spec().getBackup().verifies() ? ", then verify the dump in a throw-away PostgreSQL" : "")
+                    + " (the old side serves reads and writes meanwhile)");
+            steps.add("copy the schema into the target database (" + spec.getTargetDatabase() + "), publish the old database's tables "
+                    + "(those with a primary key or a replica identity) and subscribe the target to them; wait for the initial copy "
+                    + "(the old side serves reads and writes meanwhile; the target follows every change)");
+            steps.add("freeze writes on the old database: its user loses INSERT, UPDATE, DELETE and TRUNCATE (after the writes in "
+                    + "flight commit); the old side keeps serving reads");
+            steps.add("wait until the target holds every change made before the freeze, drop the subscription, the replication slot "
+                    + "and the publication, copy the tables replication does not carry (schema_migration) and the sequences' values, "
+                    + "and compare the row counts of " + in.product().coreTables().size() + " core tables with the frozen old database");
+        } else {
+            steps.add("check the target database (" + spec.getTargetDatabase() + "): reachable, empty, a PostgreSQL server at least as "
+                    + "new as the old one; then freeze writes on the old database: its user loses INSERT, UPDATE, DELETE and TRUNCATE "
+                    + "(after the writes in flight commit); the old side keeps serving reads");
+            steps.add("back up the old database to PersistentVolumeClaim " + in.spec().getBackup().getPersistentVolumeClaim());
+            steps.add("restore the dump into the target database in one transaction, row counts of " + in.product().coreTables().size()
+                    + " core tables checked against the dump (this verifies the backup)");
+        }
         steps.add("migrate the target database with " + hop + ": " + in.product().displayName().toLowerCase() + " "
                 + String.join(" ", in.product().migrateArgs(in.to())));
         steps.add("pin the Services that select Deployment " + in.deployment() + "'s pods to its pod-template-hash, then create "
@@ -172,9 +186,11 @@ public final class PlanBuilder {
                 + (spec.getOldDeployment() == OldSideAction.Delete ? "delete it" : "scale it to zero") + "; its database is kept as it "
                 + "was at the freeze" + (spec.isRestoreOldWrites() ? ", writable again" : ", read-only for its user"));
         plan.setOutage("reads: none (the old side serves until the switch, the new side after it). Writes: refused from the freeze "
-                + "until the switch, for as long as the dump, the restore into the target, the migration and the start of the new "
-                + "side take together; status.blueGreen.freezeSeconds reports it");
-        plan.setRollback("a failure before the switch gives the old database its writes back, deletes the new Deployment and "
+                + "until the switch, for as long as " + (spec.replicates() ? "the last changes' arrival (usually under a second), the "
+                + "copy of the tables replication does not carry," : "the dump, the restore into the target,") + " the migration and "
+                + "the start of the new side take together; status.blueGreen.freezeSeconds reports it");
+        plan.setRollback("a failure before the switch " + (spec.replicates() ? "drops the subscription, the replication slot and the "
+                + "publication, " : "") + "gives the old database its writes back, deletes the new Deployment and "
                 + (spec.isKeepFailedTarget() ? "keeps the target database as it is (empty it before a retry)" : "empties the target "
                 + "database") + "; the old side never stopped serving. After the switch, for " + spec.getKeepOldFor() + ", the "
                 + "annotation kratos-upgrade.io/switch-back=<run> moves the Services back at once; what was written on the new "

@@ -66,6 +66,16 @@ public final class Names {
     }
 
     /**
+     * The publication, replication slot and subscription of a BlueGreen run with copy Replication: one name for the
+     * three (slot names allow a-z, 0-9 and _ only, 63 at most), unique per KratosUpgrade and run, so that a leftover is
+     * traced to its run.
+     */
+    public static String subscription(KratosUpgrade ku, int run) {
+        String uid = ku.getMetadata().getUid() == null ? "" : ku.getMetadata().getUid().replace("-", "").toLowerCase(java.util.Locale.ROOT);
+        return "kratos_upgrade_" + uid.substring(0, Math.min(12, uid.length())) + "_" + run;
+    }
+
+    /**
      * The new Deployment of a BlueGreen run: spec.blueGreen.newDeploymentName, else the old one's name and the
      * target version with dots as dashes (kratos-v1-3-1), bounded to fit the pod names Kubernetes derives from it.
      */

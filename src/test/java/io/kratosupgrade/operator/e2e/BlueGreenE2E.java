@@ -6,11 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
+import io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.ReplicationSpec;
 import io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kube.PodImages;
@@ -46,6 +48,81 @@ class BlueGreenE2E extends E2eTestBase {
 
     @Test
     void switchesUnderMixedLoadRefusingWritesOnlyDuringTheFreezeAndLosingNone() throws Exception {
+        Switched run = switchUnderMixedLoad("blue-green", BlueGreenE2E::blueGreen, () -> { });
+        KratosUpgrade ku = run.upgrade();
+        BlueGreenStatus bg = ku.getStatus().getBlueGreen();
+        String identityId = run.identityId();
+        Set<String> oldPods = run.oldPods();
+        Set<String> newPods = run.newPods();
+        Map<String, String> originalSelector = run.originalSelector();
+        assertThat(ku.getStatus().getBackup().getVerification().getJobName()).as("copy Dump: the copy verified the dump").endsWith("-copy");
+
+        // Still KeepingOld: the old side is up, untouched, serving reads and refusing writes.
+        Deployment old = client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get();
+        assertThat(old.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(names(kratos.servingPods().stream().filter(p -> !p.getMetadata().getLabels().containsKey(COLOUR)).toList()))
+                .as("the old pods are still the ones from before the run, all ready").isEqualTo(oldPods);
+        Pod oldPod = kratos.servingPods().stream().filter(p -> oldPods.contains(p.getMetadata().getName())).findFirst().orElseThrow();
+        assertThat(kratos.get(oldPod, 4434, "/admin/identities/" + identityId).statusCode()).as("a read on the old side").isEqualTo(200);
+        assertThat(kratos.get(oldPod, 4433, "/self-service/login/api").statusCode()).as("a write on the old side (frozen)").isNotEqualTo(200);
+
+        // Finalize now rather than after keepOldFor.
+        annotate("blue-green", KratosUpgrade.FINALIZE_ANNOTATION, String.valueOf(ku.getStatus().getRun()));
+        ku = awaitOutcome("blue-green", Phase.Succeeded);
+        assertThat(client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getReplicas())
+                .isZero();
+        assertThat(kratos.serviceSelector()).as("the Service's own selector, which only the new pods match now").isEqualTo(originalSelector);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(kratos.podNames("pod-template-hash", bg.getOldPodTemplateHash())).as("old pods").isEmpty();
+            assertThat(kratos.serviceEndpointPods()).isEqualTo(newPods);
+        });
+        for (Pod pod : kratos.servingPods()) {
+            assertThat(kratos.get(pod, 4434, "/admin/version").body()).contains("\"version\":\"v1.3.1\"");
+        }
+    }
+
+    @Test
+    void replicationKeepsTheTargetInSyncSoTheFreezeCoversOnlyTheCutOverAndLeavesNoReplicationBehind() throws Exception {
+        Switched run = switchUnderMixedLoad("replicated", BlueGreenE2E::replicated, () -> kratos.createReplicationUsers());
+        BlueGreenStatus bg = run.upgrade().getStatus().getBlueGreen();
+        System.out.printf("blue/green copy Replication: initial copy %s s while the old side served, catch-up after the freeze %d ms, "
+                + "freeze %s s in all (subscription %s)%n", bg.getInitialSyncSeconds(), bg.getCatchUpMillis(), bg.getFreezeSeconds(),
+                bg.getSubscription());
+        assertThat(bg.getInitialSyncSeconds()).isNotNull();
+        assertThat(bg.getCatchUpMillis()).isNotNull();
+        assertThat(Instant.parse(bg.getFrozenAt())).as("frozen after the replica was in sync")
+                .isAfter(Instant.parse(bg.getReplication().getFinishedAt()).minusSeconds(1));
+        assertThat(bg.getReplicationDropped()).isTrue();
+        // Nothing of replication is left: a slot left behind would keep the server's WAL for ever.
+        assertThat(postgres.single("postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + bg.getSubscription() + "'"))
+                .isEqualTo("0");
+        assertThat(postgres.single(kratos.database, "SELECT count(*) FROM pg_publication")).isEqualTo("0");
+        assertThat(postgres.single(run.target(), "SELECT count(*) FROM pg_subscription WHERE subname = '" + bg.getSubscription() + "'"))
+                .isEqualTo("0");
+        // What replication does not carry came with the cut-over: the target's schema_migration is the old one's plus the new release's.
+        assertThat(Long.parseLong(postgres.single(run.target(), "SELECT count(*) FROM schema_migration WHERE version <= '"
+                + UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0") + "'"))).isEqualTo(postgres.count(kratos.database, "schema_migration"));
+    }
+
+    /** Work a test does once Kratos is installed and before the upgrade starts. */
+    @FunctionalInterface
+    interface BeforeUpgrade {
+        void run() throws Exception;
+    }
+
+    /** A run in KeepingOld after {@link #switchUnderMixedLoad}, and what the test saw before it. */
+    record Switched(KratosUpgrade upgrade, String target, String identityId, Set<String> oldPods, Set<String> newPods,
+                    Map<String, String> originalSelector) {
+    }
+
+    /**
+     * Kratos v1.0.0 with seeded identities and a target database, then the upgrade {@code name} to v1.3.1 under steady
+     * mixed load until KeepingOld; asserts what every copy method promises: no read fails, writes fail only during the
+     * measured freeze, every acknowledged write and seeded identity is in the target, the Service reaches the new pods
+     * only after its selector named them.
+     */
+    private Switched switchUnderMixedLoad(String name, java.util.function.Consumer<KratosUpgradeSpec> spec, BeforeUpgrade beforeUpgrade)
+            throws Exception {
         kratos.install("v1.0.0");
         String target = kratos.createTargetDatabase();
         List<String> emails = kratos.seedIdentities(5);
@@ -53,12 +130,13 @@ class BlueGreenE2E extends E2eTestBase {
         String identityId = postgres.single(kratos.database, "SELECT id FROM identities ORDER BY created_at LIMIT 1");
         Map<String, String> originalSelector = kratos.serviceSelector();
         Set<String> oldPods = names(kratos.servingPods());
+        beforeUpgrade.run();
         MixedLoadGenerator load = startMixedLoad(token, identityId, 8);
         // The new pods carry the old pods' labels: until the switch only the pinning keeps them out of the Service.
         EarlyEndpointWatch early = new EarlyEndpointWatch(client, namespace, KratosInstallation.NAME, NEW_SIDE + "-", COLOUR);
 
-        upgrade("blue-green", "v1.3.1", BlueGreenE2E::blueGreen);
-        KratosUpgrade ku = awaitPhaseOrFail("blue-green", Phase.KeepingOld, UPGRADE_TIMEOUT);
+        upgrade(name, "v1.3.1", spec);
+        KratosUpgrade ku = awaitPhaseOrFail(name, Phase.KeepingOld, UPGRADE_TIMEOUT);
         BlueGreenStatus bg = ku.getStatus().getBlueGreen();
         Instant frozenAt = Instant.parse(bg.getFrozenAt());
         Instant freezeEndedAt = Instant.parse(bg.getFreezeEndedAt());
@@ -100,10 +178,10 @@ class BlueGreenE2E extends E2eTestBase {
         List<MixedLoadGenerator.Request> acked = writes.stream().filter(MixedLoadGenerator.Request::ok).toList();
         Duration clientsSawWritesFail = failedWrites.isEmpty() ? Duration.ZERO
                 : Duration.between(failedWrites.get(0).start(), failedWrites.get(failedWrites.size() - 1).end());
-        System.out.printf("blue/green v1.0.0 -> v1.3.1 under mixed load: freeze %s s (status.blueGreen.freezeSeconds; %s .. %s), clients "
+        System.out.printf("blue/green (copy %s) v1.0.0 -> v1.3.1 under mixed load: freeze %s s (status.blueGreen.freezeSeconds; %s .. %s), clients "
                         + "saw writes fail for %.1f s; reads %d (%d during the freeze), %d failed; writes %d (%d during the freeze), "
                         + "%d failed (%d outside the freeze window +-%ds), %d acknowledged before the freeze, %d acknowledged in all%n",
-                bg.getFreezeSeconds(), frozenAt, freezeEndedAt, clientsSawWritesFail.toMillis() / 1000.0, reads.size(), readsDuringFreeze,
+                ku.getSpec().getBlueGreen().getCopy(), bg.getFreezeSeconds(), frozenAt, freezeEndedAt, clientsSawWritesFail.toMillis() / 1000.0, reads.size(), readsDuringFreeze,
                 failedReads.size(), writes.size(), writesDuringFreeze, failedWrites.size(), failedOutside.size(), TOLERANCE.toSeconds(),
                 ackedBeforeFreeze.size(), acked.size());
 
@@ -126,29 +204,7 @@ class BlueGreenE2E extends E2eTestBase {
         assertThat(postgres.newestMigration(target)).isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.3.1"));
         assertThat(postgres.newestMigration(kratos.database)).as("the old database is left as it was")
                 .isEqualTo(UpgradeE2E.NEWEST_MIGRATION.get("v1.0.0"));
-
-        // Still KeepingOld: the old side is up, untouched, serving reads and refusing writes.
-        Deployment old = client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get();
-        assertThat(old.getSpec().getReplicas()).isEqualTo(2);
-        assertThat(names(kratos.servingPods().stream().filter(p -> !p.getMetadata().getLabels().containsKey(COLOUR)).toList()))
-                .as("the old pods are still the ones from before the run, all ready").isEqualTo(oldPods);
-        Pod oldPod = kratos.servingPods().stream().filter(p -> oldPods.contains(p.getMetadata().getName())).findFirst().orElseThrow();
-        assertThat(kratos.get(oldPod, 4434, "/admin/identities/" + identityId).statusCode()).as("a read on the old side").isEqualTo(200);
-        assertThat(kratos.get(oldPod, 4433, "/self-service/login/api").statusCode()).as("a write on the old side (frozen)").isNotEqualTo(200);
-
-        // Finalize now rather than after keepOldFor.
-        annotate("blue-green", KratosUpgrade.FINALIZE_ANNOTATION, String.valueOf(ku.getStatus().getRun()));
-        ku = awaitOutcome("blue-green", Phase.Succeeded);
-        assertThat(client.apps().deployments().inNamespace(namespace).withName(KratosInstallation.NAME).get().getSpec().getReplicas())
-                .isZero();
-        assertThat(kratos.serviceSelector()).as("the Service's own selector, which only the new pods match now").isEqualTo(originalSelector);
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            assertThat(kratos.podNames("pod-template-hash", bg.getOldPodTemplateHash())).as("old pods").isEmpty();
-            assertThat(kratos.serviceEndpointPods()).isEqualTo(newPods);
-        });
-        for (Pod pod : kratos.servingPods()) {
-            assertThat(kratos.get(pod, 4434, "/admin/version").body()).contains("\"version\":\"v1.3.1\"");
-        }
+        return new Switched(ku, target, identityId, oldPods, newPods, originalSelector);
     }
 
     @Test
@@ -246,6 +302,19 @@ class BlueGreenE2E extends E2eTestBase {
         BlueGreenSpec blueGreen = new BlueGreenSpec();
         blueGreen.setTargetDatabase(new SecretKeyReference(KratosInstallation.TARGET_SECRET, "dsn"));
         spec.setBlueGreen(blueGreen);
+    }
+
+    /**
+     * BlueGreen with copy Replication: the publisher and subscriber users {@link KratosInstallation#createReplicationUsers}
+     * makes (PostgreSQL 15 lets only a superuser create a subscription).
+     */
+    private static void replicated(KratosUpgradeSpec spec) {
+        blueGreen(spec);
+        spec.getBlueGreen().setCopy(BlueGreenCopy.Replication);
+        ReplicationSpec replication = new ReplicationSpec();
+        replication.setPublisherDatabase(new SecretKeyReference(KratosInstallation.PUBLISHER_SECRET, "dsn"));
+        replication.setSubscriberDatabase(new SecretKeyReference(KratosInstallation.SUBSCRIBER_SECRET, "dsn"));
+        spec.getBlueGreen().setReplication(replication);
     }
 
     private static Set<String> names(List<Pod> pods) {

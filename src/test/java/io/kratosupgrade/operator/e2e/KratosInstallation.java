@@ -171,6 +171,30 @@ final class KratosInstallation {
         return target;
     }
 
+    /** The Secrets (key {@code dsn}) {@link #createReplicationUsers} creates for BlueGreen's copy Replication. */
+    static final String PUBLISHER_SECRET = "kratos-publisher-db";
+    static final String SUBSCRIBER_SECRET = "kratos-subscriber-db";
+
+    /**
+     * The users BlueGreen's copy Replication needs, as a DBA would create them, after {@link #install} and {@link
+     * #createTargetDatabase}: {@code <database>_pub} with the REPLICATION attribute and SELECT on Kratos's tables (the
+     * initial copy reads them), its DSN on the old database in {@link #PUBLISHER_SECRET}; {@code <database>_sub}, a
+     * superuser (PostgreSQL 15 lets no one else create a subscription), its DSN on the target database in {@link
+     * #SUBSCRIBER_SECRET}.
+     */
+    void createReplicationUsers() throws Exception {
+        String publisher = database + "_pub";
+        String subscriber = database + "_sub";
+        postgres.execute("postgres", "CREATE ROLE " + publisher + " LOGIN REPLICATION PASSWORD '" + PASSWORD.replace("'", "''") + "'");
+        postgres.execute(database, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + publisher);
+        postgres.execute("postgres", "CREATE ROLE " + subscriber + " LOGIN SUPERUSER PASSWORD '" + PASSWORD.replace("'", "''") + "'");
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName(PUBLISHER_SECRET).endMetadata()
+                .withStringData(Map.of("dsn", dsn(database, PASSWORD).replace("://" + database + ":", "://" + publisher + ":"))).build()).create();
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName(SUBSCRIBER_SECRET).endMetadata()
+                .withStringData(Map.of("dsn", dsn(database + "_target", PASSWORD).replace("://" + database + "_target:", "://" + subscriber + ":")))
+                .build()).create();
+    }
+
     /** The selector of the Kratos Service. */
     Map<String, String> serviceSelector() {
         return client.services().inNamespace(namespace).withName(NAME).get().getSpec().getSelector();

@@ -345,11 +345,15 @@ final class Fixtures {
         final List<Pod> newSidePods = new ArrayList<>();
         final List<Service> services = new ArrayList<>();
         DsnResolution targetDsn;
+        /** BlueGreen copy Replication: spec.blueGreen.replication's DSNs (null: not set, the defaults apply). */
+        DsnResolution publisherDsn;
+        DsnResolution subscriberDsn;
 
         Observation observe() {
             return new Observation(deployment, Map.copyOf(jobs), Map.copyOf(pods), Map.copyOf(podCreationFailures), List.copyOf(peers), lock,
                     backupVolumeExists, dsn, config, List.copyOf(deploymentPods), migrationSlot,
-                    new BlueGreenObservation(newSide, List.copyOf(newSidePods), List.copyOf(services), targetDsn));
+                    new BlueGreenObservation(newSide, List.copyOf(newSidePods), List.copyOf(services), targetDsn,
+                            publisherDsn, subscriberDsn));
         }
 
         void putJob(Job job, Pod... jobPods) {

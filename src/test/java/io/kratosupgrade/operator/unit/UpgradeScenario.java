@@ -274,6 +274,53 @@ final class UpgradeScenario {
         return this;
     }
 
+    /** What the replication Job reports once every table's initial copy is done. */
+    static final String REPLICATION_REPORT = "{\"initialSyncMillis\":1500,\"tables\":22}";
+    /** What the cut-over Job reports when the replica holds what the frozen old database holds. */
+    static final String CATCH_UP_REPORT = "{\"catchUpMillis\":420,\"copyMillis\":900,\"sourceCounts\":{\"identities\":7,"
+            + "\"schema_migration\":282},\"counts\":{\"identities\":7,\"schema_migration\":282}}";
+
+    /**
+     * {@link #blueGreen()} with copy Replication (the backup not verified, so replication follows the dump): preflight
+     * passes, the dump is taken while the old side serves, and the run is in Replicating.
+     */
+    UpgradeScenario blueGreenReplicatingToReplicating() {
+        blueGreen();
+        ku.getSpec().getBlueGreen().setCopy(io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy.Replication);
+        ku.getSpec().getBackup().setVerify(false);
+        passPreflight();
+        assertThat(phase()).isEqualTo(Phase.Preflight);
+        String check = status().getBlueGreen().getTargetCheck().getJobName();
+        world.putJob(Fixtures.completeJob(check), Fixtures.terminatedPod(check, "check-target", 0, "Completed",
+                "{\"sourceMajor\":15,\"targetMajor\":15,\"unpublished\":1}"));
+        decide();
+        assertThat(phase()).as("nothing frozen before the copy is in sync").isEqualTo(Phase.BackingUp);
+        decide();
+        String backup = status().getBackup().getJobName();
+        world.putJob(Fixtures.completeJob(backup), Fixtures.terminatedPod(backup, "backup", 0, "Completed", BACKUP_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Replicating);
+        return this;
+    }
+
+    /** The replication Job completes (the replica is in sync), then the freeze: Copying, where the cut-over runs. */
+    UpgradeScenario blueGreenReplicatingToCopying() {
+        if (phase() != Phase.Replicating && phase() != Phase.Freezing) blueGreenReplicatingToReplicating();
+        if (phase() == Phase.Replicating) {
+            decide();
+            String replicate = status().getBlueGreen().getReplication().getJobName();
+            world.putJob(Fixtures.completeJob(replicate), Fixtures.terminatedPod(replicate, "replicate", 0, "Completed", REPLICATION_REPORT));
+            decide();
+            assertThat(phase()).isEqualTo(Phase.Freezing);
+        }
+        decide();
+        String freeze = status().getBlueGreen().getFreeze().getJobName();
+        world.putJob(Fixtures.completeJob(freeze), Fixtures.terminatedPod(freeze, "freeze", 0, "Completed", FREEZE_REPORT));
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Copying);
+        return this;
+    }
+
     /** {@link #blueGreen()}: preflight passes and the run is in Freezing. */
     UpgradeScenario blueGreenToFreezing() {
         blueGreen();

@@ -17,6 +17,19 @@ public class BlueGreenSpec {
             + "Required with strategy BlueGreen.")
     private SecretKeyReference targetDatabase;
 
+    @Default("Dump")
+    @JsonPropertyDescription("How the target database gets the old one's data. Dump (default): the old database is "
+            + "frozen first, then dumped and restored into the target; the write freeze covers dump, restore, migration "
+            + "and the new side's start. Replication: PostgreSQL logical replication (a publication on the old database, "
+            + "a subscription on the target) copies the data while the old side still serves, and the freeze starts only "
+            + "when the copy is in sync: it covers the last changes' arrival, the migration and the new side's start, "
+            + "whatever the database's size. Needs wal_level=logical on the old server and the privileges in "
+            + "blueGreen.replication; preflight checks them.")
+    private BlueGreenCopy copy = BlueGreenCopy.Dump;
+
+    @JsonPropertyDescription("copy Replication: the users that may replicate (see its fields).")
+    private ReplicationSpec replication;
+
     @Size(min = 1, max = 253)
     @Pattern(UpgradeSettings.DNS_SUBDOMAIN)
     @JsonPropertyDescription("Name of the new Deployment. Default: the old Deployment's name and the target version, "
@@ -57,6 +70,13 @@ public class BlueGreenSpec {
             + "(ManagedByGitOps): the tool would put the selector back, which matches both sides.")
     private boolean servicesExcludedFromGitOps;
 
+    public BlueGreenCopy getCopy() { return copy; }
+    public void setCopy(BlueGreenCopy copy) { this.copy = copy; }
+    public ReplicationSpec getReplication() { return replication; }
+    public void setReplication(ReplicationSpec replication) { this.replication = replication; }
+
+    /** Whether the target is filled by logical replication. */
+    public boolean replicates() { return copy == BlueGreenCopy.Replication; }
     public boolean isServicesExcludedFromGitOps() { return servicesExcludedFromGitOps; }
     public void setServicesExcludedFromGitOps(boolean servicesExcludedFromGitOps) { this.servicesExcludedFromGitOps = servicesExcludedFromGitOps; }
     public SecretKeyReference getTargetDatabase() { return targetDatabase; }

@@ -28,8 +28,27 @@ public class BlueGreenStatus {
     @JsonPropertyDescription("The Job that checks the target database again and revokes the old database user's write privileges.")
     private StepStatus freeze;
 
-    @JsonPropertyDescription("The Job that restores the dump into the target database and checks its row counts.")
+    @JsonPropertyDescription("copy Dump: the Job that restores the dump into the target database and checks its row counts. "
+            + "copy Replication: the Job that waits for the last changes to arrive, detaches the target (subscription, "
+            + "replication slot and publication dropped), copies what replication does not carry and compares row counts.")
     private StepStatus copy;
+
+    @JsonPropertyDescription("copy Replication: the Job that copies the schema into the target, publishes the old "
+            + "database's tables and subscribes the target to them, and waits for the initial copy.")
+    private StepStatus replication;
+
+    @JsonPropertyDescription("copy Replication: the name of the publication (old database), replication slot (old server) "
+            + "and subscription (target database) of this run.")
+    private String subscription;
+
+    @JsonPropertyDescription("copy Replication: seconds the initial copy of the tables took, while the old side served.")
+    private Double initialSyncSeconds;
+
+    @JsonPropertyDescription("copy Replication: milliseconds from the freeze to the target holding every change made before it.")
+    private Long catchUpMillis;
+
+    @JsonPropertyDescription("copy Replication: whether the subscription, the replication slot and the publication are gone.")
+    private Boolean replicationDropped;
 
     @JsonPropertyDescription("The Job that gives the old database user its write privileges back and, after a failure "
             + "before the switch, empties the target database.")
@@ -74,6 +93,16 @@ public class BlueGreenStatus {
     public void setFreeze(StepStatus freeze) { this.freeze = freeze; }
     public StepStatus getCopy() { return copy; }
     public void setCopy(StepStatus copy) { this.copy = copy; }
+    public StepStatus getReplication() { return replication; }
+    public void setReplication(StepStatus replication) { this.replication = replication; }
+    public String getSubscription() { return subscription; }
+    public void setSubscription(String subscription) { this.subscription = subscription; }
+    public Double getInitialSyncSeconds() { return initialSyncSeconds; }
+    public void setInitialSyncSeconds(Double initialSyncSeconds) { this.initialSyncSeconds = initialSyncSeconds; }
+    public Long getCatchUpMillis() { return catchUpMillis; }
+    public void setCatchUpMillis(Long catchUpMillis) { this.catchUpMillis = catchUpMillis; }
+    public Boolean getReplicationDropped() { return replicationDropped; }
+    public void setReplicationDropped(Boolean replicationDropped) { this.replicationDropped = replicationDropped; }
     public StepStatus getCleanup() { return cleanup; }
     public void setCleanup(StepStatus cleanup) { this.cleanup = cleanup; }
     public String getFrozenAt() { return frozenAt; }

@@ -19,18 +19,25 @@ public enum Phase {
     /**
      * Checks what can be checked before touching anything and writes the plan, then takes the Deployment.
      * Exits: Planned (dry run, nothing taken), AwaitingApproval (approval required), ScalingDown (Recreate),
-     * Freezing (BlueGreen), BackingUp, Migrating (backup Skip); failure: Failed.
+     * Freezing (BlueGreen copy Dump), BackingUp, Migrating (backup Skip); failure: Failed.
      */
     Preflight(ConditionTypes.PREFLIGHT_PASSED),
     /**
      * The plan waits for an approval naming its hash; nothing is touched but the Deployment's lock.
-     * Exits: ScalingDown (Recreate), Freezing (BlueGreen), BackingUp, Migrating (backup Skip); failure: Failed.
+     * Exits: ScalingDown (Recreate), Freezing (BlueGreen copy Dump), BackingUp, Migrating (backup Skip); failure: Failed.
      */
     AwaitingApproval(ConditionTypes.APPROVED),
     /**
-     * BlueGreen: one Job checks the target database (reachable, empty, a server as new as the old one), then takes
-     * the old database user's write privileges in one transaction that first waits for the writes in flight; reads go
-     * on. Exits: BackingUp; failure: SwitchingBack (gives the privileges back).
+     * BlueGreen copy Replication: one Job copies the schema into the target, publishes the old database's tables,
+     * subscribes the target to them and waits for the initial copy; the subscription then keeps the target in sync while
+     * the old side serves. Exits: Freezing; failure: SwitchingBack (drops the subscription, empties the target).
+     */
+    Replicating(ConditionTypes.REPLICA_SYNCED),
+    /**
+     * BlueGreen: one Job checks the target database (reachable, a server as new as the old one, empty unless it is the
+     * replica), then takes the old database user's write privileges in one transaction that first waits for the writes
+     * in flight; reads go on. Exits: BackingUp (copy Dump), Copying (copy Replication); failure: SwitchingBack (gives
+     * the privileges back).
      */
     Freezing(ConditionTypes.WRITES_FROZEN),
     /**
@@ -41,14 +48,14 @@ public enum Phase {
     ScalingDown(ConditionTypes.SCALED_DOWN),
     /**
      * The dump Job (in a Rolling run with no approval it inspects the database first, for preflight). Exits:
-     * VerifyingBackup, Rehearsing, Copying (BlueGreen) or Migrating (see {@link #afterBackupStep}); failure: Failed
+     * VerifyingBackup, Rehearsing, Copying or Replicating (BlueGreen) or Migrating (see {@link #afterBackupStep}); failure: Failed
      * under Rolling (Deployment untouched, also when the inspection refuses the database), RollingBack under Recreate
      * (restores the replicas), SwitchingBack under BlueGreen (ends the freeze).
      */
     BackingUp(ConditionTypes.BACKED_UP),
     /**
      * Restores the dump into a throw-away server inside a Job's pod and compares row counts with the dump's snapshot.
-     * Exits: Rehearsing or Migrating; failure (BackupUnverified): as BackingUp.
+     * Exits: Rehearsing, Replicating (BlueGreen) or Migrating; failure (BackupUnverified): as BackingUp.
      */
     VerifyingBackup(ConditionTypes.BACKUP_VERIFIED),
     /**
@@ -57,8 +64,10 @@ public enum Phase {
      */
     Rehearsing(ConditionTypes.REHEARSED),
     /**
-     * BlueGreen: the dump restored into the target database in one transaction, its row counts checked against the
-     * dump's snapshot (this verifies the backup). Exits: Migrating (the target); failure: SwitchingBack.
+     * BlueGreen copy Dump: the dump restored into the target database in one transaction, its row counts checked
+     * against the dump's snapshot (this verifies the backup). Copy Replication: the last changes waited for, the
+     * subscription, slot and publication dropped, the tables replication does not carry copied, row counts compared
+     * with the frozen old database. Exits: Migrating (the target); failure: SwitchingBack.
      */
     Copying(ConditionTypes.DATABASE_COPIED),
     /**
@@ -139,7 +148,7 @@ public enum Phase {
     public boolean isTerminal() {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
-            case Pending, Preflight, AwaitingApproval, Freezing, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Copying,
+            case Pending, Preflight, AwaitingApproval, Replicating, Freezing, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Copying,
                  Migrating, AwaitingRollout, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
                  RestoringDatabase, RollingBack, SwitchingBack -> false;
         };
@@ -156,10 +165,11 @@ public enum Phase {
             case Pending -> EnumSet.of(Preflight, Failed);
             case Preflight -> EnumSet.of(Planned, AwaitingApproval, ScalingDown, Freezing, BackingUp, Migrating, Failed);
             case AwaitingApproval -> EnumSet.of(ScalingDown, Freezing, BackingUp, Migrating, Failed);
-            case Freezing -> EnumSet.of(BackingUp, SwitchingBack);
+            case Replicating -> EnumSet.of(Freezing, SwitchingBack);
+            case Freezing -> EnumSet.of(BackingUp, Copying, SwitchingBack);
             case ScalingDown -> EnumSet.of(BackingUp, Migrating, RollingBack);
-            case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Copying, Migrating, Failed, RollingBack, SwitchingBack);
-            case VerifyingBackup -> EnumSet.of(Rehearsing, Migrating, Failed, RollingBack);
+            case BackingUp -> EnumSet.of(VerifyingBackup, Rehearsing, Copying, Replicating, Migrating, Failed, RollingBack, SwitchingBack);
+            case VerifyingBackup -> EnumSet.of(Rehearsing, Replicating, Migrating, Failed, RollingBack);
             case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
             case Copying -> EnumSet.of(Migrating, SwitchingBack);
             case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, StartingNewSide, Failed, RollingBack, SwitchingBack);
@@ -181,14 +191,18 @@ public enum Phase {
      * rehearsed on a copy, each when the spec asks for it and the database supports it (PostgreSQL), then production
      * is migrated.
      *
-     * Under BlueGreen the dump goes into the target database instead: restoring it there with its counts checked
-     * verifies it, and migrating the copy is the rehearsal.
+     * Under BlueGreen copy Dump the dump goes into the target database instead: restoring it there with its counts
+     * checked verifies it, and migrating the copy is the rehearsal. Under copy Replication the dump of the live database
+     * is verified when asked, then replication starts (migrating the replica is the rehearsal).
      *
      * @param completed BackingUp, VerifyingBackup or Rehearsing
      * @param postgres  whether the database is PostgreSQL (the only one verification and rehearsal support)
      */
     public static Phase afterBackupStep(Phase completed, Strategy strategy, KratosUpgradeSpec spec, boolean postgres) {
-        if (strategy == Strategy.BlueGreen) return Copying;
+        if (strategy == Strategy.BlueGreen) {
+            if (spec.getBlueGreen() == null || !spec.getBlueGreen().replicates()) return Copying;
+            return completed == BackingUp && postgres && spec.getBackup().verifies() ? VerifyingBackup : Replicating;
+        }
         boolean verify = postgres && spec.getBackup().verifies();
         boolean rehearse = postgres && spec.rehearses();
         return switch (completed) {
@@ -225,7 +239,7 @@ public enum Phase {
         }
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, AwaitingRollout, RollingBack, SwitchingBack, Finalizing -> Failed;
-            case Freezing, Copying, StartingNewSide, Switching, KeepingOld -> SwitchingBack;
+            case Replicating, Freezing, Copying, StartingNewSide, Switching, KeepingOld -> SwitchingBack;
             case RestoringDatabase -> RollingBack;
             case ScalingDown -> RollingBack;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
@@ -246,7 +260,7 @@ public enum Phase {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, AwaitingRollout, Planned -> true;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
-            case ScalingDown, Freezing, Copying, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
+            case ScalingDown, Replicating, Freezing, Copying, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
                  RestoringDatabase, RollingBack, SwitchingBack, Succeeded, Failed, RolledBack -> false;
         };
     }

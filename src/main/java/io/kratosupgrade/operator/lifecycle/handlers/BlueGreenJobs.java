@@ -10,6 +10,7 @@ import io.kratosupgrade.operator.database.DatabaseTarget;
 import io.kratosupgrade.operator.database.DsnParser;
 import io.kratosupgrade.operator.database.DumpToolEnvironment;
 import io.kratosupgrade.operator.database.InvalidDsnException;
+import io.kratosupgrade.operator.database.SubscriptionConnection;
 import io.kratosupgrade.operator.kube.JobOutcome;
 import io.kratosupgrade.operator.lifecycle.Failures;
 import io.kratosupgrade.operator.lifecycle.PhaseOutcome;
@@ -42,7 +43,9 @@ final class BlueGreenJobs {
             "TARGET_UNREACHABLE", "TargetDatabaseUnreachable",
             "TARGET_TOO_OLD", "TargetDatabaseTooOld",
             "TARGET_NOT_EMPTY", "TargetDatabaseNotEmpty",
-            "FREEZE_REFUSED", "FreezeRefused");
+            "FREEZE_REFUSED", "FreezeRefused",
+            "REPLICATION_UNAVAILABLE", "ReplicationNotPossible",
+            "REPLICATION_FAILED", "ReplicationFailed");
 
     private BlueGreenJobs() {
     }
@@ -62,16 +65,43 @@ final class BlueGreenJobs {
      * @param target whether it connects to the target database
      */
     static Credentials credentials(RunContext ctx, boolean source, boolean target) {
+        return credentials(ctx, source, target, false);
+    }
+
+    /**
+     * @param replication whether it also connects as the publisher and the subscriber of copy Replication (PUB_PG*,
+     *                    SUB_PG*, and PUB_CONNINFO: the publisher's connection string for CREATE SUBSCRIPTION)
+     */
+    static Credentials credentials(RunContext ctx, boolean source, boolean target, boolean replication) {
         Map<String, String> env = new LinkedHashMap<>();
+        var observed = ctx.observed();
         if (source) {
-            Optional<String> problem = add(env, ctx.observed().dsn(), "the old database's DSN", Function.identity());
+            Optional<String> problem = add(env, observed.dsn(), "the old database's DSN", Function.identity());
             if (problem.isPresent()) return new Credentials(null, problem.get());
         }
         if (target) {
-            Optional<String> problem = add(env, ctx.observed().blueGreen().targetDsn(), "spec.blueGreen.targetDatabase", k -> "TARGET_" + k);
+            Optional<String> problem = add(env, observed.blueGreen().targetDsn(), "spec.blueGreen.targetDatabase", k -> "TARGET_" + k);
             if (problem.isPresent()) return new Credentials(null, problem.get());
         }
+        if (replication) {
+            DsnResolution publisher = observed.blueGreen().publisherDsn() != null ? observed.blueGreen().publisherDsn() : observed.dsn();
+            Optional<String> problem = add(env, publisher, "spec.blueGreen.replication.publisherDatabase", k -> "PUB_" + k);
+            if (problem.isPresent()) return new Credentials(null, problem.get());
+            DsnResolution subscriber = observed.blueGreen().subscriberDsn() != null ? observed.blueGreen().subscriberDsn()
+                    : observed.blueGreen().targetDsn();
+            problem = add(env, subscriber, "spec.blueGreen.replication.subscriberDatabase", k -> "SUB_" + k);
+            if (problem.isPresent()) return new Credentials(null, problem.get());
+            env.put("PUB_CONNINFO", SubscriptionConnection.conninfo(parse(publisher)));
+        }
         return new Credentials(env, null);
+    }
+
+    private static DatabaseTarget parse(DsnResolution dsn) {
+        try {
+            return DsnParser.parse(dsn.value());
+        } catch (InvalidDsnException e) {
+            throw new IllegalStateException("checked by add", e);
+        }
     }
 
     private static Optional<String> add(Map<String, String> env, DsnResolution dsn, String what, Function<String, String> name) {
@@ -129,7 +159,7 @@ final class BlueGreenJobs {
      * Runs the cleanup Job {@code name} (thaw the old database, empty the target, or both) to its end. Its name is
      * recorded in status.blueGreen.cleanup in the same status write that precedes its creation.
      */
-    static Cleanup cleanup(RunContext ctx, String name, boolean thaw, boolean emptyTarget, String what) {
+    static Cleanup cleanup(RunContext ctx, String name, boolean thaw, boolean emptyTarget, boolean detach, String what) {
         BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
         String jobName = Names.blueGreenJob(ctx.upgrade(), ctx.run(), name);
         if (blueGreen.getCleanup() == null || !jobName.equals(blueGreen.getCleanup().getJobName())) {
@@ -140,12 +170,12 @@ final class BlueGreenJobs {
         if (job.isEmpty()) {
             Optional<KratosTemplate> template = KratosTemplate.of(ctx);
             if (template.isEmpty()) return new Cleanup(KratosTemplate.gone(ctx));
-            Credentials credentials = credentials(ctx, thaw, emptyTarget);
+            Credentials credentials = credentials(ctx, thaw || detach, emptyTarget || detach, detach);
             if (credentials.problem() != null) {
                 return new Cleanup(Failures.fail(ctx, "DsnUnreadable", "cannot " + what + ": " + credentials.problem()));
             }
             Job built = BlueGreenJobBuilder.build(input(ctx, BlueGreenJobBuilder.Operation.CLEANUP, step, SHORT_TIMEOUT, template.get())
-                    .withCleanup(thaw, emptyTarget));
+                    .withCleanup(thaw, emptyTarget, detach));
             return new Cleanup(PhaseOutcome.stay(what + " (Job " + step.getJobName() + ")", RunningJob.deadlineLeft(ctx, step, SHORT_TIMEOUT),
                     create(ctx, step, credentials, built)));
         }
@@ -172,6 +202,14 @@ final class BlueGreenJobs {
     static BlueGreenJobBuilder.Input input(RunContext ctx, BlueGreenJobBuilder.Operation operation, StepStatus step, Duration timeout,
                                            KratosTemplate template) {
         return new BlueGreenJobBuilder.Input(ctx.upgrade(), ctx.run(), operation, step.getJobName(), secretName(step), ctx.toolsImage(),
-                timeout, template.pod(), template.container(), null, null, null, null, ctx.product().coreTables(), false, false);
+                timeout, template.pod(), template.container(), null, null, null, null, ctx.product().coreTables(), false, false,
+                ctx.blueGreen().replicates() ? subscription(ctx) : null, false);
+    }
+
+    /** copy Replication: the run's publication, slot and subscription, named in status before anything creates them. */
+    static String subscription(RunContext ctx) {
+        BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
+        if (blueGreen.getSubscription() == null) blueGreen.setSubscription(Names.subscription(ctx.upgrade(), ctx.run()));
+        return blueGreen.getSubscription();
     }
 }

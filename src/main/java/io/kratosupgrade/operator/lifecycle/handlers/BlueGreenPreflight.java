@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
@@ -114,7 +115,7 @@ final class BlueGreenPreflight {
         StepStatus check = blueGreen.getTargetCheck();
         Optional<Job> job = RunningJob.job(ctx, check);
         if (job.isEmpty()) {
-            BlueGreenJobs.Credentials credentials = BlueGreenJobs.credentials(ctx, true, true);
+            BlueGreenJobs.Credentials credentials = BlueGreenJobs.credentials(ctx, true, true, ctx.blueGreen().replicates());
             if (credentials.problem() != null) return fail(ctx, "DsnUnreadable", "cannot check the target database: " + credentials.problem());
             Job built = BlueGreenJobBuilder.build(BlueGreenJobs.input(ctx, BlueGreenJobBuilder.Operation.CHECK_TARGET, check,
                     DatabaseInspection.TIMEOUT, template));
@@ -126,8 +127,11 @@ final class BlueGreenPreflight {
         return switch (outcome.state()) {
             case SUCCEEDED -> {
                 check.setFinishedAt(ctx.nowText());
+                JsonNode report = BlueGreenJobs.report(outcome);
                 yield Optional.of(PhaseOutcome.continueNow("target database checked: reachable, empty, PostgreSQL "
-                        + BlueGreenJobs.report(outcome).path("targetMajor").asText("?"), deleteSecret));
+                        + report.path("targetMajor").asText("?") + (ctx.blueGreen().replicates() ? "; logical replication possible ("
+                        + report.path("unpublished").asText("?") + " tables or sequences without a replica identity are copied "
+                        + "during the freeze)" : ""), deleteSecret));
             }
             case FAILED -> {
                 check.setFinishedAt(ctx.nowText());

@@ -33,7 +33,7 @@ public class FinalizingHandler implements PhaseHandler {
         Deployment old = ctx.observed().deployment();
         String oldName = ctx.spec().getDeploymentName();
         if (ctx.blueGreen().isRestoreOldWrites() && !Boolean.TRUE.equals(blueGreen.getOldWritesRestored()) && old != null) {
-            BlueGreenJobs.Cleanup thaw = BlueGreenJobs.cleanup(ctx, "thaw", true, false, "giving the old database user its write privileges back");
+            BlueGreenJobs.Cleanup thaw = BlueGreenJobs.cleanup(ctx, "thaw", true, false, false, "giving the old database user its write privileges back");
             if (thaw.pending() != null) return thaw.pending();
             blueGreen.setOldWritesRestored(true);
             return PhaseOutcome.continueNow("the old database user has its write privileges back", thaw.deleteSecret());

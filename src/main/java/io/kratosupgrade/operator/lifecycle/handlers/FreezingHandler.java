@@ -20,9 +20,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * BlueGreen's first step that changes anything: one Job checks the target database, then takes the old database
- * user's write privileges (see {@link BlueGreenJobBuilder}). From then on the old side serves reads and refuses
- * writes, so the dump that follows holds every write that was acknowledged.
+ * One Job checks the target database, then takes the old database user's write privileges (see {@link
+ * BlueGreenJobBuilder}). From then on the old side serves reads and refuses writes, so the dump that follows (copy
+ * Dump: BlueGreen's first step that changes anything) or the replica's catch-up (copy Replication) holds every write
+ * that was acknowledged.
  */
 public class FreezingHandler implements PhaseHandler {
 
@@ -61,6 +62,11 @@ public class FreezingHandler implements PhaseHandler {
                 JsonNode report = BlueGreenJobs.report(outcome);
                 blueGreen.setFrozenAt(report.hasNonNull("frozenAtMillis")
                         ? Times.formatMillis(Instant.ofEpochMilli(report.get("frozenAtMillis").asLong())) : Times.formatMillis(ctx.now()));
+                if (ctx.blueGreen().replicates()) {
+                    return PhaseOutcome.advance(Phase.Copying, "WritesFrozen", "writes frozen on the old database at " + blueGreen.getFrozenAt()
+                            + " (waited " + report.path("lockMillis").asText("?") + " ms for the writes in flight); the old side serves "
+                            + "reads; the target database receives the last changes", deleteSecret);
+                }
                 return PhaseOutcome.advance(Phase.BackingUp, "WritesFrozen", "target database checked (empty, PostgreSQL "
                         + report.path("targetMajor").asText("?") + ", old " + report.path("sourceMajor").asText("?")
                         + "); writes frozen on the old database at " + blueGreen.getFrozenAt() + " (waited "

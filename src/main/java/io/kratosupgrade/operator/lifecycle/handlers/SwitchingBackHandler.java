@@ -25,7 +25,9 @@ import java.util.stream.Stream;
  * <ol>
  * <li>the run's Jobs still running against either database are stopped and waited for (a freeze that committed after
  *     the thaw would freeze the old side again);</li>
- * <li>the old database user gets its write privileges back, before any traffic returns to the old side;</li>
+ * <li>copy Replication: the subscription, the replication slot and the publication are dropped (a slot left behind
+ *     would keep the old server's WAL for ever), in the same Job that gives the old database user its write privileges
+ *     back, before any traffic returns to the old side;</li>
  * <li>while the new Deployment exists, the Services select the old pods (when the run had pinned or switched them);</li>
  * <li>the new Deployment is deleted and its pods waited for;</li>
  * <li>the Services get their own selectors back (only the old pods match them then);</li>
@@ -45,20 +47,26 @@ public class SwitchingBackHandler implements PhaseHandler {
         BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
         List<Action> stops = new ArrayList<>();
         List<String> running = new ArrayList<>();
-        Stream.of(blueGreen.getFreeze(), blueGreen.getCopy(), ctx.status().getMigration()).filter(s -> s != null && s.getJobName() != null)
+        Stream.of(blueGreen.getReplication(), blueGreen.getFreeze(), blueGreen.getCopy(), ctx.status().getMigration()).filter(s -> s != null && s.getJobName() != null)
                 .forEach(step -> stopping(ctx, step, stops, running));
         if (!running.isEmpty()) {
             return PhaseOutcome.stay("switching back: waiting for Jobs " + String.join(", ", running) + " to stop", ctx.settings().podRecheck(),
                     stops.toArray(Action[]::new));
         }
-        if (blueGreen.getFreeze() != null && !Boolean.TRUE.equals(blueGreen.getOldWritesRestored())) {
-            BlueGreenJobs.Cleanup thaw = BlueGreenJobs.cleanup(ctx, "thaw", true, false,
-                    "switching back: giving the old database user its write privileges back");
-            if (thaw.pending() != null) return thaw.pending();
+        boolean thaw = blueGreen.getFreeze() != null && !Boolean.TRUE.equals(blueGreen.getOldWritesRestored());
+        boolean detach = blueGreen.getReplication() != null && !Boolean.TRUE.equals(blueGreen.getReplicationDropped());
+        if (thaw || detach) {
+            BlueGreenJobs.Cleanup cleanup = BlueGreenJobs.cleanup(ctx, thaw ? "thaw" : "detach", thaw, false, detach, "switching back: "
+                    + (detach ? "dropping the subscription, the replication slot and the publication" : "") + (detach && thaw ? ", " : "")
+                    + (thaw ? "giving the old database user its write privileges back" : ""));
+            if (cleanup.pending() != null) return cleanup.pending();
+            if (detach) blueGreen.setReplicationDropped(true);
+            if (!thaw) return PhaseOutcome.continueNow("switching back: replication stopped", cleanup.deleteSecret());
             blueGreen.setOldWritesRestored(true);
-            Instant thawedAt = thaw.report().hasNonNull("thawedAtMillis") ? Instant.ofEpochMilli(thaw.report().get("thawedAtMillis").asLong()) : ctx.now();
+            Instant thawedAt = cleanup.report().hasNonNull("thawedAtMillis")
+                    ? Instant.ofEpochMilli(cleanup.report().get("thawedAtMillis").asLong()) : ctx.now();
             BlueGreenFreeze.end(ctx, thawedAt);
-            return PhaseOutcome.continueNow("switching back: the old database accepts writes again", thaw.deleteSecret());
+            return PhaseOutcome.continueNow("switching back: the old database accepts writes again", cleanup.deleteSecret());
         }
         Deployment newSide = ctx.observed().blueGreen().newSide();
         if (newSide != null && blueGreen.getOldPodTemplateHash() != null) {
@@ -83,18 +91,19 @@ public class SwitchingBackHandler implements PhaseHandler {
             return PhaseOutcome.stay("switching back: Services " + BlueGreenTraffic.names(blueGreen) + " get their own selectors back",
                     ctx.settings().podRecheck(), original.toArray(Action[]::new));
         }
-        boolean emptyTarget = blueGreen.getSwitchedAt() == null && blueGreen.getCopy() != null && !ctx.blueGreen().isKeepFailedTarget()
+        boolean targetWritten = blueGreen.getCopy() != null || blueGreen.getReplication() != null;
+        boolean emptyTarget = blueGreen.getSwitchedAt() == null && targetWritten && !ctx.blueGreen().isKeepFailedTarget()
                 && !Boolean.TRUE.equals(blueGreen.getTargetEmptied());
         Action cleaned = null;
         if (emptyTarget) {
-            BlueGreenJobs.Cleanup empty = BlueGreenJobs.cleanup(ctx, "empty-target", false, true, "switching back: emptying the target database");
+            BlueGreenJobs.Cleanup empty = BlueGreenJobs.cleanup(ctx, "empty-target", false, true, false, "switching back: emptying the target database");
             if (empty.pending() != null) return empty.pending();
             blueGreen.setTargetEmptied(true);
             cleaned = empty.deleteSecret();
         }
         String target = blueGreen.getSwitchedAt() != null ? "the target database keeps what was written on the new side since "
                 + blueGreen.getSwitchedAt() : Boolean.TRUE.equals(blueGreen.getTargetEmptied()) ? "the target database was emptied for a retry"
-                : blueGreen.getCopy() != null ? "the target database is kept as the run left it (spec.blueGreen.keepFailedTarget): empty it before a retry"
+                : targetWritten ? "the target database is kept as the run left it (spec.blueGreen.keepFailedTarget): empty it before a retry"
                 : "the target database was not written";
         String why = ctx.status().getFailureReason() == null ? "on request" : "after: " + ctx.status().getFailureMessage();
         String reason = ctx.status().getFailureReason() == null ? "SwitchedBack" : ctx.status().getFailureReason();
