@@ -264,6 +264,8 @@ final class FakeControllers implements AutoCloseable {
             case InspectionJobBuilder.STEP -> inspectionReport;
             case "freeze" -> "{\"frozenAtMillis\":" + Instant.now().toEpochMilli() + ",\"lockMillis\":3,\"sourceMajor\":15,\"targetMajor\":15}";
             case "copy" -> "{\"restoreMillis\":130,\"counts\":" + DUMPED_COUNTS + "}";
+            case "replicate" -> "{\"initialSyncMillis\":800,\"tables\":22}";
+            case "catch-up" -> "{\"catchUpMillis\":90,\"copyMillis\":400,\"sourceCounts\":" + DUMPED_COUNTS + ",\"counts\":" + DUMPED_COUNTS + "}";
             case "cleanup" -> "{\"thawed\":true,\"thawedAtMillis\":" + Instant.now().toEpochMilli() + ",\"emptied\":true}";
             default -> null;
         };

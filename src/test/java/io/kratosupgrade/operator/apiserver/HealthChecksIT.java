@@ -58,7 +58,7 @@ class HealthChecksIT extends ApiServerTestBase {
         EXPECTED.put("NoStatus", List.of("Progressing", "Unknown"));
         for (String progressing : List.of("GenerationNotObserved", "Pending", "Preflight", "ScalingDown", "BackingUp",
                 "VerifyingBackup", "Rehearsing", "Migrating", "RollingOut", "Verifying", "RestoringDatabase", "RollingBack",
-                "Freezing", "Copying", "StartingNewSide", "Switching", "KeepingOld", "Finalizing", "SwitchingBack")) {
+                "Replicating", "Freezing", "Copying", "StartingNewSide", "Switching", "KeepingOld", "Finalizing", "SwitchingBack")) {
             EXPECTED.put(progressing, List.of("Progressing", "InProgress"));
         }
         EXPECTED.put("AwaitingApproval", List.of("Suspended", "InProgress"));
@@ -179,6 +179,9 @@ class HealthChecksIT extends ApiServerTestBase {
             awaitPhase("bg", Phase.KeepingOld);
             annotate("bg", KratosUpgrade.SWITCH_BACK_ANNOTATION, "1");
             awaitPhase("bg", Phase.RolledBack);
+            // The retry fills the target by logical replication: Replicating, then the cut-over in Copying.
+            Edits.retryingConflicts(() -> client.resources(KratosUpgrade.class).inNamespace(namespace).withName("bg")
+                    .edit(ku -> { ku.getSpec().getBlueGreen().setCopy(io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy.Replication); return ku; }));
             annotate("bg", KratosUpgrade.RETRY_ANNOTATION, "again");
             awaitUpgrade("bg", ku -> ku.getStatus().getRun() == 2 && ku.getStatus().getPhase() == Phase.KeepingOld);
             annotate("bg", KratosUpgrade.FINALIZE_ANNOTATION, "2");
