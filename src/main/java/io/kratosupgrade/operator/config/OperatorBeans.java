@@ -10,9 +10,7 @@ import io.kratosupgrade.operator.fleet.FleetMachine;
 import io.kratosupgrade.operator.fleet.FleetObserver;
 import io.kratosupgrade.operator.fleet.NamespaceLookup;
 import io.kratosupgrade.operator.events.EventRecorder;
-import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
-import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.metrics.UpgradeMetrics;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.MigrationSlots;
@@ -50,16 +48,10 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    PhaseMachine phaseMachine(OperatorSettings settings, Product product) {
-        return new PhaseMachine(settings, product);
+    PhaseMachine phaseMachine(OperatorSettings settings) {
+        return new PhaseMachine(settings);
     }
 
-    /** The product this operator upgrades. */
-    @Produces
-    @Singleton
-    Product product() {
-        return Kratos.INSTANCE;
-    }
 
     @Produces
     @Singleton

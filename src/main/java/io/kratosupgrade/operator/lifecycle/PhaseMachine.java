@@ -32,7 +32,7 @@ import io.kratosupgrade.operator.lifecycle.handlers.VerifyingBackupHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.TerminalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.VerifyingHandler;
 import io.kratosupgrade.operator.observe.Observation;
-import io.kratosupgrade.operator.product.Product;
+import io.kratosupgrade.operator.product.Products;
 import io.kratosupgrade.operator.status.Conditions;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,11 +55,9 @@ public class PhaseMachine {
 
     private final Map<Phase, PhaseHandler> handlers = new EnumMap<>(Phase.class);
     private final OperatorSettings settings;
-    private final Product product;
 
-    public PhaseMachine(OperatorSettings settings, Product product) {
+    public PhaseMachine(OperatorSettings settings) {
         this.settings = settings;
-        this.product = product;
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new AwaitingRolloutHandler(), new RollingOutHandler(), new VerifyingHandler(),
                 new RestoringDatabaseHandler(), new RollingBackHandler(), new ReplicatingHandler(), new FreezingHandler(), new CopyingHandler(),
@@ -111,7 +109,7 @@ public class PhaseMachine {
             }
         }
 
-        RunContext ctx = new RunContext(upgrade, observed, now, settings, product);
+        RunContext ctx = new RunContext(upgrade, observed, now, settings, Products.of(upgrade.getSpec().getProduct()));
         Phase phase = status.getPhase();
         List<Decision.Event> gateEvents = new ArrayList<>();
         Optional<PhaseOutcome> overruled = GateWatch.check(ctx, gateEvents).or(() -> Deletion.overrule(ctx));

@@ -70,7 +70,7 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
         Deployment deployment = observed().deployment();
         if (deployment == null) return Optional.empty();
         String container = status().getContainerName() != null ? status().getContainerName() : spec().getContainerName();
-        return Containers.kratos(deployment.getSpec().getTemplate().getSpec(), container).map(Container::getImage);
+        return Containers.of(deployment.getSpec().getTemplate().getSpec(), container, product.defaultContainerName()).map(Container::getImage);
     }
 
     /** The release of {@link #templateImage()}, when its tag is a version. */

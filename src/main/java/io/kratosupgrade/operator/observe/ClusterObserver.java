@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
+import io.kratosupgrade.operator.product.Products;
 import io.kratosupgrade.operator.api.v1alpha1.ReplicationSpec;
 import io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
@@ -79,6 +80,7 @@ public class ClusterObserver {
         Boolean backupVolumeExists = null;
         DsnResolution dsn = null;
         EffectiveConfig config = null;
+        String defaultContainer = Products.of(ku.getSpec().getProduct()).defaultContainerName();
         List<Pod> deploymentPods = null;
         // The DSN is read only when a Job that connects to production is about to be created.
         boolean backupJobMissing = phase == Phase.BackingUp && ku.getStatus().getBackup() != null
@@ -89,12 +91,12 @@ public class ClusterObserver {
         DsnLocator.ConfigData configData = configData(client, ns);
         if ((phase == Phase.Preflight || backupJobMissing || restoreJobMissing) && deployment != null) {
             String containerName = phase == Phase.Preflight ? ku.getSpec().getContainerName() : ku.getStatus().getContainerName();
-            Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), containerName);
+            Optional<Container> container = Containers.of(deployment.getSpec().getTemplate().getSpec(), containerName, defaultContainer);
             dsn = container.map(c -> locate(c, configData)).orElse(null);
         }
         if (phase == Phase.Preflight && deployment != null) {
             PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-            Optional<Container> container = Containers.kratos(pod, ku.getSpec().getContainerName());
+            Optional<Container> container = Containers.of(pod, ku.getSpec().getContainerName(), defaultContainer);
             if (container.isPresent()) {
                 List<String> denied = new ArrayList<>();
                 config = EffectiveConfig.read(pod, container.get(), tolerant(configData, denied));
@@ -110,7 +112,7 @@ public class ClusterObserver {
         boolean blueGreenSourceJob = blueGreen && (phase == Phase.Freezing || phase == Phase.Replicating || phase == Phase.Copying
                 || phase == Phase.SwitchingBack || phase == Phase.Finalizing);
         if (blueGreenSourceJob && dsn == null && deployment != null) {
-            dsn = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), ku.getStatus().getContainerName())
+            dsn = Containers.of(deployment.getSpec().getTemplate().getSpec(), ku.getStatus().getContainerName(), defaultContainer)
                     .map(c -> locate(c, configData)).orElse(null);
         }
         if ((phase == Phase.ScalingDown || phase == Phase.Verifying || phase == Phase.RestoringDatabase

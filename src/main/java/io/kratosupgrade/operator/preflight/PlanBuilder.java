@@ -249,7 +249,7 @@ public final class PlanBuilder {
             w.setWhat("the database lacks " + inspection.getMissingForRunning() + " migrations of the running " + from
                     + " (first: " + String.join(", ", inspection.getExamples()) + "): the running pods may answer 503 "
                     + "\"migrations have not yet been fully applied\" (someone deployed a release without migrating it)");
-            w.setFix("this run's migration applies them; if Kratos serves errors now, that is why");
+            w.setFix("this run's migration applies them; if the running release serves errors now, that is why");
             warnings.add(w);
         }
         if (inspection.getNetworks() != null && inspection.getNetworks() > 1) {
@@ -257,10 +257,10 @@ public final class PlanBuilder {
             w.setRule(DATABASE_RULE_PREFIX + "several-networks");
             w.setRelease(from.toString());
             w.setKey("networks");
-            w.setWhat("the networks table has " + inspection.getNetworks() + " rows; a Kratos install uses one, and "
+            w.setWhat("the networks table has " + inspection.getNetworks() + " rows; an install uses one, and "
                     + "identities, sessions and flows written under another network id are invisible to it (this happens "
                     + "when two installs or a restore shared the database)");
-            w.setFix("find out which network id the running Kratos uses (nid of recent rows) before upgrading; back up first");
+            w.setFix("find out which network id the running release uses (nid of recent rows) before upgrading; back up first");
             warnings.add(w);
         }
         return warnings;
@@ -281,7 +281,7 @@ public final class PlanBuilder {
     private static String outage(Input in, boolean recreate) {
         if (recreate) {
             boolean checks = in.database() == DatabaseKind.POSTGRES && (in.spec().getBackup().verifies() || in.spec().rehearses());
-            return "Kratos is down from each scale-down until the new pods are ready: the time the backup, "
+            return in.product().displayName() + " is down from each scale-down until the new pods are ready: the time the backup, "
                     + (checks ? "its verification and the rehearsal (they run on the quiesced dump), " : "")
                     + "the migration and the start of the new release take (Recreate" + (in.hops().size() > 1 ? ", once per hop" : "") + ")";
         }
@@ -330,7 +330,7 @@ public final class PlanBuilder {
         }
         if (in.spec().getRollback().getOnFailure() == RollbackPolicy.ImageAndDatabase) {
             String restore = "if " + first + " does not become ready within " + in.spec().getRollout().getTimeout() + " (or fails "
-                    + "verification), Kratos is scaled to zero, the verified dump is restored into the database in one transaction "
+                    + "verification), " + in.product().displayName() + " is scaled to zero, the verified dump is restored into the database in one transaction "
                     + "(row counts checked) and " + in.from() + " comes back with the original replica count. ";
             String loss;
             if (!recreate || in.hops().size() > 1) {

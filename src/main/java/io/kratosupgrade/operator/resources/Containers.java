@@ -5,17 +5,17 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import java.util.List;
 import java.util.Optional;
 
-/** Picks the Kratos container of a pod spec. */
+/** Picks the product's container of a pod spec (Kratos's, Hydra's or Keto's). */
 public final class Containers {
 
     private Containers() {
     }
 
     /**
-     * The named container; without a name, the only container, or the one named "kratos".
-     * Empty when none (or no single one) matches.
+     * The named container; without a name, the only container, or the one named {@code defaultName} (the product's:
+     * "kratos", "hydra", "keto"). Empty when none (or no single one) matches.
      */
-    public static Optional<Container> kratos(PodSpec spec, String name) {
+    public static Optional<Container> of(PodSpec spec, String name, String defaultName) {
         List<Container> containers = spec.getContainers() == null ? List.of() : spec.getContainers();
         if (name != null) {
             return containers.stream().filter(c -> name.equals(c.getName())).findFirst();
@@ -23,7 +23,7 @@ public final class Containers {
         if (containers.size() == 1) {
             return Optional.of(containers.get(0));
         }
-        List<Container> named = containers.stream().filter(c -> "kratos".equals(c.getName())).toList();
+        List<Container> named = containers.stream().filter(c -> defaultName.equals(c.getName())).toList();
         return named.size() == 1 ? Optional.of(named.get(0)) : Optional.empty();
     }
 

@@ -10,7 +10,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;

@@ -2,7 +2,7 @@ package io.kratosupgrade.operator.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import java.nio.file.Files;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,7 @@ import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.ReleaseImage;
 import io.kratosupgrade.operator.api.v1alpha1.UpgradePath;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import java.time.Duration;
 import java.time.Instant;

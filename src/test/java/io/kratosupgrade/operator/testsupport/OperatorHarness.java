@@ -10,7 +10,6 @@ import io.kratosupgrade.operator.fleet.NamespaceLookup;
 import io.kratosupgrade.operator.reconciler.KratosFleetUpgradeReconciler;
 import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.events.EventRecorder;
-import io.kratosupgrade.operator.kratos.Kratos;
 import io.kratosupgrade.operator.lifecycle.PhaseMachine;
 import io.kratosupgrade.operator.observe.ClusterObserver;
 import io.kratosupgrade.operator.observe.MigrationSlots;
@@ -90,7 +89,7 @@ public final class OperatorHarness implements AutoCloseable {
     /** The reconciler wired as {@code config.OperatorBeans} wires it in Quarkus. */
     public static KratosUpgradeReconciler reconciler(KubernetesClient client, OperatorSettings settings, ProgressThrottle progress,
                                                      UpgradeMetrics metrics, Clock clock) {
-        return new KratosUpgradeReconciler(new PhaseMachine(settings, Kratos.INSTANCE), new ClusterObserver(new MigrationSlots(settings.maxConcurrentMigrations(), clock)), new Actuator(client),
+        return new KratosUpgradeReconciler(new PhaseMachine(settings), new ClusterObserver(new MigrationSlots(settings.maxConcurrentMigrations(), clock)), new Actuator(client),
                 new EventRecorder(client, clock), new StatusWriter(client, clock), progress, metrics, clock);
     }
 

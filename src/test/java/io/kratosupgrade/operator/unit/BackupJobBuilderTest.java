@@ -9,7 +9,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.resources.BackupJobBuilder;
 import io.kratosupgrade.operator.resources.Labels;

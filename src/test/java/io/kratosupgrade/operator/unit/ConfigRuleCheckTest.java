@@ -3,7 +3,7 @@ package io.kratosupgrade.operator.unit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kratosupgrade.operator.knowledge.ConfigRule;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
 import io.kratosupgrade.operator.preflight.ConfigRuleCheck;

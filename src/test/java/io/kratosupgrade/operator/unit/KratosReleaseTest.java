@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kratosupgrade.operator.kratos.ImageReference;
 import io.kratosupgrade.operator.kratos.KratosVersion;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.kratos.MigrateCommand;
 import java.util.ArrayList;
 import java.util.Collections;

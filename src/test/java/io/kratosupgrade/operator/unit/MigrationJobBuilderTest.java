@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.resources.MigrationJobBuilder;

@@ -116,6 +116,6 @@ class PhaseRoutingTest {
     @Test
     void thePhaseMachineHasAHandlerForEveryPhase() {
         // The constructor refuses to build a machine with a phase left unhandled.
-        new PhaseMachine(OperatorSettings.defaults(), io.kratosupgrade.operator.kratos.Kratos.INSTANCE);
+        new PhaseMachine(OperatorSettings.defaults());
     }
 }

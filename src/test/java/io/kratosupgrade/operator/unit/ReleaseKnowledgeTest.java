@@ -6,7 +6,7 @@ import io.kratosupgrade.operator.knowledge.ConfigRule;
 import io.kratosupgrade.operator.knowledge.Release;
 import io.kratosupgrade.operator.knowledge.ReleaseKnowledge;
 import io.kratosupgrade.operator.knowledge.RuleSeverity;
-import io.kratosupgrade.operator.kratos.Kratos;
+import io.kratosupgrade.operator.product.Kratos;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -20,7 +20,7 @@ import java.util.List;
  */
 final class UpgradeScenario {
 
-    final PhaseMachine machine = new PhaseMachine(OperatorSettings.defaults(), io.kratosupgrade.operator.kratos.Kratos.INSTANCE);
+    final PhaseMachine machine = new PhaseMachine(OperatorSettings.defaults());
     final KratosUpgrade ku;
     final Fixtures.World world = new Fixtures.World();
     Instant now = Fixtures.T0;

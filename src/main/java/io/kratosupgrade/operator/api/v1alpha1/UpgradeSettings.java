@@ -47,16 +47,25 @@ public class UpgradeSettings {
             "^v(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})(-[0-9A-Za-z.-]{1,64})?$";
 
 
+    @Default("Kratos")
+    @ValidationRule(value = "self == oldSelf", message = "product cannot change: create another KratosUpgrade for another product's Deployment")
+    @JsonPropertyDescription("The Ory product the Deployment runs: Kratos (default), Hydra or Keto. It selects the "
+            + "release knowledge base (migrate commands, migrations, breaking configuration changes), the default container "
+            + "name and the tables that verify a backup; phases, Jobs, backups and strategies are the same for all three. "
+            + "It cannot change.")
+    private OryProduct product = OryProduct.Kratos;
+
     @Size(min = 1, max = 63)
     @Pattern(DNS_LABEL)
-    @JsonPropertyDescription("Name of the Kratos container in the Deployment's pod template. Optional when the pod has "
-            + "a single container or exactly one container named 'kratos'.")
+    @JsonPropertyDescription("Name of the product's container in the Deployment's pod template. Optional when the pod has "
+            + "a single container or exactly one container named after the product ('kratos', 'hydra', 'keto').")
     private String containerName;
 
     @Required
     @Pattern(VERSION_PATTERN)
-    @JsonPropertyDescription("Target Kratos release, for example v1.3.1 or v25.4.0. It selects the migrate command "
-            + "(`migrate sql` before v25, `migrate sql up` from v25) and, unless image is set, the image tag.")
+    @JsonPropertyDescription("Target release, for example v1.3.1 or v25.4.0 (Kratos), v2.3.0 (Hydra). It selects the "
+            + "migrate command (Kratos: `migrate sql` before v25, `migrate sql up` from v25; Hydra: `migrate sql up` from "
+            + "v2.3; Keto: `migrate up`) and, unless image is set, the image tag.")
     private String version;
 
     @Size(min = 1, max = 512)
@@ -151,6 +160,8 @@ public class UpgradeSettings {
             + "the configuration.")
     private List<@Pattern(DNS_LABEL) String> acknowledgedWarnings = new ArrayList<>();
 
+    public OryProduct getProduct() { return product; }
+    public void setProduct(OryProduct product) { this.product = product; }
     public String getContainerName() { return containerName; }
     public void setContainerName(String containerName) { this.containerName = containerName; }
     public String getVersion() { return version; }

@@ -123,7 +123,7 @@ public class BackingUpHandler implements PhaseHandler {
             return Failures.fail(ctx, "InvalidDsn", "the DSN from " + dsn.source() + " is not valid: " + e.getMessage());
         }
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-        Container kratos = Containers.kratos(pod, ctx.status().getContainerName()).orElseThrow();
+        Container kratos = Containers.of(pod, ctx.status().getContainerName(), ctx.product().defaultContainerName()).orElseThrow();
         String image = ctx.toolsImage();
         Job job = BackupJobBuilder.build(new BackupJobBuilder.Input(ctx.upgrade(), ctx.run(), backup.getJobName(), secretName,
                 backup.getPersistentVolumeClaim(), backup.getFile(), target.kind(), image, timeout, pod, kratos,

@@ -62,7 +62,7 @@ final class BlueGreenPreflight {
         }
         if (Objects.equals(target.host(), source.host()) && Objects.equals(port(target), port(source))
                 && Objects.equals(target.database(), source.database())) {
-            return fail(ctx, "TargetIsSource", "the target database (" + where + ") is the database Kratos runs on (" + source.host()
+            return fail(ctx, "TargetIsSource", "the target database (" + where + ") is the database " + ctx.product().displayName() + " runs on (" + source.host()
                     + "/" + source.database() + "): blue/green needs a second, empty database");
         }
         String newName = Names.newSideDeployment(ctx.upgrade());

@@ -21,7 +21,7 @@ record KratosTemplate(PodSpec pod, Container container) {
         Deployment deployment = ctx.observed().deployment();
         if (deployment == null) return Optional.empty();
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
-        return Containers.kratos(pod, ctx.status().getContainerName()).map(c -> new KratosTemplate(pod, c));
+        return Containers.of(pod, ctx.status().getContainerName(), ctx.product().defaultContainerName()).map(c -> new KratosTemplate(pod, c));
     }
 
     /**
@@ -36,7 +36,7 @@ record KratosTemplate(PodSpec pod, Container container) {
                 ServiceSelectors.colour(ctx.status().getBlueGreen().getNewDeployment()), ctx.status().getContainerName(),
                 ctx.hop().getImage(), ctx.blueGreen().getTargetDatabase());
         PodSpec pod = template.getSpec();
-        return Containers.kratos(pod, ctx.status().getContainerName()).map(c -> new KratosTemplate(pod, c));
+        return Containers.of(pod, ctx.status().getContainerName(), ctx.product().defaultContainerName()).map(c -> new KratosTemplate(pod, c));
     }
 
     /** The step fails: which of the two is gone. */

@@ -60,7 +60,7 @@ public class PreflightHandler implements PhaseHandler {
             return Failures.fail(ctx, "DeploymentNotFound", "Deployment " + deploymentName + " does not exist in namespace "
                     + ku.getMetadata().getNamespace());
         }
-        Optional<Container> container = Containers.kratos(deployment.getSpec().getTemplate().getSpec(), ctx.spec().getContainerName());
+        Optional<Container> container = Containers.of(deployment.getSpec().getTemplate().getSpec(), ctx.spec().getContainerName(), ctx.product().defaultContainerName());
         if (container.isEmpty()) {
             return Failures.fail(ctx, "ContainerNotFound", ctx.spec().getContainerName() != null
                     ? "Deployment " + deploymentName + " has no container named " + ctx.spec().getContainerName()
@@ -77,18 +77,18 @@ public class PreflightHandler implements PhaseHandler {
         try {
             currentRef = ImageReference.parse(currentImage);
         } catch (IllegalArgumentException e) {
-            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which Kratos release image " + currentImage
+            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which " + ctx.product().displayName() + " release image " + currentImage
                     + " is: it is not an image reference the operator understands (registry/path:tag)");
         }
         Optional<KratosVersion> current = KratosVersion.fromImageTag(currentRef.tag());
         if (current.isEmpty()) {
-            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which Kratos release image " + currentImage
+            return Failures.fail(ctx, "CurrentVersionUnknown", "cannot tell which " + ctx.product().displayName() + " release image " + currentImage
                     + " is: its tag is not a version (vX.Y.Z); deploy a versioned tag first");
         }
         KratosVersion target = KratosVersion.parse(ctx.spec().getVersion());
         if (target.compareTo(current.get()) < 0) {
             return Failures.fail(ctx, "Downgrade", "target " + target + " is older than the running " + current.get()
-                    + "; Kratos migrations only go forward, so downgrades are refused");
+                    + "; " + ctx.product().displayName() + " migrations only go forward, so downgrades are refused");
         }
         String databaseVersion = ctx.status().getDatabaseVersion();
         if (databaseVersion != null && target.compareTo(KratosVersion.parse(databaseVersion)) < 0) {

@@ -149,7 +149,7 @@ public class RehearsingHandler implements PhaseHandler {
         String downSince = ctx.status().getRollout() == null ? null : ctx.status().getRollout().getScaledDownAt();
         if (ctx.strategy() == Strategy.Recreate && migration != null && downSince != null) {
             long soFar = Duration.between(Times.parse(downSince), ctx.now()).toSeconds();
-            plan.setOutage("measured: Kratos has been down since " + downSince + " (" + soFar + " s so far: drain, backup, "
+            plan.setOutage("measured: " + ctx.product().displayName() + " has been down since " + downSince + " (" + soFar + " s so far: drain, backup, "
                     + "verification, rehearsal) and the migration took " + migration + " s in rehearsal, so the outage should be "
                     + "about " + (soFar + migration) + " s plus the time the new pods take to become ready"
                     + (ctx.status().getHops().size() > 1 ? ", then again for each later hop" : "")

@@ -103,7 +103,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
             }
             List<Pod> running = DeploymentPods.stillRunning(ctx.observed().deploymentPods());
             if (!running.isEmpty()) {
-                return PhaseOutcome.stay("waiting for Kratos to stop before the database restore: " + running.size() + " pods still exist: "
+                return PhaseOutcome.stay("waiting for " + ctx.product().displayName() + " to stop before the database restore: " + running.size() + " pods still exist: "
                         + DeploymentPods.describe(running), ctx.settings().podRecheck());
             }
             return createJob(ctx, restore, backup, timeout, secretName);
@@ -164,7 +164,7 @@ public class RestoringDatabaseHandler implements PhaseHandler {
         Job job = DatabaseRestoreJobBuilder.build(new DatabaseRestoreJobBuilder.Input(ctx.upgrade(), ctx.run(), restore.getJobName(), secretName,
                 backup.getPersistentVolumeClaim(), backup.getFile(), backup.getSha256(), counts, ctx.toolsImage(), timeout, template.get().pod(), template.get().container(),
                 ctx.product().coreTables()));
-        return PhaseOutcome.stay("Kratos is stopped; starting database restore Job " + restore.getJobName(),
+        return PhaseOutcome.stay(ctx.product().displayName() + " is stopped; starting database restore Job " + restore.getJobName(),
                 RunningJob.deadlineLeft(ctx, restore, timeout),
                 new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secretName, DumpToolEnvironment.of(target))),
                 new Action.CreateJob(job));

@@ -48,14 +48,14 @@ public class ScalingDownHandler implements PhaseHandler {
         if (running.isEmpty()) {
             // One backup per run, before the first hop.
             return PhaseOutcome.advance(ctx.backsUp() && ctx.hopIndex() == 0 ? Phase.BackingUp : Phase.Migrating, "ScaledDown",
-                    "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no Kratos pod exists any more");
+                    "Deployment " + ctx.spec().getDeploymentName() + " scaled to zero; no " + ctx.product().displayName() + " pod exists any more");
         }
-        String waiting = running.size() + " Kratos pods still exist: " + DeploymentPods.describe(running);
+        String waiting = running.size() + " " + ctx.product().displayName() + " pods still exist: " + DeploymentPods.describe(running);
         if (left.isNegative()) {
-            return Failures.fail(ctx, "ScaleDownTimeout", "Kratos did not stop within " + ctx.spec().getRollout().getTimeout()
+            return Failures.fail(ctx, "ScaleDownTimeout", ctx.product().displayName() + " did not stop within " + ctx.spec().getRollout().getTimeout()
                     + " of scaling to zero: " + waiting);
         }
         Duration recheck = ctx.settings().podRecheck();
-        return PhaseOutcome.stay("waiting for Kratos to stop: " + waiting, left.compareTo(recheck) < 0 ? left : recheck);
+        return PhaseOutcome.stay("waiting for " + ctx.product().displayName() + " to stop: " + waiting, left.compareTo(recheck) < 0 ? left : recheck);
     }
 }
