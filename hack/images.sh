@@ -9,6 +9,11 @@
 #       CGO_ENABLED=0, so no SQLite), /usr/bin/kratos, user ory (10000), CA
 #       certificates, no shell. Entrypoint ["kratos"], Cmd ["serve"],
 #       WorkingDir /home/ory. Binaries are cached in ${KUO_CACHE}/kratos/<release>/.
+#   hydra:<release>   oryd/hydra:<release>           oryd_hydra_<release>.tar
+#       Ory Hydra, built and laid out the same way: /usr/bin/hydra, Entrypoint
+#       ["hydra"], Cmd ["serve","all"] as in Ory's own images (Ory's chart and
+#       most Deployments pass their own args, e.g. serve all --dev -c FILE),
+#       ports 4444 (public) and 4445 (admin). Binaries in ${KUO_CACHE}/hydra/<release>/.
 #   db-tools          kratos-upgrade-db-tools:<tag> (+ :latest, one archive)
 #                                                    kratos-upgrade-db-tools_<tag>.tar
 #       Debian bookworm (debootstrap minbase) with postgresql-client-15
@@ -39,24 +44,44 @@
 #                                     PostgreSQL: migrate in release order, check
 #                                     schema_migration, serve, /admin/health/ready,
 #                                     /admin/version (hack/images/kratos-demo config)
+#   hack/images.sh verify-hydra       the same for the Hydra binaries: migrate in
+#                                     order, schema_migration's newest version and
+#                                     row count, the new release on the old schema
+#                                     (503), /health/ready and /version on the admin
+#                                     port, an OAuth2 client made by the first release
+#                                     getting client_credentials tokens from every
+#                                     release (hack/images/hydra-demo config)
 #   hack/images.sh pin-kratos RELEASE regenerate hack/images/kratos/RELEASE/{go.mod,go.sum}
-#                                     from the recipe in this script
+#                                     from the recipe in this script; pin-hydra
+#                                     likewise
 #
-#   IMAGE is all | kratos | kratos:<release> | db-tools | busybox.
+#   IMAGE is all | kratos | kratos:<release> | hydra | hydra:<release> |
+#   db-tools | busybox | loadgen. `all` (the default) is what the e2e tier
+#   needs: the Kratos releases, db-tools and busybox; Hydra images are built
+#   only when named.
 #
-# Kratos sources: each release is built from a wrapper module pinned in
-# hack/images/kratos/<release>/ (go.mod + go.sum, made by pin-kratos), so the
-# dependency graph never drifts. Recipes exist for v0.10.1 v0.11.0 v0.13.0
-# v1.0.0 v1.1.0 v1.3.1 v25.4.0 v26.2.0. The Go module proxy reachable here
-# (checked 2026-11-29) serves github.com/ory/kratos v0.10.1 v0.11.0 v0.13.0
-# v1.0.0 v1.1.0 v1.2.0 v1.3.1 and refuses v0.11.1 v1.3.0 ("403 Forbidden ...
-# This module version is not available"); the default builds the chain the e2e
-# tier walks, v0.10.1 -> v0.11.0 -> v0.13.0 -> v1.0.0 -> v1.3.1.
+# Sources: each release is built from a wrapper module pinned in
+# hack/images/<product>/<release>/ (go.mod + go.sum, made by pin-<product>), so
+# the dependency graph never drifts. One code path builds both products;
+# what differs (module, version variable, recipes, migrate command, image Cmd
+# and ports, verify checks) is in the product_* functions and the per-product
+# recipe sections below.
+#   Kratos: recipes for v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.1.0 v1.3.1 v25.4.0
+#   v26.2.0. The Go module proxy reachable here (checked 2026-11-29) serves
+#   github.com/ory/kratos v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.1.0 v1.2.0 v1.3.1
+#   and refuses v0.11.1 v1.3.0 ("403 Forbidden ... This module version is not
+#   available"); the default builds the chain the e2e tier walks, v0.10.1 ->
+#   v0.11.0 -> v0.13.0 -> v1.0.0 -> v1.3.1.
+#   Hydra (github.com/ory/hydra/v2): recipes for v2.1.2 and v2.3.0. The proxy
+#   also serves v2.2.0, which does not compile against any ory/hydra-client-go
+#   it serves (found 2026-11-28), and refuses v2.0.3 (checked 2026-11-30).
 #
 # Environment:
 #   KUO_CACHE          cache root (default ~/.cache/kratos-upgrade-operator)
-#   KRATOS_RELEASES    Kratos releases for `all`/`kratos`, oldest first
+#   KRATOS_RELEASES    Kratos releases for `all`/`kratos`/verify-kratos, oldest first
 #                      (default "v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1")
+#   HYDRA_RELEASES     Hydra releases for `hydra`/verify-hydra, oldest first
+#                      (default "v2.1.2 v2.3.0")
 #   DB_TOOLS_TAG       tag of the database tools image (default bookworm-2; bump
 #                      it to rebuild with newer Debian packages; bookworm-2 added
 #                      the PostgreSQL 15 server)
@@ -67,7 +92,7 @@
 #
 # Idempotent: everything carries a stamp of its inputs, so a second run only
 # checks stamps and returns in about a second. Logs go to stderr; stdout only
-# carries paths (build and list) and the verify-kratos summary.
+# carries paths (build and list) and the verify-<product> summary.
 
 set -euo pipefail
 
@@ -75,30 +100,125 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 KRATOS_RELEASES="${KRATOS_RELEASES:-v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1}"
+HYDRA_RELEASES="${HYDRA_RELEASES:-v2.1.2 v2.3.0}"
 DB_TOOLS_TAG="${DB_TOOLS_TAG:-bookworm-2}"
 DEBIAN_SUITE=bookworm
 KUO_STATE="${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}"
 
 IMAGES_DIR="${KUO_CACHE}/images"
-KRATOS_BIN_ROOT="${KUO_CACHE}/kratos"
 DEBS_DIR="${KUO_CACHE}/debs"
 # Not ${KUO_CACHE}/work or /tmp: hack/k8s-binaries.sh wipes those.
 WORK_ROOT="${KUO_CACHE}/images-work"
-PIN_ROOT="${KUO_ROOT}/hack/images/kratos"
 DEMO_DIR="${KUO_ROOT}/hack/images/kratos-demo"
+HYDRA_DEMO_DIR="${KUO_ROOT}/hack/images/hydra-demo"
 OCI_LIB="${KUO_ROOT}/hack/lib/oci.sh"
-# Bump when the way a Kratos binary is built changes (forces a rebuild). The
+# Bump when the way an Ory binary is built changes (forces a rebuild). The
 # image stamps also carry a hash of the function that assembles the image.
 IMAGE_RECIPE_VERSION=1
 
-KRATOS_MODULE=github.com/ory/kratos
-KRATOS_VERSION_VAR=github.com/ory/kratos/driver/config.Version
+# ---------------------------------------------------------------------------
+# Products: what differs between Ory Kratos and Hydra. Everything below
+# the recipes (wrapper module, binary, image, verify) takes the product as its
+# first argument and asks these functions.
+
+PRODUCTS="kratos hydra"
+
+is_product() { [[ " ${PRODUCTS} " == *" $1 "* ]]; }
+
+# product_module PRODUCT: the Go module (and main package) that is built.
+product_module() {
+  case "$1" in
+    kratos) echo github.com/ory/kratos ;;
+    hydra) echo github.com/ory/hydra/v2 ;;
+  esac
+}
+
+# product_version_var PRODUCT: the variable `-X` sets to the release (what
+# `<product> version` and GET /version answer; "master" without it).
+product_version_var() {
+  case "$1" in
+    kratos) echo github.com/ory/kratos/driver/config.Version ;;
+    hydra) echo github.com/ory/hydra/v2/driver/config.Version ;;
+  esac
+}
+
+product_title() {
+  case "$1" in
+    kratos) echo "Ory Kratos" ;;
+    hydra) echo "Ory Hydra" ;;
+  esac
+}
+
+# product_releases PRODUCT: the releases `all`/<product> mean, oldest first.
+product_releases() {
+  case "$1" in
+    kratos) echo "${KRATOS_RELEASES}" ;;
+    hydra) echo "${HYDRA_RELEASES}" ;;
+  esac
+}
+
+# product_image_config PRODUCT: the image's Cmd and exposed ports, as Ory's
+# own images have them (Entrypoint is always ["<product>"]).
+#   kratos: Cmd ["serve"]; 4433 public, 4434 admin.
+#   hydra:  Cmd ["serve","all"] (.docker/Dockerfile-* at v2.1.2 and v2.3.0);
+#           4444 public, 4445 admin. Ory's chart and most Deployments pass
+#           their own args (serve all --config ... [--dev]).
+product_image_cmd() {
+  case "$1" in
+    hydra) echo '["serve","all"]' ;;
+    *) echo '["serve"]' ;;
+  esac
+}
+product_image_ports() {
+  case "$1" in
+    kratos) echo '["4433/tcp","4434/tcp"]' ;;
+    hydra) echo '["4444/tcp","4445/tcp"]' ;;
+  esac
+}
+
+# product_recipe PRODUCT RELEASE: sets MOD_VERSION (the version of the
+# product's module to require), MOD_OVERRIDES (replace directives
+# "old=new@version" for the local `=> ./dir` replaces of the product's go.mod,
+# which a wrapper module cannot use because those directories are separate
+# modules, not in the module zip) and MOD_NOSUMDB (modules the checksum
+# database does not know: GONOSUMDB for `go mod tidy` only; the committed
+# go.sum then carries their hashes). All other replace directives of the
+# product's go.mod are copied as they are. Dies on a release without a recipe.
+product_recipe() {
+  MOD_OVERRIDES=()
+  MOD_NOSUMDB=""
+  "$1_recipe" "$2"
+}
+
+# product_expected_migration PRODUCT RELEASE: the newest SQL migration, i.e.
+# the expected max(version) of schema_migration after migrating a PostgreSQL
+# database to RELEASE; product_expected_rows: count(*) of schema_migration after
+# migrating release by release from the oldest of the product's releases
+# (empty when not known).
+product_expected_migration() { "$1_expected_migration" "$2"; }
+product_expected_rows() { "$1_expected_rows" "$2" 2>/dev/null || true; }
+
+# product_migrate_args PRODUCT RELEASE: the arguments that apply every pending
+# migration with the DSN from the environment, without a prompt (one a line).
+product_migrate_args() {
+  case "$1" in
+    kratos)
+      if kratos_has_migrate_up "$2"; then printf '%s\n' migrate sql up -e --yes; else printf '%s\n' migrate sql -e --yes; fi
+      ;;
+    hydra)
+      if hydra_has_migrate_up "$2"; then printf '%s\n' migrate sql up -e --yes; else printf '%s\n' migrate sql -e --yes; fi
+      ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------
+# Kratos.
+
 # ory/client-go is only needed by the module graph (the binary never imports
 # it); any real version will do where Kratos requires a placeholder.
 CLIENT_GO_VERSION=v1.14.3
 
-# Newest SQL migration per release (persistence/sql/migrations/sql), i.e. the
-# expected max(version) of schema_migration after `migrate`.
+# Newest SQL migration per release (persistence/sql/migrations/sql).
 kratos_expected_migration() {
   case "$1" in
     v0.10.1) echo 20220512102703000000 ;;
@@ -112,46 +232,38 @@ kratos_expected_migration() {
     *) return 1 ;;
   esac
 }
+kratos_expected_rows() { return 1; }
 
-# kratos_recipe RELEASE: sets KR_MODVER (the version of github.com/ory/kratos
-# to require) and KR_OVERRIDES (replace directives "old=new@version" for the
-# local `=> ./dir` replaces of Kratos' go.mod, which a wrapper module cannot
-# use because those directories are separate modules, not in the module zip).
-# All other replace directives of Kratos' go.mod are copied as they are.
-# KR_NOSUMDB: modules the checksum database does not know (GONOSUMDB for
-# `go mod tidy` only; the committed go.sum then carries their hashes).
 kratos_recipe() {
-  KR_OVERRIDES=()
-  KR_NOSUMDB=""
   case "$1" in
     v0.10.1)
-      KR_MODVER=$1
+      MOD_VERSION=$1
       # v0.10.1's CLI imports kratos-client-go, replaced upstream by a local
       # directory; the version its go.mod requires (v0.6.3-alpha.1) does not
       # compile against the CLI, the release's own client version does.
-      KR_OVERRIDES=("github.com/ory/kratos-client-go=github.com/ory/kratos-client-go@v0.10.1")
+      MOD_OVERRIDES=("github.com/ory/kratos-client-go=github.com/ory/kratos-client-go@v0.10.1")
       ;;
     v0.11.0 | v1.0.0 | v1.1.0 | v1.3.1)
-      KR_MODVER=$1
+      MOD_VERSION=$1
       ;;
     v0.13.0)
-      KR_MODVER=$1
+      MOD_VERSION=$1
       # sum.golang.org answers 404 for kratos@v0.13.0 and ory/x@v0.0.551.
-      KR_NOSUMDB="github.com/ory/kratos,github.com/ory/x"
+      MOD_NOSUMDB="github.com/ory/kratos,github.com/ory/x"
       ;;
     v25.4.0)
       # Tag v25.4.0 is not a valid version of module github.com/ory/kratos
       # (no /v25 suffix): use the commit's pseudo-version. Its ./oryx tree is
       # byte-identical to ory/x at 5d3670e47fe7.
-      KR_MODVER=v1.3.1-0.20251107121744-64e04ace9aaf
-      KR_OVERRIDES=(
+      MOD_VERSION=v1.3.1-0.20251107121744-64e04ace9aaf
+      MOD_OVERRIDES=(
         "github.com/ory/x=github.com/ory/x@v0.0.730-0.20251106125211-5d3670e47fe7"
         "github.com/ory/client-go=github.com/ory/client-go@${CLIENT_GO_VERSION}"
       )
       ;;
     v26.2.0)
-      KR_MODVER=v1.3.1-0.20260320110106-9d7085948039
-      KR_OVERRIDES=(
+      MOD_VERSION=v1.3.1-0.20260320110106-9d7085948039
+      MOD_OVERRIDES=(
         "github.com/ory/x=github.com/ory/x@v0.0.730-0.20260320084730-f7c341537bd5"
         "github.com/ory/client-go=github.com/ory/client-go@${CLIENT_GO_VERSION}"
       )
@@ -166,6 +278,50 @@ kratos_recipe() {
 kratos_has_migrate_up() {
   [[ "$1" =~ ^v([0-9]+)\. ]] || return 1
   ((BASH_REMATCH[1] >= 2))
+}
+
+# ---------------------------------------------------------------------------
+# Hydra (module github.com/ory/hydra/v2 since v2.1.0; the v2.0.x tags declare
+# module github.com/ory/hydra, so they are no valid module version at all).
+
+# Newest SQL migration per release (persistence/sql/migrations), and the
+# schema_migration rows on PostgreSQL after migrating v2.1.2 -> v2.2.0 -> v2.3.0
+# (observed with the real binaries; hack/images/README.md).
+hydra_expected_migration() {
+  case "$1" in
+    v2.1.2) echo 20230512112801000001 ;;
+    v2.2.0) echo 20240129174410000001 ;;
+    v2.3.0) echo 20241129111700000000 ;;
+    *) return 1 ;;
+  esac
+}
+hydra_expected_rows() {
+  case "$1" in
+    v2.1.2) echo 200 ;;
+    v2.2.0) echo 206 ;;
+    v2.3.0) echo 212 ;;
+    *) return 1 ;;
+  esac
+}
+
+hydra_recipe() {
+  case "$1" in
+    v2.1.2 | v2.3.0)
+      MOD_VERSION=$1
+      ;;
+    *)
+      # v2.2.0 needs the API client of Hydra's own repository (internal/httpclient,
+      # not a module on the proxy): no ory/hydra-client-go version served fits.
+      die "no recipe for Hydra '$1' (known: v2.1.2 v2.3.0; v2.2.0 is not buildable from the Go module proxy)"
+      ;;
+  esac
+}
+
+# v2.3.0 introduced `migrate sql up|down|status` (cmd/migrate_sql_up.go);
+# before, `migrate sql` migrates up.
+hydra_has_migrate_up() {
+  [[ "$1" =~ ^v([0-9]+)\.([0-9]+)\. ]] || return 1
+  ((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 3)))
 }
 
 # ---------------------------------------------------------------------------
@@ -291,8 +447,9 @@ archive_size() {
 # ---------------------------------------------------------------------------
 # Image catalogue.
 
-kratos_archive() { printf '%s/oryd_kratos_%s.tar' "${IMAGES_DIR}" "$1"; }
-kratos_ref() { printf 'oryd/kratos:%s' "$1"; }
+# ory_archive PRODUCT RELEASE, ory_ref PRODUCT RELEASE
+ory_archive() { printf '%s/oryd_%s_%s.tar' "${IMAGES_DIR}" "$1" "$2"; }
+ory_ref() { printf 'oryd/%s:%s' "$1" "$2"; }
 DB_TOOLS_REF="kratos-upgrade-db-tools:${DB_TOOLS_TAG}"
 DB_TOOLS_REF_LATEST="kratos-upgrade-db-tools:latest"
 DB_TOOLS_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-db-tools_${DB_TOOLS_TAG}.tar"
@@ -302,11 +459,12 @@ LOADGEN_REF="kratos-upgrade-loadgen:local"
 LOADGEN_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-loadgen_local.tar"
 LOADGEN_SRC="${KUO_ROOT}/hack/upgrade-bench/loadgen"
 
-# expand_images ARG...: prints one image id a line (kratos:<release>, db-tools, busybox, loadgen). "all" is what
-# the tests need; the upgrade benchmark's load generator is built by hack/upgrade-bench.sh.
+# expand_images ARG...: prints one image id a line (<product>:<release>, db-tools, busybox, loadgen). "all" is what
+# the tests need (Kratos only); Hydra images are built when asked for by name. The upgrade benchmark's load
+# generator is built by hack/upgrade-bench.sh.
 expand_images() {
   (($# > 0)) || set -- all
-  local a r
+  local a r p
   for a in "$@"; do
     case "${a}" in
       all)
@@ -314,22 +472,25 @@ expand_images() {
         echo db-tools
         echo busybox
         ;;
-      kratos)
-        for r in ${KRATOS_RELEASES}; do echo "kratos:${r}"; done
+      kratos | hydra)
+        for r in $(product_releases "${a}"); do echo "${a}:${r}"; done
         ;;
-      kratos:v*) echo "${a}" ;;
-      oryd/kratos:v*) echo "kratos:${a#oryd/kratos:}" ;;
+      kratos:v* | hydra:v*) echo "${a}" ;;
+      oryd/kratos:v* | oryd/hydra:v*)
+        p=${a#oryd/}
+        echo "${p}"
+        ;;
       db-tools | kratos-upgrade-db-tools*) echo db-tools ;;
       busybox | kratos-upgrade-busybox*) echo busybox ;;
       loadgen | kratos-upgrade-loadgen*) echo loadgen ;;
-      *) die "unknown image '${a}' (all, kratos, kratos:<release>, db-tools, busybox, loadgen)" ;;
+      *) die "unknown image '${a}' (all, kratos, kratos:<release>, hydra, hydra:<release>, db-tools, busybox, loadgen)" ;;
     esac
   done | awk '!seen[$0]++'
 }
 
 image_archive() {
   case "$1" in
-    kratos:*) kratos_archive "${1#kratos:}" ;;
+    kratos:* | hydra:*) ory_archive "${1%%:*}" "${1#*:}" ;;
     db-tools) printf '%s' "${DB_TOOLS_ARCHIVE}" ;;
     busybox) printf '%s' "${BUSYBOX_ARCHIVE}" ;;
     loadgen) printf '%s' "${LOADGEN_ARCHIVE}" ;;
@@ -338,7 +499,7 @@ image_archive() {
 
 image_refs() {
   case "$1" in
-    kratos:*) kratos_ref "${1#kratos:}" ;;
+    kratos:* | hydra:*) ory_ref "${1%%:*}" "${1#*:}" ;;
     db-tools) printf '%s %s' "${DB_TOOLS_REF}" "${DB_TOOLS_REF_LATEST}" ;;
     busybox) printf '%s' "${BUSYBOX_REF}" ;;
     loadgen) printf '%s' "${LOADGEN_REF}" ;;
@@ -385,30 +546,34 @@ go_mod_download() {
 }
 
 # ---------------------------------------------------------------------------
-# Kratos: wrapper module (pin) and binary.
+# Ory products: wrapper module (pin) and binary.
 
+# write_tools_go DIR PRODUCT
 write_tools_go() {
-  cat >"$1/tools.go" <<'EOF'
+  local module
+  module="$(product_module "$2")"
+  cat >"$1/tools.go" <<EOF2
 //go:build tools
 
-// Package tools makes `go mod tidy` keep github.com/ory/kratos (the main
+// Package tools makes \`go mod tidy\` keep ${module} (the main
 // package that hack/images.sh builds) in this wrapper module.
 package tools
 
-import _ "github.com/ory/kratos"
-EOF
+import _ "${module}"
+EOF2
 }
 
-# generate_kratos_module RELEASE DIR: writes go.mod, go.sum and tools.go of the
-# wrapper module for RELEASE into DIR (needs the Go module proxy).
-generate_kratos_module() {
-  local release=$1 dir=$2 json mod_file go_directive
+# generate_product_module PRODUCT RELEASE DIR: writes go.mod, go.sum and
+# tools.go of the wrapper module for RELEASE into DIR (needs the Go module proxy).
+generate_product_module() {
+  local product=$1 release=$2 dir=$3 module json mod_file go_directive
   setup_go_env
-  kratos_recipe "${release}"
-  log "kratos ${release}: resolving ${KRATOS_MODULE}@${KR_MODVER}"
-  json="$(export GONOSUMDB="${KR_NOSUMDB}"; go_mod_download "${KRATOS_MODULE}@${KR_MODVER}")"
+  product_recipe "${product}" "${release}"
+  module="$(product_module "${product}")"
+  log "${product} ${release}: resolving ${module}@${MOD_VERSION}"
+  json="$(export GONOSUMDB="${MOD_NOSUMDB}"; go_mod_download "${module}@${MOD_VERSION}")"
   mod_file="$(jq -r .GoMod <<<"${json}")"
-  [[ -f "${mod_file}" ]] || die "no go.mod for ${KRATOS_MODULE}@${KR_MODVER}: ${json}"
+  [[ -f "${mod_file}" ]] || die "no go.mod for ${module}@${MOD_VERSION}: ${json}"
   local mod_json
   mod_json="$(go mod edit -json "${mod_file}")"
   go_directive="$(jq -r '.Go // empty' <<<"${mod_json}")"
@@ -418,184 +583,198 @@ generate_kratos_module() {
   rm -f "${dir}/go.mod" "${dir}/go.sum"
   (
     cd "${dir}"
-    go mod init "local/kratos-${release//./-}" 2>/dev/null
-    go mod edit -go="${go_directive}" -require="${KRATOS_MODULE}@${KR_MODVER}"
+    go mod init "local/${product}-${release//./-}" 2>/dev/null
+    go mod edit -go="${go_directive}" -require="${module}@${MOD_VERSION}"
 
-    # Copy Kratos' versioned replace directives (module replaces are only
-    # honoured in the main module), except those of tools and test helpers
-    # that never reach the binary (their forks are not all in the checksum
-    # database: aeneasr/go-swagger answers 404 there).
+    # Copy the product's versioned replace directives (module replaces are
+    # only honoured in the main module), except those of tools and test
+    # helpers that never reach the binary (their forks are not all in the
+    # checksum database: aeneasr/go-swagger answers 404 there).
     local old new
     while IFS=$'\t' read -r old new; do
       case "${old%@*}" in
         github.com/go-swagger/go-swagger | github.com/bradleyjkemp/cupaloy/v2)
-          log "kratos ${release}: not copying replace ${old} => ${new} (tool/test only)"
+          log "${product} ${release}: not copying replace ${old} => ${new} (tool/test only)"
           continue
           ;;
       esac
       go mod edit -replace="${old}=${new}"
-      log "kratos ${release}: replace ${old} => ${new}"
+      log "${product} ${release}: replace ${old} => ${new}"
     done < <(jq -r '.Replace[]? | select(.New.Version != null)
       | [(.Old.Path + (if .Old.Version then "@" + .Old.Version else "" end)),
          (.New.Path + "@" + .New.Version)] | @tsv' <<<"${mod_json}")
 
-    # Local replaces (./internal/client-go, ./pkg/client-go, ./oryx) point
-    # at separate modules that are not in the module zip: the recipe must
-    # override them, unless Kratos requires a real version of that module.
+    # Local replaces (Kratos' ./internal/client-go, ./pkg/client-go, ./oryx,
+    # Hydra's ./internal/httpclient) point at separate modules that are not in the module
+    # zip: the recipe must override them, unless the product requires a real
+    # version of that module.
     local path req o found
     while read -r path; do
       [[ -n "${path}" ]] || continue
       found=""
-      for o in "${KR_OVERRIDES[@]}"; do
+      for o in "${MOD_OVERRIDES[@]}"; do
         [[ "${o%%=*}" == "${path}" ]] && found=1
       done
       [[ -n "${found}" ]] && continue
       req="$(jq -r --arg p "${path}" '.Require[]? | select(.Path == $p) | .Version' <<<"${mod_json}")"
       if [[ -n "${req}" && "${req}" != v0.0.0-00010101000000-000000000000 ]]; then
-        log "kratos ${release}: ${path} => local directory upstream; using the required ${req}"
+        log "${product} ${release}: ${path} => local directory upstream; using the required ${req}"
       else
-        die "kratos ${release}: ${path} is replaced by a local directory in ${KRATOS_MODULE}@${KR_MODVER} and the recipe has no override for it"
+        die "${product} ${release}: ${path} is replaced by a local directory in ${module}@${MOD_VERSION} and the recipe has no override for it"
       fi
     done < <(jq -r '.Replace[]? | select(.New.Version == null) | .Old.Path' <<<"${mod_json}")
-    for o in "${KR_OVERRIDES[@]}"; do
+    for o in "${MOD_OVERRIDES[@]}"; do
       go mod edit -replace="${o}"
-      log "kratos ${release}: replace ${o%%=*} => ${o#*=} (recipe)"
+      log "${product} ${release}: replace ${o%%=*} => ${o#*=} (recipe)"
     done
 
-    write_tools_go .
-    GONOSUMDB="${KR_NOSUMDB}" timed "kratos ${release}: go mod tidy" go mod tidy
+    write_tools_go . "${product}"
+    GONOSUMDB="${MOD_NOSUMDB}" timed "${product} ${release}: go mod tidy" go mod tidy
     local got
-    got="$(go list -m -f '{{.Version}}' "${KRATOS_MODULE}")"
-    [[ "${got}" == "${KR_MODVER}" ]] || die "kratos ${release}: MVS selected ${KRATOS_MODULE} ${got}, wanted ${KR_MODVER}"
+    got="$(go list -m -f '{{.Version}}' "${module}")"
+    [[ "${got}" == "${MOD_VERSION}" ]] || die "${product} ${release}: MVS selected ${module} ${got}, wanted ${MOD_VERSION}"
   )
 }
 
-kratos_pin_dir() { printf '%s/%s' "${PIN_ROOT}" "$1"; }
+product_pin_dir() { printf '%s/hack/images/%s/%s' "${KUO_ROOT}" "$1" "$2"; }
 
-kratos_pinned() {
+product_pinned() {
   local d
-  d="$(kratos_pin_dir "$1")"
+  d="$(product_pin_dir "$1" "$2")"
   [[ -f "${d}/go.mod" && -f "${d}/go.sum" ]]
 }
 
-# The stamp of a Kratos binary: release, ldflags and the pinned module graph.
-kratos_bin_stamp() {
-  local release=$1 d
-  d="$(kratos_pin_dir "${release}")"
+# The stamp of a binary: release, ldflags and the pinned module graph.
+product_bin_stamp() {
+  local product=$1 release=$2 d
+  d="$(product_pin_dir "${product}" "${release}")"
   printf 'release=%s\nrecipe=%s\n' "${release}" "${IMAGE_RECIPE_VERSION}"
-  printf 'ldflags=-s -w -X %s=%s\n' "${KRATOS_VERSION_VAR}" "${release}"
-  if kratos_pinned "${release}"; then
+  printf 'ldflags=-s -w -X %s=%s\n' "$(product_version_var "${product}")" "${release}"
+  if product_pinned "${product}" "${release}"; then
     printf 'go.mod=%s\ngo.sum=%s\n' "$(sha256_of "${d}/go.mod")" "$(sha256_of "${d}/go.sum")"
   else
-    kratos_recipe "${release}"
-    printf 'unpinned=%s %s\n' "${KR_MODVER}" "${KR_OVERRIDES[*]}"
+    product_recipe "${product}" "${release}"
+    printf 'unpinned=%s %s\n' "${MOD_VERSION}" "${MOD_OVERRIDES[*]}"
   fi
 }
 
-kratos_bin() { printf '%s/%s/kratos' "${KRATOS_BIN_ROOT}" "$1"; }
+# product_bin PRODUCT RELEASE: ${KUO_CACHE}/<product>/<release>/<product>
+product_bin() { printf '%s/%s/%s/%s' "${KUO_CACHE}" "$1" "$2" "$1"; }
 
-kratos_bin_current() {
-  local release=$1 bin
-  bin="$(kratos_bin "${release}")"
+product_bin_current() {
+  local product=$1 release=$2 bin
+  bin="$(product_bin "${product}" "${release}")"
   [[ -x "${bin}" && -f "${bin}.inputs" ]] || return 1
-  [[ "$(cat "${bin}.inputs")" == "$(kratos_bin_stamp "${release}")" ]]
+  [[ "$(cat "${bin}.inputs")" == "$(product_bin_stamp "${product}" "${release}")" ]]
 }
 
-# check_kratos_binary RELEASE BIN: `kratos version` and the migrate help.
-check_kratos_binary() {
-  local release=$1 bin=$2 out
-  out="$("${bin}" version 2>&1)" || die "kratos ${release}: '${bin} version' failed: ${out}"
+# check_product_binary PRODUCT RELEASE BIN: `<product> version` names the
+# release, and the migrate command's help has the flags the operator passes.
+check_product_binary() {
+  local product=$1 release=$2 bin=$3 out flag
+  local -a help
+  out="$("${bin}" version 2>&1)" || die "${product} ${release}: '${bin} version' failed: ${out}"
   grep -Eq "^Version:[[:space:]]+${release//./\\.}\$" <<<"${out}" ||
-    die "kratos ${release}: unexpected 'kratos version' output: ${out}"
-  if kratos_has_migrate_up "${release}"; then
-    out="$("${bin}" migrate sql up --help 2>&1)" || die "kratos ${release}: 'migrate sql up --help' failed: ${out}"
-  else
-    out="$("${bin}" migrate sql --help 2>&1)" || die "kratos ${release}: 'migrate sql --help' failed: ${out}"
-  fi
-  grep -q -- '--read-from-env' <<<"${out}" || die "kratos ${release}: migrate help lacks --read-from-env: ${out}"
+    die "${product} ${release}: unexpected '${product} version' output: ${out}"
+  mapfile -t help < <(product_migrate_args "${product}" "${release}" | grep -v '^-')
+  out="$("${bin}" "${help[@]}" --help 2>&1)" || die "${product} ${release}: '${help[*]} --help' failed: ${out}"
+  for flag in $(product_migrate_args "${product}" "${release}" | grep '^-'); do
+    case "${flag}" in
+      -e) flag=--read-from-env ;;
+    esac
+    grep -q -- "${flag}" <<<"${out}" || die "${product} ${release}: '${help[*]} --help' lacks ${flag}: ${out}"
+  done
 }
 
-build_kratos_binary() {
-  local release=$1 work out ldflags
+build_product_binary() {
+  local product=$1 release=$2 work module ldflags bin_root
   setup_go_env
-  work="$(new_work_dir "kratos-${release}")"
-  if kratos_pinned "${release}"; then
-    cp "$(kratos_pin_dir "${release}")"/go.mod "$(kratos_pin_dir "${release}")"/go.sum "${work}/"
-    write_tools_go "${work}"
-    log "kratos ${release}: using the pinned wrapper module $(kratos_pin_dir "${release}")"
+  module="$(product_module "${product}")"
+  bin_root="${KUO_CACHE}/${product}"
+  work="$(new_work_dir "${product}-${release}")"
+  if product_pinned "${product}" "${release}"; then
+    cp "$(product_pin_dir "${product}" "${release}")"/go.mod "$(product_pin_dir "${product}" "${release}")"/go.sum "${work}/"
+    write_tools_go "${work}" "${product}"
+    log "${product} ${release}: using the pinned wrapper module $(product_pin_dir "${product}" "${release}")"
   else
-    warn "kratos ${release}: no pinned wrapper module in $(kratos_pin_dir "${release}"); generating one (run '$0 pin-kratos ${release}' to pin it)"
-    generate_kratos_module "${release}" "${work}"
+    warn "${product} ${release}: no pinned wrapper module in $(product_pin_dir "${product}" "${release}"); generating one (run '$0 pin-${product} ${release}' to pin it)"
+    generate_product_module "${product}" "${release}" "${work}"
   fi
   cd "${work}"
-  timed "kratos ${release}: go mod download" go mod download "${KRATOS_MODULE}"
-  ldflags="-s -w -X ${KRATOS_VERSION_VAR}=${release}"
+  timed "${product} ${release}: go mod download" go mod download "${module}"
+  ldflags="-s -w -X $(product_version_var "${product}")=${release}"
   mkdir -p "${work}/out"
-  timed "kratos ${release}: go build" \
+  timed "${product} ${release}: go build" \
     go build -mod=readonly -p "${KUO_BUILD_JOBS}" -trimpath -ldflags "${ldflags}" \
-    -o "${work}/out/kratos" "${KRATOS_MODULE}"
-  check_kratos_binary "${release}" "${work}/out/kratos"
-  kratos_bin_stamp "${release}" >"${work}/out/kratos.inputs"
+    -o "${work}/out/${product}" "${module}"
+  check_product_binary "${product}" "${release}" "${work}/out/${product}"
+  product_bin_stamp "${product}" "${release}" >"${work}/out/${product}.inputs"
   go version >"${work}/out/go-version.txt"
-  go version -m "${work}/out/kratos" >"${work}/out/modules.txt"
-  mkdir -p "${KRATOS_BIN_ROOT}"
-  rm -rf "${KRATOS_BIN_ROOT:?}/${release}"
-  mv "${work}/out" "${KRATOS_BIN_ROOT}/${release}"
+  go version -m "${work}/out/${product}" >"${work}/out/modules.txt"
+  mkdir -p "${bin_root}"
+  rm -rf "${bin_root:?}/${release}"
+  mv "${work}/out" "${bin_root}/${release}"
   cd /
   rm -rf "${work}"
-  log "kratos ${release}: $(kratos_bin "${release}") ($(du -h "$(kratos_bin "${release}")" | cut -f1))"
+  log "${product} ${release}: $(product_bin "${product}" "${release}") ($(du -h "$(product_bin "${product}" "${release}")" | cut -f1))"
 }
 
-ensure_kratos_binary() {
-  local release=$1
-  kratos_recipe "${release}" # dies on an unknown release
-  if kratos_bin_current "${release}"; then
+ensure_product_binary() {
+  local product=$1 release=$2
+  product_recipe "${product}" "${release}" # dies on an unknown release
+  if product_bin_current "${product}" "${release}"; then
     return 0
   fi
-  timed "kratos ${release}: binary" build_kratos_binary "${release}"
-  kratos_bin_current "${release}" || die "kratos ${release}: binary is not complete after the build"
+  timed "${product} ${release}: binary" build_product_binary "${product}" "${release}"
+  product_bin_current "${product}" "${release}" || die "${product} ${release}: binary is not complete after the build"
 }
 
-kratos_image_stamp() {
-  local release=$1 bin
-  bin="$(kratos_bin "${release}")"
-  printf 'ref=%s\nrecipe=%s\nkratos=%s\ncacerts=%s\noci.sh=%s\n' \
-    "$(kratos_ref "${release}")" "$(recipe_hash build_kratos_image)" "$(sha256_of "${bin}")" \
+product_image_stamp() {
+  local product=$1 release=$2 bin
+  bin="$(product_bin "${product}" "${release}")"
+  printf 'ref=%s\nrecipe=%s\n%s=%s\nconfig=%s %s\ncacerts=%s\noci.sh=%s\n' \
+    "$(ory_ref "${product}" "${release}")" "$(recipe_hash build_product_image)" \
+    "${product}" "$(sha256_of "${bin}")" "$(product_image_cmd "${product}")" "$(product_image_ports "${product}")" \
     "$(sha256_of /etc/ssl/certs/ca-certificates.crt)" "$(sha256_of "${OCI_LIB}")"
 }
 
-build_kratos_image() {
-  local release=$1 tar r
-  tar="$(kratos_archive "${release}")"
-  r="$(new_work_dir "kratos-rootfs-${release}")/rootfs"
+# The image: the static binary at /usr/bin/<product>, CA certificates, user
+# ory (10000), no shell. (Ory's own Hydra images run as a system user "ory"
+# (v2.1) or nonroot 65532 (v2.3+); a uid of our own changes nothing for the
+# operator: Ory's chart sets runAsUser anyway.)
+build_product_image() {
+  local product=$1 release=$2 tar r title
+  tar="$(ory_archive "${product}" "${release}")"
+  title="$(product_title "${product}")"
+  r="$(new_work_dir "${product}-rootfs-${release}")/rootfs"
   mkdir -p "${r}/usr/bin" "${r}/etc/ssl/certs"
-  install -m 0755 "$(kratos_bin "${release}")" "${r}/usr/bin/kratos"
+  install -m 0755 "$(product_bin "${product}" "${release}")" "${r}/usr/bin/${product}"
   install -m 0644 /etc/ssl/certs/ca-certificates.crt "${r}/etc/ssl/certs/ca-certificates.crt"
   printf 'hosts: files dns\n' >"${r}/etc/nsswitch.conf"
   chmod 0644 "${r}/etc/nsswitch.conf"
   oci_rootfs_add_user "${r}" ory 10000 10000 /home/ory
   chmod 1777 "${r}/tmp"
   mkdir -p "${IMAGES_DIR}"
-  OCI_CMD='["serve"]' OCI_WORKDIR=/home/ory OCI_PRESERVE_OWNERSHIP=1 \
-    OCI_EXPOSED_PORTS='["4433/tcp","4434/tcp"]' \
-    OCI_LABELS="$(jq -n -c --arg v "${release}" '{"org.opencontainers.image.title":"Ory Kratos","org.opencontainers.image.version":$v,"org.opencontainers.image.source":"https://github.com/ory/kratos","org.opencontainers.image.description":"Ory Kratos built from source by kratos-upgrade-operator hack/images.sh (CGO_ENABLED=0, no SQLite)"}')" \
-    oci_archive_from_rootfs "${r}" "$(kratos_ref "${release}")" "${tar}" '["kratos"]' 10000
+  OCI_CMD="$(product_image_cmd "${product}")" OCI_WORKDIR=/home/ory OCI_PRESERVE_OWNERSHIP=1 \
+    OCI_EXPOSED_PORTS="$(product_image_ports "${product}")" \
+    OCI_LABELS="$(jq -n -c --arg v "${release}" --arg t "${title}" --arg p "${product}" '{"org.opencontainers.image.title":$t,"org.opencontainers.image.version":$v,"org.opencontainers.image.source":("https://github.com/ory/" + $p),"org.opencontainers.image.description":($t + " built from source by kratos-upgrade-operator hack/images.sh (CGO_ENABLED=0, no SQLite)")}')" \
+    oci_archive_from_rootfs "${r}" "$(ory_ref "${product}" "${release}")" "${tar}" "[\"${product}\"]" 10000
   rm -rf "$(dirname "${r}")"
 }
 
-ensure_kratos_image() {
-  local release=$1 tar want
-  ensure_kratos_binary "${release}"
+ensure_product_image() {
+  local product=$1 release=$2 tar want
+  ensure_product_binary "${product}" "${release}"
   ensure_pkgs ca-certificates
-  tar="$(kratos_archive "${release}")"
-  want="$(kratos_image_stamp "${release}")"
+  tar="$(ory_archive "${product}" "${release}")"
+  want="$(product_image_stamp "${product}" "${release}")"
   if archive_current "${tar}" "${want}"; then
-    log "kratos ${release}: up to date (${tar}, $(archive_size "${tar}"))"
+    log "${product} ${release}: up to date (${tar}, $(archive_size "${tar}"))"
     return 0
   fi
-  timed "kratos ${release}: image" build_kratos_image "${release}"
+  timed "${product} ${release}: image" build_product_image "${product}" "${release}"
   write_stamp "${tar}" "${want}"
-  log "kratos ${release}: wrote ${tar} ($(archive_size "${tar}"))"
+  log "${product} ${release}: wrote ${tar} ($(archive_size "${tar}"))"
 }
 
 # ---------------------------------------------------------------------------
@@ -995,7 +1174,7 @@ cmd_build() {
   local start=${SECONDS} i
   for i in "${images[@]}"; do
     case "${i}" in
-      kratos:*) ensure_kratos_image "${i#kratos:}" ;;
+      kratos:* | hydra:*) ensure_product_image "${i%%:*}" "${i#*:}" ;;
       db-tools) ensure_db_tools_image ;;
       busybox) ensure_busybox_image ;;
       loadgen) ensure_loadgen_image ;;
@@ -1084,22 +1263,25 @@ cmd_load() {
   fi
 }
 
-cmd_pin_kratos() {
-  (($# == 1)) || die "usage: $0 pin-kratos RELEASE"
+# cmd_pin PRODUCT RELEASE
+cmd_pin() {
+  local product=$1
+  shift
+  (($# == 1)) || die "usage: $0 pin-${product} RELEASE"
   local release=$1 work dst
-  kratos_recipe "${release}"
+  product_recipe "${product}" "${release}"
   take_lock
   ensure_pkgs jq
-  work="$(new_work_dir "pin-${release}")"
-  generate_kratos_module "${release}" "${work}"
-  dst="$(kratos_pin_dir "${release}")"
+  work="$(new_work_dir "pin-${product}-${release}")"
+  generate_product_module "${product}" "${release}" "${work}"
+  dst="$(product_pin_dir "${product}" "${release}")"
   mkdir -p "${dst}"
   cp "${work}/go.mod" "${work}/go.sum" "${work}/tools.go" "${dst}/"
   log "pinned ${dst}/{go.mod,go.sum,tools.go}"
 }
 
 # ---------------------------------------------------------------------------
-# verify-kratos: real binaries against a throwaway PostgreSQL.
+# verify-<product>: real binaries against a throwaway PostgreSQL.
 
 VERIFY_DIR=""
 VERIFY_PG_BIN=""
@@ -1128,36 +1310,41 @@ free_port() {
 }
 
 verify_psql() {
-  runuser -u postgres -- "${VERIFY_PG_BIN}/psql" -X -q -t -A -h 127.0.0.1 -p "${VERIFY_PG_PORT}" -d kratos -c "$1"
+  runuser -u postgres -- "${VERIFY_PG_BIN}/psql" -X -q -t -A -h 127.0.0.1 -p "${VERIFY_PG_PORT}" -d "${VERIFY_DB}" -c "$1"
 }
 
-# start_kratos RELEASE LOG: starts `kratos serve` in the background; sets KRATOS_PID.
-start_kratos() {
-  local release=$1 logf=$2
-  DSN="${VERIFY_DSN}" SERVE_PUBLIC_PORT="${VERIFY_PUBLIC_PORT}" SERVE_ADMIN_PORT="${VERIFY_ADMIN_PORT}" \
-    "$(kratos_bin "${release}")" serve -c "${VERIFY_DIR}/kratos.yaml" >"${logf}" 2>&1 &
-  KRATOS_PID=$!
-  CLEANUP_PIDS+=("${KRATOS_PID}")
+# start_server PRODUCT RELEASE LOG ARG...: starts `<product> ARG...` in the
+# background with the environment VERIFY_ENV; sets SERVER_PID.
+start_server() {
+  local product=$1 release=$2 logf=$3
+  shift 3
+  env "${VERIFY_ENV[@]}" "$(product_bin "${product}" "${release}")" "$@" >"${logf}" 2>&1 &
+  SERVER_PID=$!
+  CLEANUP_PIDS+=("${SERVER_PID}")
 }
 
-stop_kratos() {
-  kill "${KRATOS_PID}" 2>/dev/null || true
-  wait "${KRATOS_PID}" 2>/dev/null || true
-  local i
+stop_server() {
+  kill "${SERVER_PID}" 2>/dev/null || true
+  wait "${SERVER_PID}" 2>/dev/null || true
+  local i p busy
   for i in $(seq 1 50); do
-    port_free "${VERIFY_ADMIN_PORT}" && port_free "${VERIFY_PUBLIC_PORT}" && return 0
+    busy=""
+    for p in "${VERIFY_PORTS[@]}"; do
+      port_free "${p}" || busy=1
+    done
+    [[ -z "${busy}" ]] && return 0
     sleep 0.1
   done
-  die "kratos did not release ports ${VERIFY_PUBLIC_PORT}/${VERIFY_ADMIN_PORT}"
+  die "${VERIFY_PRODUCT} did not release ports ${VERIFY_PORTS[*]}"
 }
 
-# wait_ready WANT_CODE LOG: polls /admin/health/ready until it answers WANT_CODE
-# (up to 60 s); prints the body.
+# wait_ready URL WANT_CODE LOG: polls URL until it answers WANT_CODE (up to
+# 60 s); prints the body.
 wait_ready() {
-  local want=$1 logf=$2 i code body
+  local url=$1 want=$2 logf=$3 i code body
   for i in $(seq 1 120); do
-    kill -0 "${KRATOS_PID}" 2>/dev/null || { tail -n 20 "${logf}" >&2; die "kratos serve exited"; }
-    body="$(curl -s -m 2 -w '\n%{http_code}' "http://127.0.0.1:${VERIFY_ADMIN_PORT}/admin/health/ready" 2>/dev/null || true)"
+    kill -0 "${SERVER_PID}" 2>/dev/null || { tail -n 20 "${logf}" >&2; die "${VERIFY_PRODUCT} serve exited"; }
+    body="$(curl -s -m 2 -w '\n%{http_code}' "${url}" 2>/dev/null || true)"
     code="${body##*$'\n'}"
     body="${body%$'\n'*}"
     if [[ "${code}" == "${want}" ]]; then
@@ -1167,89 +1354,200 @@ wait_ready() {
     sleep 0.5
   done
   tail -n 20 "${logf}" >&2
-  die "/admin/health/ready did not answer ${want} within 60 s (last: ${code} ${body})"
+  die "${url#http://127.0.0.1}: did not answer ${want} within 60 s (last: ${code} ${body})"
 }
 
-verify_one() {
-  local release=$1 prev=$2 bin out code body ver max want logf
-  bin="$(kratos_bin "${release}")"
+# http_code URL [CURL ARGS...]
+http_code() {
+  local url=$1
+  shift
+  curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" "${url}"
+}
+
+# verify_migrate PRODUCT RELEASE: migrates the database with the release's
+# migrate command (DSN from the environment), checks schema_migration's newest
+# version (and its row count where known), that a second run changes nothing
+# and, where the release has a status command, that it reports nothing pending.
+# Sets VERIFY_MAX and VERIFY_COUNT and adds to VERIFY_SUMMARY.
+verify_migrate() {
+  local product=$1 release=$2 bin max want count want_count
+  local -a migrate
+  bin="$(product_bin "${product}" "${release}")"
+  mapfile -t migrate < <(product_migrate_args "${product}" "${release}")
+  local mstart=${SECONDS}
+  if ! env "${VERIFY_ENV[@]}" "${bin}" "${migrate[@]}" \
+    >"${VERIFY_DIR}/migrate-${release}.out" 2>"${VERIFY_DIR}/migrate-${release}.log"; then
+    tail -n 30 "${VERIFY_DIR}/migrate-${release}.out" "${VERIFY_DIR}/migrate-${release}.log" >&2
+    die "${product} ${release}: ${migrate[*]} failed"
+  fi
+  log "${product} ${release}: ${migrate[*]} done in $(fmt_duration $((SECONDS - mstart)))"
+  grep -Eq 'Successfully applied|applied' "${VERIFY_DIR}/migrate-${release}.out" ||
+    warn "${product} ${release}: migrate printed: $(cat "${VERIFY_DIR}/migrate-${release}.out")"
+  max="$(verify_psql 'SELECT max(version) FROM schema_migration')"
+  want="$(product_expected_migration "${product}" "${release}" || echo unknown)"
+  log "${product} ${release}: schema_migration max(version) = ${max} (expected ${want})"
+  [[ "${max}" == "${want}" ]] || die "${product} ${release}: schema_migration max(version) ${max} != expected ${want}"
+  count="$(verify_psql 'SELECT count(*) FROM schema_migration')"
+  want_count="$(product_expected_rows "${product}" "${release}")"
+  if [[ -n "${want_count}" ]]; then
+    [[ "${count}" == "${want_count}" ]] || die "${product} ${release}: schema_migration has ${count} rows, expected ${want_count}"
+  fi
+  # Idempotent: a second run succeeds and changes nothing.
+  env "${VERIFY_ENV[@]}" "${bin}" "${migrate[@]}" >/dev/null 2>>"${VERIFY_DIR}/migrate-${release}.log" ||
+    die "${product} ${release}: second migration run failed"
+  [[ "$(verify_psql 'SELECT max(version) FROM schema_migration')" == "${max}" ]] || die "${product} ${release}: second migration changed the schema"
+  [[ "$(verify_psql 'SELECT count(*) FROM schema_migration')" == "${count}" ]] || die "${product} ${release}: second migration added rows"
+  local -a status=()
+  case "${product}" in
+    kratos) kratos_has_migrate_up "${release}" && status=(migrate sql status -e --format json) ;;
+    hydra) hydra_has_migrate_up "${release}" && status=(migrate sql status -e --format json) ;;
+  esac
+  if ((${#status[@]} > 0)); then
+    env "${VERIFY_ENV[@]}" "${bin}" "${status[@]}" 2>/dev/null |
+      jq -e 'all(.[]; .state == "Applied")' >/dev/null || die "${product} ${release}: ${status[*]} reports pending migrations"
+  fi
+  VERIFY_MAX=${max}
+  VERIFY_COUNT=${count}
+  VERIFY_SUMMARY+=("${release} ${migrate[*]}: schema_migration max(version)=${max} (${count} rows), expected ${want}${want_count:+ (${want_count} rows)}")
+}
+
+# --- Kratos: the demo configuration (hack/images/kratos-demo), admin API under /admin.
+
+verify_setup_kratos() {
+  VERIFY_PUBLIC_PORT="$(free_port 4433 $(seq 14433 14499))" || die "no free port for Kratos public"
+  VERIFY_ADMIN_PORT="$(free_port 4434 $(seq 14500 14599))" || die "no free port for Kratos admin"
+  VERIFY_PORTS=("${VERIFY_PUBLIC_PORT}" "${VERIFY_ADMIN_PORT}")
+  VERIFY_ENV=("DSN=${VERIFY_DSN}" "SERVE_PUBLIC_PORT=${VERIFY_PUBLIC_PORT}" "SERVE_ADMIN_PORT=${VERIFY_ADMIN_PORT}")
+  # The demo configuration, with the identity schema at its local path.
+  sed "s|file:///etc/config/kratos/identity.schema.json|file://${VERIFY_DIR}/identity.schema.json|" \
+    "${DEMO_DIR}/kratos.yaml" >"${VERIFY_DIR}/kratos.yaml"
+  cp "${DEMO_DIR}/identity.schema.json" "${VERIFY_DIR}/identity.schema.json"
+  grep -q "file://${VERIFY_DIR}/identity.schema.json" "${VERIFY_DIR}/kratos.yaml" ||
+    die "${DEMO_DIR}/kratos.yaml does not reference file:///etc/config/kratos/identity.schema.json"
+}
+
+verify_one_kratos() {
+  local release=$1 prev=$2 code body ver logf admin="http://127.0.0.1:${VERIFY_ADMIN_PORT}"
   logf="${VERIFY_DIR}/serve-${release}.log"
 
   if [[ -n "${prev}" ]]; then
     # The new release on the old schema: up, but not ready.
-    start_kratos "${release}" "${logf}.before"
-    body="$(wait_ready 503 "${logf}.before")"
+    start_server kratos "${release}" "${logf}.before" serve -c "${VERIFY_DIR}/kratos.yaml"
+    body="$(wait_ready "${admin}/admin/health/ready" 503 "${logf}.before")"
     grep -q 'migrations have not yet been fully applied' <<<"${body}" ||
       die "kratos ${release} on the ${prev} schema: 503 without the expected message: ${body}"
-    stop_kratos
+    stop_server
     log "kratos ${release} on the ${prev} schema: /admin/health/ready 503 ${body}"
     VERIFY_SUMMARY+=("${release} serve on ${prev} schema: /admin/health/ready 503 ${body}")
   fi
 
-  local -a migrate=(migrate sql)
-  kratos_has_migrate_up "${release}" && migrate+=(up)
-  local mstart=${SECONDS}
-  if ! DSN="${VERIFY_DSN}" "${bin}" "${migrate[@]}" -e --yes \
-    >"${VERIFY_DIR}/migrate-${release}.out" 2>"${VERIFY_DIR}/migrate-${release}.log"; then
-    tail -n 30 "${VERIFY_DIR}/migrate-${release}.out" "${VERIFY_DIR}/migrate-${release}.log" >&2
-    die "kratos ${release}: ${migrate[*]} -e --yes failed"
-  fi
-  log "kratos ${release}: ${migrate[*]} -e --yes done in $(fmt_duration $((SECONDS - mstart)))"
-  out="$(cat "${VERIFY_DIR}/migrate-${release}.out")"
-  grep -q 'Successfully applied' <<<"${out}" || warn "kratos ${release}: migrate printed: ${out}"
-  max="$(verify_psql 'SELECT max(version) FROM schema_migration')"
-  want="$(kratos_expected_migration "${release}" || echo unknown)"
-  log "kratos ${release}: schema_migration max(version) = ${max} (expected ${want})"
-  [[ "${max}" == "${want}" ]] || die "kratos ${release}: schema_migration max(version) ${max} != expected ${want}"
-  # Idempotent: a second run succeeds and changes nothing.
-  DSN="${VERIFY_DSN}" "${bin}" "${migrate[@]}" -e --yes >/dev/null 2>>"${VERIFY_DIR}/migrate-${release}.log" ||
-    die "kratos ${release}: second migration run failed"
-  [[ "$(verify_psql 'SELECT max(version) FROM schema_migration')" == "${max}" ]] || die "kratos ${release}: second migration changed the schema"
-  if kratos_has_migrate_up "${release}"; then
-    DSN="${VERIFY_DSN}" "${bin}" migrate sql status -e --format json 2>/dev/null |
-      jq -e 'all(.[]; .state == "Applied")' >/dev/null || die "kratos ${release}: migrate sql status reports pending migrations"
-  fi
-  local count
-  count="$(verify_psql 'SELECT count(*) FROM schema_migration')"
+  verify_migrate kratos "${release}"
 
-  start_kratos "${release}" "${logf}"
-  body="$(wait_ready 200 "${logf}")"
-  ver="$(curl -s -m 5 "http://127.0.0.1:${VERIFY_ADMIN_PORT}/admin/version")"
+  start_server kratos "${release}" "${logf}" serve -c "${VERIFY_DIR}/kratos.yaml"
+  body="$(wait_ready "${admin}/admin/health/ready" 200 "${logf}")"
+  ver="$(curl -s -m 5 "${admin}/admin/version")"
   [[ "$(jq -r .version <<<"${ver}")" == "${release}" ]] || die "kratos ${release}: /admin/version answered ${ver}"
-  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/health/ready")"
+  code="$(http_code "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/health/ready")"
   [[ "${code}" == 200 ]] || die "kratos ${release}: public /health/ready answered ${code}"
   # A self-service flow touches the database through the public API.
-  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Accept: application/json' \
-    "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/self-service/registration/api")"
+  code="$(http_code "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/self-service/registration/api" -H 'Accept: application/json')"
   [[ "${code}" == 200 ]] || die "kratos ${release}: GET /self-service/registration/api answered ${code}"
-  stop_kratos
+  stop_server
   log "kratos ${release}: ready ${body}, version ${ver}"
-  VERIFY_SUMMARY+=("${release} ${migrate[*]} -e --yes: schema_migration max(version)=${max} (${count} rows), expected ${want}")
   VERIFY_SUMMARY+=("${release} serve: /admin/health/ready 200 ${body}; /admin/version ${ver}; public /health/ready 200; registration flow 200")
 }
 
-cmd_verify_kratos() {
+# --- Hydra: the demo configuration (hack/images/hydra-demo), `serve all --dev`
+# (plain HTTP issuer); /health/ready and /version on the admin port.
+
+verify_setup_hydra() {
+  VERIFY_PUBLIC_PORT="$(free_port 4444 $(seq 14444 14499))" || die "no free port for Hydra public"
+  VERIFY_ADMIN_PORT="$(free_port 4445 $(seq 14500 14599))" || die "no free port for Hydra admin"
+  VERIFY_PORTS=("${VERIFY_PUBLIC_PORT}" "${VERIFY_ADMIN_PORT}")
+  VERIFY_ENV=("DSN=${VERIFY_DSN}" "SERVE_PUBLIC_PORT=${VERIFY_PUBLIC_PORT}" "SERVE_ADMIN_PORT=${VERIFY_ADMIN_PORT}"
+    "URLS_SELF_ISSUER=http://127.0.0.1:${VERIFY_PUBLIC_PORT}/")
+  cp "${HYDRA_DEMO_DIR}/hydra.yaml" "${VERIFY_DIR}/hydra.yaml"
+  HYDRA_CLIENT_ID=""
+  HYDRA_CLIENT_SECRET=""
+}
+
+# hydra_token: a client credentials grant with the client the first release
+# created; prints the access token.
+hydra_token() {
+  local out
+  out="$(curl -s -m 10 -u "${HYDRA_CLIENT_ID}:${HYDRA_CLIENT_SECRET}" -d grant_type=client_credentials \
+    "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/oauth2/token")"
+  jq -e -r '.access_token // empty' <<<"${out}" 2>/dev/null || die "hydra: client credentials grant answered ${out}"
+}
+
+verify_one_hydra() {
+  local release=$1 prev=$2 code body ver logf out token active admin="http://127.0.0.1:${VERIFY_ADMIN_PORT}"
+  local -a serve=(serve all --dev -c "${VERIFY_DIR}/hydra.yaml")
+  logf="${VERIFY_DIR}/serve-${release}.log"
+
+  if [[ -n "${prev}" ]]; then
+    # The new release on the old schema: up, but not ready (the body is not
+    # the reason: "The error is unrecognizable").
+    start_server hydra "${release}" "${logf}.before" "${serve[@]}"
+    body="$(wait_ready "${admin}/health/ready" 503 "${logf}.before")"
+    code="$(http_code "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/health/ready")"
+    [[ "${code}" == 503 ]] || die "hydra ${release} on the ${prev} schema: public /health/ready answered ${code}, not 503"
+    stop_server
+    log "hydra ${release} on the ${prev} schema: admin /health/ready 503 ${body}; public 503"
+    VERIFY_SUMMARY+=("${release} serve on ${prev} schema: admin and public /health/ready 503 ${body}")
+  fi
+
+  verify_migrate hydra "${release}"
+
+  start_server hydra "${release}" "${logf}" "${serve[@]}"
+  body="$(wait_ready "${admin}/health/ready" 200 "${logf}")"
+  ver="$(curl -s -m 5 "${admin}/version")"
+  [[ "$(jq -r .version <<<"${ver}")" == "${release}" ]] || die "hydra ${release}: admin /version answered ${ver}"
+  code="$(http_code "http://127.0.0.1:${VERIFY_PUBLIC_PORT}/health/ready")"
+  [[ "${code}" == 200 ]] || die "hydra ${release}: public /health/ready answered ${code}"
+  if [[ -z "${HYDRA_CLIENT_ID}" ]]; then
+    # An OAuth2 client made by the first release, used by every later one.
+    out="$(curl -s -m 10 -H 'Content-Type: application/json' -d '{"client_name":"kuo-verify","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic","scope":"demo"}' \
+      "${admin}/admin/clients")"
+    HYDRA_CLIENT_ID="$(jq -r '.client_id // empty' <<<"${out}")"
+    HYDRA_CLIENT_SECRET="$(jq -r '.client_secret // empty' <<<"${out}")"
+    [[ -n "${HYDRA_CLIENT_ID}" && -n "${HYDRA_CLIENT_SECRET}" ]] || die "hydra ${release}: POST /admin/clients answered ${out}"
+    log "hydra ${release}: created OAuth2 client ${HYDRA_CLIENT_ID}"
+  fi
+  token="$(hydra_token)"
+  active="$(curl -s -m 10 -d "token=${token}" "${admin}/admin/oauth2/introspect" | jq -r .active)"
+  [[ "${active}" == true ]] || die "hydra ${release}: the new access token is not active on /admin/oauth2/introspect"
+  stop_server
+  log "hydra ${release}: ready ${body}, version ${ver}, client credentials grant and introspection ok"
+  VERIFY_SUMMARY+=("${release} serve: admin /health/ready 200 ${body}; admin /version ${ver}; public /health/ready 200; client ${HYDRA_CLIENT_ID} (made by $(product_releases hydra | awk '{print $1}')): client_credentials token active")
+}
+
+# cmd_verify PRODUCT: every release of PRODUCT_RELEASES, oldest first, on one
+# throwaway PostgreSQL: the new release on the old schema (not ready), migrate,
+# serve (ready, version, a request that uses the database).
+cmd_verify() {
+  local product=$1
   local -a releases
-  read -r -a releases <<<"${KRATOS_RELEASES}"
-  ((${#releases[@]} > 0)) || die "KRATOS_RELEASES is empty"
+  read -r -a releases <<<"$(product_releases "${product}")"
+  ((${#releases[@]} > 0)) || die "${product^^}_RELEASES is empty"
   take_lock
   load_oci_lib
   ensure_pkgs postgresql curl util-linux
   local r
   for r in "${releases[@]}"; do
-    ensure_kratos_binary "${r}"
+    ensure_product_binary "${product}" "${r}"
   done
   VERIFY_PG_BIN="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n1)"
   [[ -x "${VERIFY_PG_BIN}/initdb" ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
   id postgres >/dev/null 2>&1 || die "user postgres missing (Debian's postgresql package creates it)"
 
-  VERIFY_DIR="$(mktemp -d /tmp/kuo-kratos-verify.XXXXXX)"
+  VERIFY_PRODUCT=${product}
+  VERIFY_DB=${product}
+  VERIFY_DIR="$(mktemp -d "/tmp/kuo-${product}-verify.XXXXXX")"
   chmod 0755 "${VERIFY_DIR}"
   CLEANUP_FUNCS+=(verify_cleanup)
   VERIFY_PG_PORT="$(free_port $(seq 55432 55500))" || die "no free port for PostgreSQL"
-  VERIFY_PUBLIC_PORT="$(free_port 4433 $(seq 14433 14499))" || die "no free port for Kratos public"
-  VERIFY_ADMIN_PORT="$(free_port 4434 $(seq 14500 14599))" || die "no free port for Kratos admin"
-  VERIFY_DSN="postgres://postgres@127.0.0.1:${VERIFY_PG_PORT}/kratos?sslmode=disable"
+  VERIFY_DSN="postgres://postgres@127.0.0.1:${VERIFY_PG_PORT}/${VERIFY_DB}?sslmode=disable"
   VERIFY_SUMMARY=()
 
   install -d -o postgres -g postgres -m 0700 "${VERIFY_DIR}/data"
@@ -1260,25 +1558,19 @@ cmd_verify_kratos() {
   runuser -u postgres -- "${VERIFY_PG_BIN}/pg_ctl" -D "${VERIFY_DIR}/data" -l "${VERIFY_DIR}/sock/postgres.log" -w \
     -o "-p ${VERIFY_PG_PORT} -k ${VERIFY_DIR}/sock -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null ||
     { cat "${VERIFY_DIR}/sock/postgres.log" >&2; die "PostgreSQL did not start"; }
-  runuser -u postgres -- "${VERIFY_PG_BIN}/createdb" -h 127.0.0.1 -p "${VERIFY_PG_PORT}" kratos
+  runuser -u postgres -- "${VERIFY_PG_BIN}/createdb" -h 127.0.0.1 -p "${VERIFY_PG_PORT}" "${VERIFY_DB}"
   local pgver
-  pgver="$(runuser -u postgres -- "${VERIFY_PG_BIN}/psql" -X -t -A -h 127.0.0.1 -p "${VERIFY_PG_PORT}" -d kratos -c 'SHOW server_version')"
-  log "postgres ${pgver} on 127.0.0.1:${VERIFY_PG_PORT} (${VERIFY_DIR}); Kratos ports ${VERIFY_PUBLIC_PORT}/${VERIFY_ADMIN_PORT}"
-
-  # The demo configuration, with the identity schema at its local path.
-  sed "s|file:///etc/config/kratos/identity.schema.json|file://${VERIFY_DIR}/identity.schema.json|" \
-    "${DEMO_DIR}/kratos.yaml" >"${VERIFY_DIR}/kratos.yaml"
-  cp "${DEMO_DIR}/identity.schema.json" "${VERIFY_DIR}/identity.schema.json"
-  grep -q "file://${VERIFY_DIR}/identity.schema.json" "${VERIFY_DIR}/kratos.yaml" ||
-    die "${DEMO_DIR}/kratos.yaml does not reference file:///etc/config/kratos/identity.schema.json"
+  pgver="$(runuser -u postgres -- "${VERIFY_PG_BIN}/psql" -X -t -A -h 127.0.0.1 -p "${VERIFY_PG_PORT}" -d "${VERIFY_DB}" -c 'SHOW server_version')"
+  "verify_setup_${product}"
+  log "postgres ${pgver} on 127.0.0.1:${VERIFY_PG_PORT} (${VERIFY_DIR}); $(product_title "${product}") ports ${VERIFY_PORTS[*]}"
 
   local start=${SECONDS} prev=""
   for r in "${releases[@]}"; do
-    verify_one "${r}" "${prev}"
+    "verify_one_${product}" "${r}" "${prev}"
     prev=${r}
   done
   verify_cleanup
-  log "verify-kratos: all checks passed in $(fmt_duration $((SECONDS - start))); throwaway PostgreSQL removed"
+  log "verify-${product}: all checks passed in $(fmt_duration $((SECONDS - start))); throwaway PostgreSQL removed"
   printf 'PostgreSQL %s\n' "${pgver}"
   printf '%s\n' "${VERIFY_SUMMARY[@]}"
 }
@@ -1295,12 +1587,12 @@ main() {
     build) cmd_build "$@" ;;
     list) cmd_list "$@" ;;
     load) cmd_load "$@" ;;
-    verify-kratos) cmd_verify_kratos "$@" ;;
-    pin-kratos) cmd_pin_kratos "$@" ;;
+    verify-kratos | verify-hydra) cmd_verify "${cmd#verify-}" "$@" ;;
+    pin-kratos | pin-hydra) cmd_pin "${cmd#pin-}" "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
-      die "unknown command '${cmd}' (build, list, load, verify-kratos, pin-kratos)"
+      die "unknown command '${cmd}' (build, list, load, verify-kratos|hydra, pin-kratos|hydra)"
       ;;
   esac
 }
