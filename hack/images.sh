@@ -14,6 +14,10 @@
 #       ["hydra"], Cmd ["serve","all"] as in Ory's own images (Ory's chart and
 #       most Deployments pass their own args, e.g. serve all --dev -c FILE),
 #       ports 4444 (public) and 4445 (admin). Binaries in ${KUO_CACHE}/hydra/<release>/.
+#   keto:<release>    oryd/keto:<release>            oryd_keto_<release>.tar
+#       Ory Keto, the same way: /usr/bin/keto, Entrypoint ["keto"], Cmd
+#       ["serve"], ports 4466 (read), 4467 (write), 4468 (metrics), 4469 (OPL).
+#       Binaries in ${KUO_CACHE}/keto/<release>/.
 #   db-tools          kratos-upgrade-db-tools:<tag> (+ :latest, one archive)
 #                                                    kratos-upgrade-db-tools_<tag>.tar
 #       Debian bookworm (debootstrap minbase) with postgresql-client-15
@@ -51,18 +55,23 @@
 #                                     port, an OAuth2 client made by the first release
 #                                     getting client_credentials tokens from every
 #                                     release (hack/images/hydra-demo config)
+#   hack/images.sh verify-keto        the same for the Keto binaries: `migrate up`,
+#                                     schema_migration, /health/ready and /version
+#                                     on the read and write ports, a relation tuple
+#                                     written by the first release checked by every
+#                                     release (hack/images/keto-demo config)
 #   hack/images.sh pin-kratos RELEASE regenerate hack/images/kratos/RELEASE/{go.mod,go.sum}
 #                                     from the recipe in this script; pin-hydra
-#                                     likewise
+#                                     and pin-keto likewise
 #
-#   IMAGE is all | kratos | kratos:<release> | hydra | hydra:<release> |
-#   db-tools | busybox | loadgen. `all` (the default) is what the e2e tier
-#   needs: the Kratos releases, db-tools and busybox; Hydra images are built
-#   only when named.
+#   IMAGE is all | kratos | kratos:<release> | hydra | hydra:<release> | keto |
+#   keto:<release> | db-tools | busybox | loadgen. `all` (the default) is what
+#   the e2e tier needs: the Kratos releases, db-tools and busybox; Hydra and
+#   Keto images are built only when named.
 #
 # Sources: each release is built from a wrapper module pinned in
 # hack/images/<product>/<release>/ (go.mod + go.sum, made by pin-<product>), so
-# the dependency graph never drifts. One code path builds both products;
+# the dependency graph never drifts. One code path builds all three products;
 # what differs (module, version variable, recipes, migrate command, image Cmd
 # and ports, verify checks) is in the product_* functions and the per-product
 # recipe sections below.
@@ -75,6 +84,10 @@
 #   Hydra (github.com/ory/hydra/v2): recipes for v2.1.2 and v2.3.0. The proxy
 #   also serves v2.2.0, which does not compile against any ory/hydra-client-go
 #   it serves (found 2026-11-28), and refuses v2.0.3 (checked 2026-11-30).
+#   Keto (github.com/ory/keto): recipes for v0.10.0-alpha.0 and v0.11.0-alpha.0.
+#   The proxy serves v0.10.0-alpha.0, v0.11.0-alpha.0 and v0.14.0 and refuses
+#   v0.11.1-alpha.0 (checked 2026-11-30); v0.14.0 needs github.com/ory/keto/proto
+#   code newer than any proto version served, so it cannot be built here.
 #
 # Environment:
 #   KUO_CACHE          cache root (default ~/.cache/kratos-upgrade-operator)
@@ -82,6 +95,8 @@
 #                      (default "v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1")
 #   HYDRA_RELEASES     Hydra releases for `hydra`/verify-hydra, oldest first
 #                      (default "v2.1.2 v2.3.0")
+#   KETO_RELEASES      Keto releases for `keto`/verify-keto, oldest first
+#                      (default "v0.10.0-alpha.0 v0.11.0-alpha.0")
 #   DB_TOOLS_TAG       tag of the database tools image (default bookworm-2; bump
 #                      it to rebuild with newer Debian packages; bookworm-2 added
 #                      the PostgreSQL 15 server)
@@ -101,6 +116,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 KRATOS_RELEASES="${KRATOS_RELEASES:-v0.10.1 v0.11.0 v0.13.0 v1.0.0 v1.3.1}"
 HYDRA_RELEASES="${HYDRA_RELEASES:-v2.1.2 v2.3.0}"
+KETO_RELEASES="${KETO_RELEASES:-v0.10.0-alpha.0 v0.11.0-alpha.0}"
 DB_TOOLS_TAG="${DB_TOOLS_TAG:-bookworm-2}"
 DEBIAN_SUITE=bookworm
 KUO_STATE="${KUO_STATE:-/var/lib/kratos-upgrade-operator/cluster}"
@@ -111,17 +127,18 @@ DEBS_DIR="${KUO_CACHE}/debs"
 WORK_ROOT="${KUO_CACHE}/images-work"
 DEMO_DIR="${KUO_ROOT}/hack/images/kratos-demo"
 HYDRA_DEMO_DIR="${KUO_ROOT}/hack/images/hydra-demo"
+KETO_DEMO_DIR="${KUO_ROOT}/hack/images/keto-demo"
 OCI_LIB="${KUO_ROOT}/hack/lib/oci.sh"
 # Bump when the way an Ory binary is built changes (forces a rebuild). The
 # image stamps also carry a hash of the function that assembles the image.
 IMAGE_RECIPE_VERSION=1
 
 # ---------------------------------------------------------------------------
-# Products: what differs between Ory Kratos and Hydra. Everything below
+# Products: what differs between Ory Kratos, Hydra and Keto. Everything below
 # the recipes (wrapper module, binary, image, verify) takes the product as its
 # first argument and asks these functions.
 
-PRODUCTS="kratos hydra"
+PRODUCTS="kratos hydra keto"
 
 is_product() { [[ " ${PRODUCTS} " == *" $1 "* ]]; }
 
@@ -130,6 +147,7 @@ product_module() {
   case "$1" in
     kratos) echo github.com/ory/kratos ;;
     hydra) echo github.com/ory/hydra/v2 ;;
+    keto) echo github.com/ory/keto ;;
   esac
 }
 
@@ -139,6 +157,7 @@ product_version_var() {
   case "$1" in
     kratos) echo github.com/ory/kratos/driver/config.Version ;;
     hydra) echo github.com/ory/hydra/v2/driver/config.Version ;;
+    keto) echo github.com/ory/keto/internal/driver/config.Version ;;
   esac
 }
 
@@ -146,6 +165,7 @@ product_title() {
   case "$1" in
     kratos) echo "Ory Kratos" ;;
     hydra) echo "Ory Hydra" ;;
+    keto) echo "Ory Keto" ;;
   esac
 }
 
@@ -154,6 +174,7 @@ product_releases() {
   case "$1" in
     kratos) echo "${KRATOS_RELEASES}" ;;
     hydra) echo "${HYDRA_RELEASES}" ;;
+    keto) echo "${KETO_RELEASES}" ;;
   esac
 }
 
@@ -163,6 +184,8 @@ product_releases() {
 #   hydra:  Cmd ["serve","all"] (.docker/Dockerfile-* at v2.1.2 and v2.3.0);
 #           4444 public, 4445 admin. Ory's chart and most Deployments pass
 #           their own args (serve all --config ... [--dev]).
+#   keto:   Cmd ["serve"]; 4466 read, 4467 write, 4468 metrics, 4469 OPL
+#           syntax check (v0.14.0's config schema; older releases 4466/4467).
 product_image_cmd() {
   case "$1" in
     hydra) echo '["serve","all"]' ;;
@@ -173,6 +196,7 @@ product_image_ports() {
   case "$1" in
     kratos) echo '["4433/tcp","4434/tcp"]' ;;
     hydra) echo '["4444/tcp","4445/tcp"]' ;;
+    keto) echo '["4466/tcp","4467/tcp","4468/tcp","4469/tcp"]' ;;
   esac
 }
 
@@ -208,6 +232,7 @@ product_migrate_args() {
     hydra)
       if hydra_has_migrate_up "$2"; then printf '%s\n' migrate sql up -e --yes; else printf '%s\n' migrate sql -e --yes; fi
       ;;
+    keto) printf '%s\n' migrate up --yes ;;
   esac
 }
 
@@ -322,6 +347,54 @@ hydra_recipe() {
 hydra_has_migrate_up() {
   [[ "$1" =~ ^v([0-9]+)\.([0-9]+)\. ]] || return 1
   ((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 3)))
+}
+
+# ---------------------------------------------------------------------------
+# Keto (module github.com/ory/keto; its API messages are the separate module
+# github.com/ory/keto/proto, replaced upstream by the ./proto directory).
+
+# Newest SQL migration per release (internal/persistence/sql/migrations/sql),
+# and the schema_migration rows on PostgreSQL after migrating
+# v0.10.0-alpha.0 -> v0.11.0-alpha.0 (observed with the real binaries; the rows
+# include ory/x's networks migration 20150100000001000000 and the Go migration
+# 20220513200500000000, which are not files of that directory). v0.11.0-alpha.0
+# adds no migration to v0.10.0-alpha.0.
+keto_expected_migration() {
+  case "$1" in
+    v0.10.0-alpha.0 | v0.11.0-alpha.0) echo 20220513200600000001 ;;
+    *) return 1 ;;
+  esac
+}
+keto_expected_rows() {
+  case "$1" in
+    v0.10.0-alpha.0 | v0.11.0-alpha.0) echo 16 ;;
+    *) return 1 ;;
+  esac
+}
+
+keto_recipe() {
+  case "$1" in
+    v0.10.0-alpha.0)
+      # ./proto at the tag is the Go code of proto/v0.10.0-alpha.0.
+      MOD_VERSION=$1
+      MOD_OVERRIDES=("github.com/ory/keto/proto=github.com/ory/keto/proto@v0.10.0-alpha.0")
+      ;;
+    v0.11.0-alpha.0)
+      # ./proto at the tag is the Go code of proto/v0.11.0-alpha.0 (which the
+      # proxy cannot fetch) and of proto/v0.11.1-alpha.0 (only proto's own
+      # go.mod differs). The required proto v0.10.0-alpha.0 lacks the OPL
+      # package.
+      MOD_VERSION=$1
+      MOD_OVERRIDES=("github.com/ory/keto/proto=github.com/ory/keto/proto@v0.11.1-alpha.0")
+      ;;
+    *)
+      # v0.14.0 compiles only against ./proto at its tag (BatchCheckRequest,
+      # BatchCheckResponse, CheckResponseWithError): proto v0.13.0-alpha.0, the
+      # newest the proxy serves, lacks them, and the pseudo-version of the
+      # v0.14.0 commit is refused (403).
+      die "no recipe for Keto '$1' (known: v0.10.0-alpha.0 v0.11.0-alpha.0; v0.14.0 is not buildable from the Go module proxy)"
+      ;;
+  esac
 }
 
 # ---------------------------------------------------------------------------
@@ -460,7 +533,7 @@ LOADGEN_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-loadgen_local.tar"
 LOADGEN_SRC="${KUO_ROOT}/hack/upgrade-bench/loadgen"
 
 # expand_images ARG...: prints one image id a line (<product>:<release>, db-tools, busybox, loadgen). "all" is what
-# the tests need (Kratos only); Hydra images are built when asked for by name. The upgrade benchmark's load
+# the tests need (Kratos only); Hydra and Keto images are built when asked for by name. The upgrade benchmark's load
 # generator is built by hack/upgrade-bench.sh.
 expand_images() {
   (($# > 0)) || set -- all
@@ -472,25 +545,25 @@ expand_images() {
         echo db-tools
         echo busybox
         ;;
-      kratos | hydra)
+      kratos | hydra | keto)
         for r in $(product_releases "${a}"); do echo "${a}:${r}"; done
         ;;
-      kratos:v* | hydra:v*) echo "${a}" ;;
-      oryd/kratos:v* | oryd/hydra:v*)
+      kratos:v* | hydra:v* | keto:v*) echo "${a}" ;;
+      oryd/kratos:v* | oryd/hydra:v* | oryd/keto:v*)
         p=${a#oryd/}
         echo "${p}"
         ;;
       db-tools | kratos-upgrade-db-tools*) echo db-tools ;;
       busybox | kratos-upgrade-busybox*) echo busybox ;;
       loadgen | kratos-upgrade-loadgen*) echo loadgen ;;
-      *) die "unknown image '${a}' (all, kratos, kratos:<release>, hydra, hydra:<release>, db-tools, busybox, loadgen)" ;;
+      *) die "unknown image '${a}' (all, kratos, kratos:<release>, hydra, hydra:<release>, keto, keto:<release>, db-tools, busybox, loadgen)" ;;
     esac
   done | awk '!seen[$0]++'
 }
 
 image_archive() {
   case "$1" in
-    kratos:* | hydra:*) ory_archive "${1%%:*}" "${1#*:}" ;;
+    kratos:* | hydra:* | keto:*) ory_archive "${1%%:*}" "${1#*:}" ;;
     db-tools) printf '%s' "${DB_TOOLS_ARCHIVE}" ;;
     busybox) printf '%s' "${BUSYBOX_ARCHIVE}" ;;
     loadgen) printf '%s' "${LOADGEN_ARCHIVE}" ;;
@@ -499,7 +572,7 @@ image_archive() {
 
 image_refs() {
   case "$1" in
-    kratos:* | hydra:*) ory_ref "${1%%:*}" "${1#*:}" ;;
+    kratos:* | hydra:* | keto:*) ory_ref "${1%%:*}" "${1#*:}" ;;
     db-tools) printf '%s %s' "${DB_TOOLS_REF}" "${DB_TOOLS_REF_LATEST}" ;;
     busybox) printf '%s' "${BUSYBOX_REF}" ;;
     loadgen) printf '%s' "${LOADGEN_REF}" ;;
@@ -605,8 +678,8 @@ generate_product_module() {
          (.New.Path + "@" + .New.Version)] | @tsv' <<<"${mod_json}")
 
     # Local replaces (Kratos' ./internal/client-go, ./pkg/client-go, ./oryx,
-    # Hydra's ./internal/httpclient) point at separate modules that are not in the module
-    # zip: the recipe must override them, unless the product requires a real
+    # Hydra's ./internal/httpclient, Keto's ./proto) point at separate modules
+    # that are not in the module zip: the recipe must override them, unless the product requires a real
     # version of that module.
     local path req o found
     while read -r path; do
@@ -1174,7 +1247,7 @@ cmd_build() {
   local start=${SECONDS} i
   for i in "${images[@]}"; do
     case "${i}" in
-      kratos:* | hydra:*) ensure_product_image "${i%%:*}" "${i#*:}" ;;
+      kratos:* | hydra:* | keto:*) ensure_product_image "${i%%:*}" "${i#*:}" ;;
       db-tools) ensure_db_tools_image ;;
       busybox) ensure_busybox_image ;;
       loadgen) ensure_loadgen_image ;;
@@ -1374,6 +1447,7 @@ verify_migrate() {
   local -a migrate
   bin="$(product_bin "${product}" "${release}")"
   mapfile -t migrate < <(product_migrate_args "${product}" "${release}")
+  migrate+=("${VERIFY_MIGRATE_EXTRA[@]}")
   local mstart=${SECONDS}
   if ! env "${VERIFY_ENV[@]}" "${bin}" "${migrate[@]}" \
     >"${VERIFY_DIR}/migrate-${release}.out" 2>"${VERIFY_DIR}/migrate-${release}.log"; then
@@ -1401,6 +1475,7 @@ verify_migrate() {
   case "${product}" in
     kratos) kratos_has_migrate_up "${release}" && status=(migrate sql status -e --format json) ;;
     hydra) hydra_has_migrate_up "${release}" && status=(migrate sql status -e --format json) ;;
+    keto) status=(migrate status --format json "${VERIFY_MIGRATE_EXTRA[@]}") ;;
   esac
   if ((${#status[@]} > 0)); then
     env "${VERIFY_ENV[@]}" "${bin}" "${status[@]}" 2>/dev/null |
@@ -1522,6 +1597,62 @@ verify_one_hydra() {
   VERIFY_SUMMARY+=("${release} serve: admin /health/ready 200 ${body}; admin /version ${ver}; public /health/ready 200; client ${HYDRA_CLIENT_ID} (made by $(product_releases hydra | awk '{print $1}')): client_credentials token active")
 }
 
+# --- Keto: the demo configuration (hack/images/keto-demo), which `migrate`
+# needs too (-c; there is no -e: the DSN comes from env DSN or the config);
+# /health/ready and /version on the read (4466) and write (4467) ports.
+
+verify_setup_keto() {
+  VERIFY_READ_PORT="$(free_port 4466 $(seq 14466 14499))" || die "no free port for Keto read"
+  VERIFY_WRITE_PORT="$(free_port 4467 $(seq 14500 14599))" || die "no free port for Keto write"
+  VERIFY_METRICS_PORT="$(free_port 4468 $(seq 14600 14699))" || die "no free port for Keto metrics"
+  VERIFY_OPL_PORT="$(free_port 4469 $(seq 14700 14799))" || die "no free port for Keto OPL"
+  VERIFY_PORTS=("${VERIFY_READ_PORT}" "${VERIFY_WRITE_PORT}" "${VERIFY_METRICS_PORT}" "${VERIFY_OPL_PORT}")
+  VERIFY_ENV=("DSN=${VERIFY_DSN}" "SERVE_READ_PORT=${VERIFY_READ_PORT}" "SERVE_WRITE_PORT=${VERIFY_WRITE_PORT}"
+    "SERVE_METRICS_PORT=${VERIFY_METRICS_PORT}" "SERVE_OPL_PORT=${VERIFY_OPL_PORT}")
+  cp "${KETO_DEMO_DIR}/keto.yaml" "${VERIFY_DIR}/keto.yaml"
+  VERIFY_MIGRATE_EXTRA=(-c "${VERIFY_DIR}/keto.yaml")
+  KETO_TUPLE_BY=""
+}
+
+verify_one_keto() {
+  local release=$1 prev=$2 code body ver logf out read="http://127.0.0.1:${VERIFY_READ_PORT}" write="http://127.0.0.1:${VERIFY_WRITE_PORT}"
+  local -a serve=(serve -c "${VERIFY_DIR}/keto.yaml")
+  logf="${VERIFY_DIR}/serve-${release}.log"
+
+  if [[ -n "${prev}" ]]; then
+    # The new release on the old schema: not ready if it brings migrations.
+    local want=503
+    [[ "$(product_expected_migration keto "${release}")" == "$(product_expected_migration keto "${prev}")" ]] && want=200
+    start_server keto "${release}" "${logf}.before" "${serve[@]}"
+    body="$(wait_ready "${read}/health/ready" "${want}" "${logf}.before")"
+    stop_server
+    log "keto ${release} on the ${prev} schema: read /health/ready ${want} ${body}"
+    VERIFY_SUMMARY+=("${release} serve on ${prev} schema: read /health/ready ${want} ${body}$([[ ${want} == 200 ]] && echo " (no new migration)")")
+  fi
+
+  verify_migrate keto "${release}"
+
+  start_server keto "${release}" "${logf}" "${serve[@]}"
+  body="$(wait_ready "${read}/health/ready" 200 "${logf}")"
+  code="$(http_code "${write}/health/ready")"
+  [[ "${code}" == 200 ]] || die "keto ${release}: write /health/ready answered ${code}"
+  ver="$(curl -s -m 5 "${write}/version")"
+  [[ "$(jq -r .version <<<"${ver}")" == "${release}" ]] || die "keto ${release}: write /version answered ${ver}"
+  [[ "$(curl -s -m 5 "${read}/version" | jq -r .version)" == "${release}" ]] || die "keto ${release}: read /version is not ${release}"
+  if [[ -z "${KETO_TUPLE_BY}" ]]; then
+    # A relation tuple written by the first release, checked by every later one.
+    code="$(http_code "${write}/admin/relation-tuples" -X PUT -H 'Content-Type: application/json' \
+      -d '{"namespace":"documents","object":"doc-1","relation":"view","subject_id":"alice"}')"
+    [[ "${code}" == 201 ]] || die "keto ${release}: PUT /admin/relation-tuples answered ${code}"
+    KETO_TUPLE_BY=${release}
+  fi
+  out="$(curl -s -m 5 "${read}/relation-tuples/check?namespace=documents&object=doc-1&relation=view&subject_id=alice")"
+  [[ "$(jq -r .allowed <<<"${out}")" == true ]] || die "keto ${release}: check documents:doc-1#view@alice answered ${out}"
+  stop_server
+  log "keto ${release}: ready ${body}, version ${ver}, check allowed"
+  VERIFY_SUMMARY+=("${release} serve: read /health/ready 200 ${body}; write /health/ready 200; /version ${ver} (read and write); tuple written by ${KETO_TUPLE_BY}: check allowed")
+}
+
 # cmd_verify PRODUCT: every release of PRODUCT_RELEASES, oldest first, on one
 # throwaway PostgreSQL: the new release on the old schema (not ready), migrate,
 # serve (ready, version, a request that uses the database).
@@ -1549,6 +1680,7 @@ cmd_verify() {
   VERIFY_PG_PORT="$(free_port $(seq 55432 55500))" || die "no free port for PostgreSQL"
   VERIFY_DSN="postgres://postgres@127.0.0.1:${VERIFY_PG_PORT}/${VERIFY_DB}?sslmode=disable"
   VERIFY_SUMMARY=()
+  VERIFY_MIGRATE_EXTRA=()
 
   install -d -o postgres -g postgres -m 0700 "${VERIFY_DIR}/data"
   install -d -o postgres -g postgres -m 0755 "${VERIFY_DIR}/sock"
@@ -1587,12 +1719,12 @@ main() {
     build) cmd_build "$@" ;;
     list) cmd_list "$@" ;;
     load) cmd_load "$@" ;;
-    verify-kratos | verify-hydra) cmd_verify "${cmd#verify-}" "$@" ;;
-    pin-kratos | pin-hydra) cmd_pin "${cmd#pin-}" "$@" ;;
+    verify-kratos | verify-hydra | verify-keto) cmd_verify "${cmd#verify-}" "$@" ;;
+    pin-kratos | pin-hydra | pin-keto) cmd_pin "${cmd#pin-}" "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
-      die "unknown command '${cmd}' (build, list, load, verify-kratos|hydra, pin-kratos|hydra)"
+      die "unknown command '${cmd}' (build, list, load, verify-kratos|hydra|keto, pin-kratos|hydra|keto)"
       ;;
   esac
 }
