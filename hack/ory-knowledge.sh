@@ -32,13 +32,7 @@
 #
 # File names are read as ory/x's popx reads them (popx/match.go:
 # ^(\d+)_([^.]+)(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.(sql)$; the dialect goes through pop's
-# CanonicalDialect, so .sqlite is sqlite3, and a bare .autocommit means every database), except for Kratos,
-# whose file was generated with an older reading (only .postgres, .mysql, .cockroach and .sqlite3 suffixes, no
-# .autocommit) and is kept byte for byte until it is regenerated on purpose
-# (KUO_KNOWLEDGE_NAMES=popx KRATOS_GIT=<clone> hack/kratos-knowledge.sh). The older reading lists the v25.4.0
-# migrations 20241029153900000001 and 20241031094100000001 as MySQL-only (they have a .mysql and an
-# .autocommit file, so every database applies them) and misses 20241031094100000002 (.sqlite and
-# .autocommit files only); it also leaves sqlite3 out of versions whose SQLite file is named .sqlite.
+# CanonicalDialect, so .sqlite is sqlite3, and a bare .autocommit means every database).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${KUO_ROOT}"
@@ -52,14 +46,12 @@ case "${PRODUCT}" in
     REPO=github.com/ory/kratos
     DIR=persistence/sql/migrations/sql
     GIT_VAR=KRATOS_GIT
-    NAMES=${KUO_KNOWLEDGE_NAMES:-legacy}
     ;;
   hydra)
     MODULE=github.com/ory/hydra/v2
     REPO=github.com/ory/hydra
     DIR=persistence/sql/migrations
     GIT_VAR=HYDRA_GIT
-    NAMES=${KUO_KNOWLEDGE_NAMES:-popx}
     ;;
   *)
     die "usage: $0 kratos|hydra [--check]"
@@ -96,13 +88,6 @@ migration_files() {
 # for any other file.
 parse_name() {
   local f=$1 re
-  if [[ "${NAMES}" == legacy ]]; then
-    re='^([0-9]+)_[^.]+(\.(postgres|mysql|cockroach|sqlite3))?\.up\.sql$'
-    [[ "${f}" =~ ${re} ]] || return 1
-    MIG_VERSION=${BASH_REMATCH[1]}
-    MIG_DIALECT=${BASH_REMATCH[3]:-all}
-    return 0
-  fi
   re='^([0-9]+)_[^.]+(\.([a-z0-9]+))?(\.autocommit)?\.up\.sql$'
   [[ "${f}" =~ ${re} ]] || return 1
   MIG_VERSION=${BASH_REMATCH[1]}
