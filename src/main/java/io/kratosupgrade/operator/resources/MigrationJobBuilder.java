@@ -44,7 +44,8 @@ public final class MigrationJobBuilder {
         if (server.getArgs() != null) {
             serverArgs.addAll(server.getArgs());
         }
-        String binary = server.getCommand() != null && !server.getCommand().isEmpty() ? server.getCommand().get(0) : "kratos";
+        // No command on the server: the image's entrypoint is the binary (kratos, hydra, keto in Ory's images), as for it.
+        List<String> binary = server.getCommand() != null && !server.getCommand().isEmpty() ? List.of(server.getCommand().get(0)) : null;
         return new ContainerBuilder()
                 .withName(name)
                 .withImage(image)

@@ -29,6 +29,8 @@ class ValidationIT extends ApiServerTestBase {
             blue/green, stepped          | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","path":"Stepped","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"}}} | spec.strategy
             blue/green, target no key    | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t"}}} | spec.blueGreen.targetDatabase.key
             blue/green, keep zero        | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"},"keepOldFor":"0s"}} | spec.blueGreen.keepOldFor
+            unknown product              | {"deploymentName":"kratos","version":"v1.3.1","product":"Vault","backup":{"policy":"Skip"}}   | spec.product
+            blue/green, unknown copy     | {"deploymentName":"kratos","version":"v1.3.1","strategy":"BlueGreen","backup":{"persistentVolumeClaim":"b"},"blueGreen":{"targetDatabase":{"name":"t","key":"dsn"},"copy":"Rsync"}} | spec.blueGreen.copy
             unknown backup policy        | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Sometimes"}}                     | spec.backup.policy
             no backup choice             | {"deploymentName":"kratos","version":"v1.3.1"}                                                     | spec.backup
             backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1","backup":{}}                                          | spec.backup.persistentVolumeClaim
@@ -77,7 +79,25 @@ class ValidationIT extends ApiServerTestBase {
         Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
         assertThat(spec.get("blueGreen")).isEqualTo(Map.of("targetDatabase", Map.of("name", "kratos-green-db", "key", "dsn"),
                 "keepOldFor", "1h", "oldDeployment", "ScaleToZero", "restoreOldWrites", false, "keepFailedTarget", false,
-                "servicesExcludedFromGitOps", false));
+                "servicesExcludedFromGitOps", false, "copy", "Dump"));
+    }
+
+    @Test
+    void theProductOfAnObjectCannotChange() {
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion("kratos-upgrade.io/v1alpha1");
+        resource.setKind("KratosUpgrade");
+        resource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("hydra").withNamespace(namespace).build());
+        resource.setAdditionalProperties(new java.util.HashMap<>(Map.of("spec", new java.util.HashMap<>(Map.of("deploymentName", "hydra",
+                "version", "v2.3.0", "product", "Hydra", "backup", Map.of("persistentVolumeClaim", "hydra-backups"))))));
+        GenericKubernetesResource stored = client.resource(resource).create();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
+        spec.put("product", "Keto");
+
+        assertThatThrownBy(() -> client.resource(stored).update())
+                .isInstanceOf(KubernetesClientException.class)
+                .satisfies(e -> assertThat(e.getMessage()).contains("spec.product", "product cannot change"));
     }
 
     /** Sent without any optional field (not through the Java model, which carries the defaults itself). */
@@ -94,7 +114,7 @@ class ValidationIT extends ApiServerTestBase {
 
         @SuppressWarnings("unchecked")
         Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
-        assertThat(spec).containsEntry("strategy", "Rolling").containsEntry("mode", "Managed")
+        assertThat(spec).containsEntry("strategy", "Rolling").containsEntry("mode", "Managed").containsEntry("product", "Kratos")
                 .containsEntry("imageExcludedFromGitOps", false);
         assertThat(spec.get("backup")).isEqualTo(Map.of("persistentVolumeClaim", "kratos-backups", "policy", "Required",
                 "timeout", "30m", "verify", true));

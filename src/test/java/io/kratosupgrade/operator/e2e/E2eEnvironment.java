@@ -14,7 +14,7 @@ import java.util.Map;
 public record E2eEnvironment(String kubeconfig, String pgHost, int pgPort, String pgUser, String pgPassword,
                              String pgHostForPods, String storageClass, String toolsImage, String busyboxImage,
                              String kratosRepository, String mysqlHost, int mysqlPort, String mysqlUser, String mysqlPassword,
-                             String mysqlHostForPods) {
+                             String mysqlHostForPods, String hydraRepository) {
 
     static final String DEFAULT_ENV_FILE = "/var/lib/kratos-upgrade-operator/cluster/env";
 
@@ -35,11 +35,16 @@ public record E2eEnvironment(String kubeconfig, String pgHost, int pgPort, Strin
                 Integer.parseInt(value("e2e.mysql.port", env, "KUO_MYSQL_PORT", "3306")),
                 value("e2e.mysql.user", env, "KUO_MYSQL_USER", "root"),
                 value("e2e.mysql.password", env, "KUO_MYSQL_PASSWORD", ""),
-                value("e2e.mysql.hostForPods", env, "KUO_MYSQL_HOST_FOR_PODS", "10.88.0.1"));
+                value("e2e.mysql.hostForPods", env, "KUO_MYSQL_HOST_FOR_PODS", "10.88.0.1"),
+                System.getProperty("e2e.hydraRepository", "oryd/hydra"));
     }
 
     String kratosImage(String version) {
         return kratosRepository + ":" + version;
+    }
+
+    String hydraImage(String version) {
+        return hydraRepository + ":" + version;
     }
 
     private static String value(String property, Map<String, String> env, String key, String fallback) {

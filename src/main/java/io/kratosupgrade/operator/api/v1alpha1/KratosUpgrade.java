@@ -26,6 +26,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "To", jsonPath = ".status.toVersion", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 @AdditionalPrinterColumn(name = "Message", jsonPath = ".status.message", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Product", jsonPath = ".spec.product", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 public class KratosUpgrade extends CustomResource<KratosUpgradeSpec, KratosUpgradeStatus> implements Namespaced {
 
     public static final String GROUP = "kratos-upgrade.io";

@@ -13,7 +13,7 @@ import java.util.List;
  */
 public class PrinterColumnOrder implements CRDPostProcessor {
 
-    static final List<String> ORDER = List.of("Phase", "From", "To", "Age", "Message");
+    static final List<String> ORDER = List.of("Phase", "From", "To", "Age", "Product", "Message");
     /** kubectl get kfu: NAME TARGET DONE FAILED WAVE PHASE AGE. */
     static final List<String> FLEET_ORDER = List.of("Target", "Done", "Failed", "Wave", "Phase", "Age", "Message");
 
