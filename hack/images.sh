@@ -66,8 +66,8 @@
 #
 #   IMAGE is all | kratos | kratos:<release> | hydra | hydra:<release> | keto |
 #   keto:<release> | db-tools | busybox | loadgen. `all` (the default) is what
-#   the e2e tier needs: the Kratos releases, db-tools and busybox; Hydra and
-#   Keto images are built only when named.
+#   the e2e tier needs: the Kratos releases, the Hydra releases (HydraE2E),
+#   db-tools and busybox; Keto images are built only when named.
 #
 # Sources: each release is built from a wrapper module pinned in
 # hack/images/<product>/<release>/ (go.mod + go.sum, made by pin-<product>), so
@@ -533,8 +533,8 @@ LOADGEN_ARCHIVE="${IMAGES_DIR}/kratos-upgrade-loadgen_local.tar"
 LOADGEN_SRC="${KUO_ROOT}/hack/upgrade-bench/loadgen"
 
 # expand_images ARG...: prints one image id a line (<product>:<release>, db-tools, busybox, loadgen). "all" is what
-# the tests need (Kratos only); Hydra and Keto images are built when asked for by name. The upgrade benchmark's load
-# generator is built by hack/upgrade-bench.sh.
+# the tests need (Kratos, and Hydra for HydraE2E); Keto images are built when asked for by name. The upgrade
+# benchmark's load generator is built by hack/upgrade-bench.sh.
 expand_images() {
   (($# > 0)) || set -- all
   local a r p
@@ -542,6 +542,7 @@ expand_images() {
     case "${a}" in
       all)
         for r in ${KRATOS_RELEASES}; do echo "kratos:${r}"; done
+        for r in $(product_releases hydra); do echo "hydra:${r}"; done
         echo db-tools
         echo busybox
         ;;
