@@ -2,11 +2,7 @@ package io.kratosupgrade.operator.e2e;
 
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -75,13 +71,10 @@ final class MixedLoadGenerator {
             "print \"DONE\\n\";",
             "sleep 3600;");
 
-    private final KubernetesClient client;
-    private final String namespace;
-    private final String name = "mixed-load";
+    private final LoadPod pod;
 
     MixedLoadGenerator(KubernetesClient client, String namespace) {
-        this.client = client;
-        this.namespace = namespace;
+        this.pod = new LoadPod(client, namespace, "mixed-load");
     }
 
     /**
@@ -93,26 +86,8 @@ final class MixedLoadGenerator {
      * @param rate         requests per second (half reads, half writes)
      */
     void start(String serviceIp, String image, String sessionToken, String identityId, int rate) {
-        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
-                .withStringData(Map.of("token", sessionToken)).build()).create();
-        Pod pod = new PodBuilder()
-                .withNewMetadata().withName(name).endMetadata()
-                .withNewSpec().withRestartPolicy("Never")
-                    .addNewContainer().withName("load").withImage(image).withImagePullPolicy("IfNotPresent")
-                        .withCommand("perl", "-e", SCRIPT)
-                        .addNewEnv().withName("PUBLIC").withValue("http://" + serviceIp + ":4433").endEnv()
-                        .addNewEnv().withName("ADMIN").withValue("http://" + serviceIp + ":4434").endEnv()
-                        .addNewEnv().withName("IDENTITY").withValue(identityId).endEnv()
-                        .addNewEnv().withName("RATE").withValue(Integer.toString(rate)).endEnv()
-                        .addNewEnv().withName("TOKEN").withNewValueFrom().withNewSecretKeyRef().withName(name).withKey("token")
-                            .endSecretKeyRef().endValueFrom().endEnv()
-                    .endContainer()
-                .endSpec().build();
-        client.pods().inNamespace(namespace).resource(pod).create();
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            Pod p = client.pods().inNamespace(namespace).withName(name).get();
-            return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
-        });
+        pod.start(image, SCRIPT, Map.of("PUBLIC", "http://" + serviceIp + ":4433", "ADMIN", "http://" + serviceIp + ":4434",
+                "IDENTITY", identityId, "RATE", Integer.toString(rate)), "TOKEN", sessionToken);
         await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
             List<Request> requests = requests();
             return requests.stream().anyMatch(r -> r.write() && r.ok()) && requests.stream().anyMatch(r -> !r.write() && r.ok());
@@ -121,8 +96,7 @@ final class MixedLoadGenerator {
 
     /** The requests recorded so far (the pod's log). */
     List<Request> requests() {
-        String log = client.pods().inNamespace(namespace).withName(name).getLog();
-        return log == null ? List.of() : log.lines().map(LINE::matcher).filter(Matcher::matches)
+        return pod.lines().map(LINE::matcher).filter(Matcher::matches)
                 .map(m -> new Request("write".equals(m.group(1)), m.group(2), Long.parseLong(m.group(3)), Long.parseLong(m.group(4)),
                         Integer.parseInt(m.group(5)), "-".equals(m.group(6)) ? null : m.group(6)))
                 .toList();
@@ -130,9 +104,7 @@ final class MixedLoadGenerator {
 
     /** Stops the loop (the request in flight completes) and returns every request. */
     List<Request> stop() {
-        client.pods().inNamespace(namespace).withName(name).writingOutput(new ByteArrayOutputStream()).exec("touch", "/tmp/stop");
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500))
-                .until(() -> client.pods().inNamespace(namespace).withName(name).getLog().lines().anyMatch("DONE"::equals));
+        pod.stop();
         return requests();
     }
 }

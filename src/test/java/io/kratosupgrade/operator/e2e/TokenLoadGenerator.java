@@ -2,11 +2,7 @@ package io.kratosupgrade.operator.e2e;
 
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -68,13 +64,10 @@ final class TokenLoadGenerator {
             "print \"DONE\\n\";",
             "sleep 3600;");
 
-    private final KubernetesClient client;
-    private final String namespace;
-    private final String name = "token-load";
+    private final LoadPod pod;
 
     TokenLoadGenerator(KubernetesClient client, String namespace) {
-        this.client = client;
-        this.namespace = namespace;
+        this.pod = new LoadPod(client, namespace, "token-load");
     }
 
     /**
@@ -84,42 +77,20 @@ final class TokenLoadGenerator {
      * @param clientSecret kept in a Secret, never in the pod spec or a log
      */
     void start(String serviceIp, String image, String clientName, String clientSecret, int rate) {
-        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
-                .withStringData(Map.of("secret", clientSecret)).build()).create();
-        Pod pod = new PodBuilder()
-                .withNewMetadata().withName(name).endMetadata()
-                .withNewSpec().withRestartPolicy("Never")
-                    .addNewContainer().withName("load").withImage(image).withImagePullPolicy("IfNotPresent")
-                        .withCommand("perl", "-e", SCRIPT)
-                        .addNewEnv().withName("PUBLIC").withValue("http://" + serviceIp + ":4444").endEnv()
-                        .addNewEnv().withName("ADMIN").withValue("http://" + serviceIp + ":4445").endEnv()
-                        .addNewEnv().withName("CLIENT_NAME").withValue(clientName).endEnv()
-                        .addNewEnv().withName("RATE").withValue(Integer.toString(rate)).endEnv()
-                        .addNewEnv().withName("CLIENT_SECRET").withNewValueFrom().withNewSecretKeyRef().withName(name).withKey("secret")
-                            .endSecretKeyRef().endValueFrom().endEnv()
-                    .endContainer()
-                .endSpec().build();
-        client.pods().inNamespace(namespace).resource(pod).create();
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            Pod p = client.pods().inNamespace(namespace).withName(name).get();
-            return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
-        });
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
-                .until(() -> requests().stream().anyMatch(Request::ok));
+        pod.start(image, SCRIPT, Map.of("PUBLIC", "http://" + serviceIp + ":4444", "ADMIN", "http://" + serviceIp + ":4445",
+                "CLIENT_NAME", clientName, "RATE", Integer.toString(rate)), "CLIENT_SECRET", clientSecret);
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).until(() -> requests().stream().anyMatch(Request::ok));
     }
 
     /** The token requests recorded so far (the pod's log). */
     List<Request> requests() {
-        String log = client.pods().inNamespace(namespace).withName(name).getLog();
-        return log == null ? List.of() : log.lines().map(LINE::matcher).filter(Matcher::matches)
+        return pod.lines().map(LINE::matcher).filter(Matcher::matches)
                 .map(m -> new Request(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Integer.parseInt(m.group(3)))).toList();
     }
 
     /** Stops the loop (the request in flight completes) and returns every request. */
     List<Request> stop() {
-        client.pods().inNamespace(namespace).withName(name).writingOutput(new ByteArrayOutputStream()).exec("touch", "/tmp/stop");
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500))
-                .until(() -> client.pods().inNamespace(namespace).withName(name).getLog().lines().anyMatch("DONE"::equals));
+        pod.stop();
         return requests();
     }
 }

@@ -50,8 +50,10 @@ class ReleaseKnowledgeTest {
         assertThat(kb.release(v("v26.2.0")).orElseThrow().newestMigration("postgres")).isEqualTo("20260114175904000000");
         // A migration written for some databases only is not pending for the others.
         Release v254 = kb.release(v("v25.4.0")).orElseThrow();
-        assertThat(v254.migrations("mysql")).contains("20241029153900000001");
-        assertThat(v254.migrations("postgres")).doesNotContain("20241029153900000001");
+        assertThat(v254.migrations("mysql")).contains("20200519101058000000");
+        assertThat(v254.migrations("postgres")).doesNotContain("20200519101058000000");
+        // A migration with a .mysql file and an .autocommit file for the rest is applied by every database (popx).
+        assertThat(v254.migrations("postgres")).contains("20241029153900000001", "20241031094100000002");
     }
 
     @Test
