@@ -336,7 +336,8 @@ public final class BlueGreenJobBuilder {
             "printf '%s\\n' \"create subscription $SUBSCRIPTION connection :'conninfo' publication $SUBSCRIPTION "
                     + "with (copy_data = true, create_slot = false, slot_name = '$SUBSCRIPTION');\" "
                     + "| on SUB psql -X -q -v ON_ERROR_STOP=1 -v conninfo=\"$PUB_CONNINFO\"",
-            "total=$(printf '%s' \"$tables\" | tr ',' '\\n' | wc -l)",
+            // One line a table (the last one ends with a newline too, or wc would count one table fewer).
+            "total=$(printf '%s\\n' \"$tables\" | tr ',' '\\n' | wc -l)",
             "while :; do",
             "  synced=$(on SUB psql -X -At -v ON_ERROR_STOP=1 -c \"select count(*) from pg_subscription_rel r join pg_subscription s "
                     + "on s.oid = r.srsubid where s.subname = '$SUBSCRIPTION' and r.srsubstate in ('r', 's')\")",
@@ -356,7 +357,10 @@ public final class BlueGreenJobBuilder {
             // Writes are frozen: the old server's WAL position now bounds every change the target must hold.
             "lsn=$(psql -X -At -v ON_ERROR_STOP=1 -c 'select pg_current_wal_lsn()')",
             "deadline=$(( $(date +%s) + 300 ))",
+            // Every table ready (its own copy done and handed to the apply worker), and the apply worker past the freeze.
             "until [ \"$(on SUB psql -X -At -v ON_ERROR_STOP=1 -c \"select coalesce(bool_and(latest_end_lsn >= '$lsn'), false) "
+                    + "and not exists (select 1 from pg_subscription_rel r join pg_subscription s on s.oid = r.srsubid "
+                    + "where s.subname = '$SUBSCRIPTION' and r.srsubstate <> 'r') "
                     + "from pg_stat_subscription where subname = '$SUBSCRIPTION' and relid is null\")\" = t ]; do",
             "  [ \"$(date +%s)\" -lt \"$deadline\" ] || { echo \"REPLICATION_FAILED: the target did not confirm the old server's "
                     + "changes up to $lsn within 300 s; the target server's log says why\" >&2; exit 1; }",
