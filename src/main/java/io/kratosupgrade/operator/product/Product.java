@@ -5,14 +5,15 @@ import io.kratosupgrade.operator.kratos.KratosVersion;
 import java.util.List;
 
 /**
- * Everything that differs between the Ory products the engine upgrades (Kratos today; Hydra and Keto share
- * the same engine later): the release knowledge base, the migrate command line of a release, how a config key
- * is overridden from the environment, the container to look for. The phase machine, Jobs, backups and plans
- * ask this, never a product by name.
+ * Everything that differs between the Ory products the engine upgrades (Kratos, Hydra, Keto; one implementation
+ * each, picked by spec.product through {@link Products}): the release knowledge base, the migrate command line of a
+ * release, how a config key is overridden from the environment, the container to look for, the tables that verify a
+ * backup. The phase machine, Jobs, backups and plans ask this, never a product by name. Health and version endpoints
+ * are not here: every step is gated on the Deployment's own readiness probe, whatever the product.
  */
 public interface Product {
 
-    /** For messages: "Kratos". */
+    /** For messages: "Kratos", "Hydra", "Keto". */
     String displayName();
 
     /** The container picked when the pod has several and spec.containerName is empty. */
