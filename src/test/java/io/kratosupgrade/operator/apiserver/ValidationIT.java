@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.OryProduct;
+import io.kratosupgrade.operator.testsupport.Edits;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -88,16 +91,18 @@ class ValidationIT extends ApiServerTestBase {
         resource.setApiVersion("kratos-upgrade.io/v1alpha1");
         resource.setKind("KratosUpgrade");
         resource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("hydra").withNamespace(namespace).build());
-        resource.setAdditionalProperties(new java.util.HashMap<>(Map.of("spec", new java.util.HashMap<>(Map.of("deploymentName", "hydra",
-                "version", "v2.3.0", "product", "Hydra", "backup", Map.of("persistentVolumeClaim", "hydra-backups"))))));
-        GenericKubernetesResource stored = client.resource(resource).create();
-        @SuppressWarnings("unchecked")
-        Map<String, Object> spec = (Map<String, Object>) stored.getAdditionalProperties().get("spec");
-        spec.put("product", "Keto");
+        resource.setAdditionalProperties(Map.of("spec", Map.of("deploymentName", "hydra", "version", "v2.3.0", "product", "Hydra",
+                "backup", Map.of("persistentVolumeClaim", "hydra-backups"))));
+        client.resource(resource).create();
 
-        assertThatThrownBy(() -> client.resource(stored).update())
+        // The operator writes the object meanwhile (finalizer, status): read, change, write again on a conflict.
+        assertThatThrownBy(() -> Edits.retryingConflicts(() -> client.resources(KratosUpgrade.class).inNamespace(namespace)
+                .withName("hydra").edit(ku -> { ku.getSpec().setProduct(OryProduct.Keto); return ku; })))
                 .isInstanceOf(KubernetesClientException.class)
-                .satisfies(e -> assertThat(e.getMessage()).contains("spec.product", "product cannot change"));
+                .satisfies(e -> {
+                    assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422);
+                    assertThat(e.getMessage()).contains("spec.product", "product cannot change");
+                });
     }
 
     /** Sent without any optional field (not through the Java model, which carries the defaults itself). */
