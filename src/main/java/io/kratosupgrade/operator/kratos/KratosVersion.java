@@ -9,8 +9,12 @@ public record KratosVersion(int major, int minor, int patch, String preRelease) 
 
     /** At most 9 digits a number, as the CRD allows: every version the API server stores fits an int. */
     private static final Pattern VERSION = Pattern.compile("^v?(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,9})(?:-([0-9A-Za-z.-]+))?$");
-    /** Image tags carry a flavour after the version: v1.3.1-distroless, v1.3.1-amd64. */
-    private static final Pattern TAG_PREFIX = Pattern.compile("^(v?\\d{1,9}\\.\\d{1,9}\\.\\d{1,9})(?:-.*)?$");
+    /**
+     * Image tags carry a flavour after the version: v1.3.1-distroless, v1.3.1-amd64. A pre-release of Ory's kind
+     * (alpha.N, beta.N, rc.N, pre.N: Keto's releases up to v0.11 are all alphas) is part of the version.
+     */
+    private static final Pattern TAG_PREFIX = Pattern.compile(
+            "^(v?\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}(?:-(?:alpha|beta|rc|pre)\\.\\d{1,9})?)(?:-.*)?$");
     public static KratosVersion parse(String text) {
         Matcher m = VERSION.matcher(text == null ? "" : text.trim());
         if (!m.matches()) {

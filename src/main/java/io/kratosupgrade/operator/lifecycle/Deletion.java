@@ -56,7 +56,8 @@ public record Deletion(String waitReason, List<Action> actions) {
     static Optional<PhaseOutcome> overrule(RunContext ctx) {
         if (ctx.upgrade().getMetadata().getDeletionTimestamp() == null || !finishesRunFirst(ctx.upgrade())) return Optional.empty();
         return switch (ctx.status().getPhase()) {
-            case BackingUp, VerifyingBackup, Replicating, Freezing, Copying, Migrating, StartingNewSide, Switching -> Optional.of(Failures.fail(ctx, "Deleted",
+            case BackingUp, VerifyingBackup, Replicating, Freezing, Copying, Migrating, MigratingData, StartingNewSide, Switching ->
+                    Optional.of(Failures.fail(ctx, "Deleted",
                     "the KratosUpgrade is being deleted: switching back to the old side before it goes"));
             case KeepingOld -> Optional.of(PhaseOutcome.advance(Phase.Finalizing, "Deleted",
                     "the KratosUpgrade is being deleted: the new side keeps serving; releasing the old side before it goes"));

@@ -16,6 +16,7 @@ import io.kratosupgrade.operator.lifecycle.handlers.FinalizingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.FreezingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.ReplicatingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.KeepingOldHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.MigratingDataHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.StartingNewSideHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.SwitchingBackHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.SwitchingHandler;
@@ -61,7 +62,7 @@ public class PhaseMachine {
         for (PhaseHandler h : List.of(new PendingHandler(), new PreflightHandler(), new AwaitingApprovalHandler(), new ScalingDownHandler(),
                 new BackingUpHandler(), new VerifyingBackupHandler(), new RehearsingHandler(), new MigratingHandler(), new AwaitingRolloutHandler(), new RollingOutHandler(), new VerifyingHandler(),
                 new RestoringDatabaseHandler(), new RollingBackHandler(), new ReplicatingHandler(), new FreezingHandler(), new CopyingHandler(),
-                new StartingNewSideHandler(), new SwitchingHandler(), new KeepingOldHandler(), new FinalizingHandler(), new SwitchingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
+                new MigratingDataHandler(), new StartingNewSideHandler(), new SwitchingHandler(), new KeepingOldHandler(), new FinalizingHandler(), new SwitchingBackHandler(), new TerminalHandler(Phase.Succeeded), new TerminalHandler(Phase.Planned), new TerminalHandler(Phase.Failed),
                 new TerminalHandler(Phase.RolledBack))) {
             handlers.put(h.phase(), h);
         }
@@ -214,6 +215,7 @@ public class PhaseMachine {
         status.setBackup(null);
         status.setRehearsal(null);
         status.setMigration(null);
+        status.setDataMigration(null);
         status.setRollout(null);
         status.setVerification(null);
         status.setDatabaseRestore(null);

@@ -16,6 +16,7 @@ import io.kratosupgrade.operator.kratos.ImageReference;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.resources.Containers;
 import io.kratosupgrade.operator.observe.Observation;
+import io.kratosupgrade.operator.product.DataMigration;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import java.time.Duration;
@@ -104,6 +105,12 @@ public record RunContext(KratosUpgrade upgrade, Observation observed, Instant no
     /** spec.blueGreen, never null (defaults when absent; a BlueGreen run always has one, the API requires it). */
     public BlueGreenSpec blueGreen() {
         return spec().getBlueGreen() != null ? spec().getBlueGreen() : new BlueGreenSpec();
+    }
+
+    /** The data migration this run's path needs after the schema migration (Keto v0.6 to v0.7), known from preflight on. */
+    public Optional<DataMigration> dataMigration() {
+        if (status().getFromVersion() == null || status().getToVersion() == null) return Optional.empty();
+        return product().dataMigration(KratosVersion.parse(status().getFromVersion()), KratosVersion.parse(status().getToVersion()));
     }
 
     /** The step after the backup, the verification or the rehearsal that just completed ({@link Phase#afterBackupStep}). */

@@ -18,6 +18,7 @@ import io.kratosupgrade.operator.knowledge.Release;
 import io.kratosupgrade.operator.knowledge.ReleaseKnowledge;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
+import io.kratosupgrade.operator.product.DataMigration;
 import io.kratosupgrade.operator.product.Product;
 import io.kratosupgrade.operator.resources.Names;
 import java.util.ArrayList;
@@ -178,6 +179,10 @@ public final class PlanBuilder {
         }
         steps.add("migrate the target database with " + hop + ": " + in.product().displayName().toLowerCase() + " "
                 + String.join(" ", in.product().migrateArgs(in.to())));
+        Optional<DataMigration> dataMigration = in.product().dataMigration(in.from(), in.to());
+        dataMigration.ifPresent(d -> steps.add("run " + d.description() + " on the target database with " + hop + ", started again "
+                + "after a failure up to " + in.spec().getMigration().getDataMigrationAttempts() + " times (Ory's guide: re-run until it "
+                + "succeeds); records it cannot move end the run and are listed in status.dataMigration.brokenRecords"));
         steps.add("pin the Services that select Deployment " + in.deployment() + "'s pods to its pod-template-hash, then create "
                 + "Deployment " + in.newDeployment() + " (its clone with " + hop + " and the target database's DSN, " + in.replicas()
                 + " replicas) and wait until every pod is ready");
@@ -187,7 +192,8 @@ public final class PlanBuilder {
                 + "was at the freeze" + (spec.isRestoreOldWrites() ? ", writable again" : ", read-only for its user"));
         plan.setOutage("reads: none (the old side serves until the switch, the new side after it). Writes: refused from the freeze "
                 + "until the switch, for as long as " + (spec.replicates() ? "the last changes' arrival (usually under a second), the "
-                + "copy of the tables replication does not carry," : "the dump, the restore into the target,") + " the migration and "
+                + "copy of the tables replication does not carry," : "the dump, the restore into the target,") + " the migration"
+                + (dataMigration.isPresent() ? ", the data migration" : "") + " and "
                 + "the start of the new side take together; status.blueGreen.freezeSeconds reports it");
         plan.setRollback("a failure before the switch " + (spec.replicates() ? "drops the subscription, the replication slot and the "
                 + "publication, " : "") + "gives the old database its writes back, deletes the new Deployment and "

@@ -1,12 +1,18 @@
 package io.kratosupgrade.operator.product;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kratosupgrade.operator.knowledge.ReleaseKnowledge;
+import io.kratosupgrade.operator.kratos.KratosVersion;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Ory Keto (permissions): its knowledge base is products/keto/releases.json. {@code migrate up --yes} takes no
  * {@code -e}: Keto reads the DSN from its config file or the DSN variable, which the migration Job gets from the
- * server's own container.
+ * server's own container. From v0.6 to v0.7 its tuples must also be moved by Keto itself: {@link LegacyNamespaces}.
  */
 public final class Keto extends OryService {
 
@@ -17,5 +23,71 @@ public final class Keto extends OryService {
 
     Keto(ReleaseKnowledge knowledge) {
         super("Keto", "keto", knowledge, CORE_TABLES);
+    }
+
+    /** The first release on the single-table schema: from an older one, the tuples must be moved by Keto itself. */
+    static final KratosVersion SINGLE_TABLE = KratosVersion.parse("v0.7.0-alpha.0");
+    /** The release that removed {@code keto namespace migrate legacy}. */
+    static final KratosVersion LEGACY_COMMAND_REMOVED = KratosVersion.parse("v0.9.0-alpha.0");
+    static final String LAST_WITH_LEGACY_COMMAND = "v0.8.0-alpha.2";
+
+    @Override
+    public Optional<DataMigration> dataMigration(KratosVersion from, KratosVersion to) {
+        return from.compareTo(SINGLE_TABLE) < 0 && to.compareTo(SINGLE_TABLE) >= 0 ? Optional.of(LegacyNamespaces.INSTANCE) : Optional.empty();
+    }
+
+    /**
+     * {@code keto namespace migrate legacy --yes} (cmd/namespace/migrate_legacy.go, v0.7.0-alpha.1 to v0.8.0-alpha.2):
+     * for every legacy table {@code keto_<id>_relation_tuples} it copies the tuples into keto_relation_tuples in one
+     * transaction, then (--yes) drops the legacy table. A tuple whose subject does not parse is logged ("Skipping
+     * relation tuple, it seems to be in a broken state"), the others are committed, and the command fails with
+     * "found non-deserializable relationtuples: [...]" before dropping that table: a re-run would copy the good tuples
+     * a second time (keto_relation_tuples has no unique key), so broken tuples end the run instead.
+     */
+    static final class LegacyNamespaces implements DataMigration {
+
+        static final LegacyNamespaces INSTANCE = new LegacyNamespaces();
+        static final String BROKEN_PREFIX = "found non-deserializable relationtuples: ";
+        /** The hint Keto prints after that error, which survives when the log's end cut the error line. */
+        static final String BROKEN_HINT = "github.com/ory/keto/issues/661";
+        private static final ObjectMapper JSON = new ObjectMapper();
+
+        @Override
+        public String description() {
+            return "Keto's legacy namespace migration (keto namespace migrate legacy --yes: the v0.6 tables of each namespace "
+                    + "moved into the single table of v0.7)";
+        }
+
+        @Override
+        public List<String> args() {
+            return List.of("namespace", "migrate", "legacy", "--yes");
+        }
+
+        @Override
+        public Optional<String> unavailableIn(KratosVersion target) {
+            if (target.compareTo(LEGACY_COMMAND_REMOVED) < 0) return Optional.empty();
+            return Optional.of("Keto " + target + " no longer has `keto namespace migrate legacy` (removed in " + LEGACY_COMMAND_REMOVED
+                    + "), which moves the relation tuples of a v0.6 database: upgrade to " + LAST_WITH_LEGACY_COMMAND
+                    + " first (the last release that has it), then to " + target);
+        }
+
+        @Override
+        public Optional<BrokenRecords> brokenRecords(String output) {
+            if (output == null || !(output.contains(BROKEN_PREFIX) || output.contains(BROKEN_HINT))) return Optional.empty();
+            int start = output.indexOf(BROKEN_PREFIX);
+            if (start < 0) return Optional.of(new BrokenRecords(List.of(), false));
+            List<String> tuples = new ArrayList<>();
+            try {
+                // The array is the rest of the error line.
+                String rest = output.substring(start + BROKEN_PREFIX.length());
+                int end = rest.indexOf('\n');
+                for (JsonNode tuple : JSON.readTree(end < 0 ? rest : rest.substring(0, end))) {
+                    tuples.add(tuple.path("object").asText() + "#" + tuple.path("relation").asText() + "@" + tuple.path("subject").asText());
+                }
+                return Optional.of(new BrokenRecords(tuples, true));
+            } catch (JsonProcessingException e) {
+                return Optional.of(new BrokenRecords(tuples, false));
+            }
+        }
     }
 }

@@ -25,11 +25,28 @@ public final class MigrationJobBuilder {
                         String targetImage, List<String> migrateArgs, Duration timeout) {
     }
 
+    /** The Jobs' step label of the data migration, a migration Job with the product's data migration command. */
+    public static final String DATA_MIGRATION_STEP = "migrate-data";
+
     public static Job build(Input in) {
-        Container migrate = migrateContainer("migrate", in.kratosContainer(), in.targetImage(), in.migrateArgs());
+        return build(in, "migrate", migrateContainer("migrate", in.kratosContainer(), in.targetImage(), in.migrateArgs()));
+    }
+
+    /**
+     * The data migration some upgrades need after the schema migration (Keto's legacy namespace migration): the same
+     * Job with that command. The end of its log is its termination message even on failure: the operator reads the
+     * records it could not move there.
+     */
+    public static Job buildDataMigration(Input in) {
+        Container container = migrateContainer(DATA_MIGRATION_STEP, in.kratosContainer(), in.targetImage(), in.migrateArgs());
+        container.setTerminationMessagePolicy("FallbackToLogsOnError");
+        return build(in, DATA_MIGRATION_STEP, container);
+    }
+
+    private static Job build(Input in, String step, Container container) {
         PodSpec template = in.kratosPod();
-        return OperatorJobs.wrap(in.upgrade(), in.run(), "migrate", in.jobName(), in.timeout(), OperatorJobs.podLike(template)
-                .withContainers(migrate)
+        return OperatorJobs.wrap(in.upgrade(), in.run(), step, in.jobName(), in.timeout(), OperatorJobs.podLike(template)
+                .withContainers(container)
                 .withVolumes(template.getVolumes())
                 .build());
     }

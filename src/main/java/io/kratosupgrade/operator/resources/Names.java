@@ -32,6 +32,11 @@ public final class Names {
         return bounded(ku.getMetadata().getName() + "-" + run + "-migrate" + (hop == 0 ? "" : "-" + (hop + 1)), MAX_JOB_NAME);
     }
 
+    /** Attempt {@code attempt} (1-based) of a run's data migration; the first keeps the plain name. */
+    public static String dataMigrationJob(KratosUpgrade ku, int run, int attempt) {
+        return bounded(ku.getMetadata().getName() + "-" + run + "-migrate-data" + (attempt == 1 ? "" : "-" + attempt), MAX_JOB_NAME);
+    }
+
     public static String backupVerificationJob(KratosUpgrade ku, int run) {
         return bounded(ku.getMetadata().getName() + "-" + run + "-verify", MAX_JOB_NAME);
     }

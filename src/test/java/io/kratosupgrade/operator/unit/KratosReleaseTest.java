@@ -60,6 +60,9 @@ class KratosReleaseTest {
             assertThat(KratosVersion.fromImageTag("v1.3.1")).contains(KratosVersion.parse("v1.3.1"));
             assertThat(KratosVersion.fromImageTag("v1.3.1-distroless")).contains(KratosVersion.parse("v1.3.1"));
             assertThat(KratosVersion.fromImageTag("v25.4.0-amd64")).contains(KratosVersion.parse("v25.4.0"));
+            // Pre-releases are versions of their own (Keto v0.6 to v0.11 are alphas); a flavour after one is still dropped.
+            assertThat(KratosVersion.fromImageTag("v0.6.0-alpha.3")).contains(KratosVersion.parse("v0.6.0-alpha.3"));
+            assertThat(KratosVersion.fromImageTag("v0.11.0-alpha.0-distroless")).contains(KratosVersion.parse("v0.11.0-alpha.0"));
         }
 
         @ParameterizedTest

@@ -108,7 +108,7 @@ final class UpgradeScenario {
     UpgradeScenario passPreflight() {
         if (phase() != Phase.Preflight) toPreflight();
         decideInPreflight();
-        assertThat(actions(Action.AcquireLock.class)).hasSize(1);
+        assertThat(actions(Action.AcquireLock.class)).as(status().getMessage()).hasSize(1);
         world.lock = Fixtures.lockedBy(ku.getMetadata().getName());
         decide();
         return this;

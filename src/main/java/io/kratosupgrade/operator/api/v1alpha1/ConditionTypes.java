@@ -31,6 +31,7 @@ public final class ConditionTypes {
     public static final String REPLICA_SYNCED = "ReplicaSynced";
     public static final String WRITES_FROZEN = "WritesFrozen";
     public static final String DATABASE_COPIED = "DatabaseCopied";
+    public static final String DATA_MIGRATED = "DataMigrated";
     public static final String NEW_SIDE_READY = "NewSideReady";
     public static final String TRAFFIC_SWITCHED = "TrafficSwitched";
     public static final String OLD_SIDE_KEPT = "OldSideKept";
@@ -41,8 +42,8 @@ public final class ConditionTypes {
 
     /** The conditions that describe one run's steps; a new run starts without them (and without ImageReverted). */
     public static final List<String> STEPS = List.of(PREFLIGHT_PASSED, APPROVED, SCALED_DOWN, BACKED_UP, BACKUP_VERIFIED, REHEARSED, MIGRATED,
-            ROLLOUT_STARTED, ROLLED_OUT, VERIFIED, DATABASE_RESTORED, ROLLED_BACK, REPLICA_SYNCED, WRITES_FROZEN, DATABASE_COPIED, NEW_SIDE_READY,
-            TRAFFIC_SWITCHED, OLD_SIDE_KEPT, OLD_SIDE_RELEASED, SWITCHED_BACK);
+            ROLLOUT_STARTED, ROLLED_OUT, VERIFIED, DATABASE_RESTORED, ROLLED_BACK, REPLICA_SYNCED, WRITES_FROZEN, DATABASE_COPIED, DATA_MIGRATED,
+            NEW_SIDE_READY, TRAFFIC_SWITCHED, OLD_SIDE_KEPT, OLD_SIDE_RELEASED, SWITCHED_BACK);
 
     private ConditionTypes() {
     }

@@ -99,6 +99,10 @@ public class KratosUpgradeStatus {
     @JsonPropertyDescription("The migration step.")
     private StepStatus migration;
 
+    @JsonPropertyDescription("The data migration after the schema migration, when the upgrade needs one (Keto v0.6 to v0.7, "
+            + "phase MigratingData).")
+    private DataMigrationStatus dataMigration;
+
     @JsonPropertyDescription("The rollout step.")
     private RolloutStatus rollout;
 
@@ -164,6 +168,8 @@ public class KratosUpgradeStatus {
     public void setBlueGreen(BlueGreenStatus blueGreen) { this.blueGreen = blueGreen; }
     public RestoreStatus getDatabaseRestore() { return databaseRestore; }
     public void setDatabaseRestore(RestoreStatus databaseRestore) { this.databaseRestore = databaseRestore; }
+    public DataMigrationStatus getDataMigration() { return dataMigration; }
+    public void setDataMigration(DataMigrationStatus dataMigration) { this.dataMigration = dataMigration; }
     public RehearsalStatus getRehearsal() { return rehearsal; }
     public void setRehearsal(RehearsalStatus rehearsal) { this.rehearsal = rehearsal; }
     public InspectionStatus getInspection() { return inspection; }

@@ -72,10 +72,17 @@ public enum Phase {
     Copying(ConditionTypes.DATABASE_COPIED),
     /**
      * The migration Job with the hop's image (BlueGreen: on the target database). Exits: RollingOut, AwaitingRollout
-     * (Gate), StartingNewSide (BlueGreen); failure: as BackingUp (on a later hop of a Rolling run the Deployment serves
+     * (Gate), MigratingData or StartingNewSide (BlueGreen); failure: as BackingUp (on a later hop of a Rolling run the Deployment serves
      * the previous hop's verified release and stays so).
      */
     Migrating(ConditionTypes.MIGRATED),
+    /**
+     * BlueGreen, when the product's release notes ask for a data migration after the schema migration (Keto v0.6 to
+     * v0.7: {@code keto namespace migrate legacy}): one Job of the target image on the target database, started again
+     * after a failure up to spec.migration.dataMigrationAttempts times, unless it reported records it cannot move.
+     * Exits: StartingNewSide; failure: SwitchingBack.
+     */
+    MigratingData(ConditionTypes.DATA_MIGRATED),
     /**
      * Gate mode: the database is ready for the target and the run is Ready; it waits, without a deadline, for the
      * Deployment's owner (a GitOps tool) to roll it to the target release. Exits: RollingOut (the Deployment runs the
@@ -149,7 +156,7 @@ public enum Phase {
         return switch (this) {
             case Succeeded, Planned, Failed, RolledBack -> true;
             case Pending, Preflight, AwaitingApproval, Replicating, Freezing, ScalingDown, BackingUp, VerifyingBackup, Rehearsing, Copying,
-                 Migrating, AwaitingRollout, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
+                 Migrating, MigratingData, AwaitingRollout, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
                  RestoringDatabase, RollingBack, SwitchingBack -> false;
         };
     }
@@ -172,7 +179,8 @@ public enum Phase {
             case VerifyingBackup -> EnumSet.of(Rehearsing, Replicating, Migrating, Failed, RollingBack);
             case Rehearsing -> EnumSet.of(Migrating, Failed, RollingBack);
             case Copying -> EnumSet.of(Migrating, SwitchingBack);
-            case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, StartingNewSide, Failed, RollingBack, SwitchingBack);
+            case Migrating -> EnumSet.of(RollingOut, AwaitingRollout, MigratingData, StartingNewSide, Failed, RollingBack, SwitchingBack);
+            case MigratingData -> EnumSet.of(StartingNewSide, SwitchingBack);
             case AwaitingRollout -> EnumSet.of(RollingOut, Failed);
             case RollingOut -> EnumSet.of(Verifying, RestoringDatabase, RollingBack, Failed);
             case Verifying -> EnumSet.of(Succeeded, Migrating, ScalingDown, RestoringDatabase, RollingBack, Failed);
@@ -239,7 +247,7 @@ public enum Phase {
         }
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, AwaitingRollout, RollingBack, SwitchingBack, Finalizing -> Failed;
-            case Replicating, Freezing, Copying, StartingNewSide, Switching, KeepingOld -> SwitchingBack;
+            case Replicating, Freezing, Copying, MigratingData, StartingNewSide, Switching, KeepingOld -> SwitchingBack;
             case RestoringDatabase -> RollingBack;
             case ScalingDown -> RollingBack;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Recreate ? RollingBack : Failed;
@@ -260,7 +268,7 @@ public enum Phase {
         return switch (this) {
             case Pending, Preflight, AwaitingApproval, AwaitingRollout, Planned -> true;
             case BackingUp, VerifyingBackup, Rehearsing, Migrating -> strategy == Strategy.Rolling;
-            case ScalingDown, Replicating, Freezing, Copying, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
+            case ScalingDown, Replicating, Freezing, Copying, MigratingData, RollingOut, Verifying, StartingNewSide, Switching, KeepingOld, Finalizing,
                  RestoringDatabase, RollingBack, SwitchingBack, Succeeded, Failed, RolledBack -> false;
         };
     }

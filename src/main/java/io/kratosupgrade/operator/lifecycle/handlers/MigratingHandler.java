@@ -75,6 +75,10 @@ public class MigratingHandler implements PhaseHandler {
                     ctx.status().setDatabaseVersion(migratedTo);
                 }
                 String migrated = ctx.hopLabel() + "database migrated to " + migratedTo + " by Job " + migration.getJobName();
+                if (ctx.strategy() == Strategy.BlueGreen && ctx.dataMigration().isPresent()) {
+                    return PhaseOutcome.advance(Phase.MigratingData, "MigrationComplete", migrated.replace("database migrated",
+                            "target database migrated") + "; next: " + ctx.dataMigration().get().description());
+                }
                 if (ctx.strategy() == Strategy.BlueGreen) {
                     return PhaseOutcome.advance(Phase.StartingNewSide, "MigrationComplete", migrated.replace("database migrated",
                             "target database migrated") + "; starting Deployment " + ctx.status().getBlueGreen().getNewDeployment());

@@ -27,6 +27,7 @@ import io.kratosupgrade.operator.resources.UpgradeLock;
 import io.kratosupgrade.operator.kube.RolloutCheck;
 import io.kratosupgrade.operator.preflight.GitOpsOwnership;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.kratosupgrade.operator.product.DataMigration;
 import java.time.ZoneOffset;
 import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.observe.config.EffectiveConfig;
@@ -94,6 +95,20 @@ public class PreflightHandler implements PhaseHandler {
         if (databaseVersion != null && target.compareTo(KratosVersion.parse(databaseVersion)) < 0) {
             return Failures.fail(ctx, "Downgrade", "the database was already migrated to " + databaseVersion
                     + " by an earlier run; target " + target + " is older");
+        }
+
+        Optional<DataMigration> dataMigration = ctx.product().dataMigration(current.get(), target);
+        if (dataMigration.isPresent()) {
+            Optional<String> unavailable = dataMigration.get().unavailableIn(target);
+            if (unavailable.isPresent()) {
+                return Failures.fail(ctx, "DataMigrationUnavailable", unavailable.get());
+            }
+            if (ctx.spec().getStrategy() != Strategy.BlueGreen) {
+                return Failures.fail(ctx, "DataMigrationNeedsBlueGreen", current.get() + " -> " + target + " needs "
+                        + dataMigration.get().description() + ", which runs with the old side's writes frozen and a new server "
+                        + "beside the old one (Ory's procedure): set spec.strategy BlueGreen with spec.blueGreen.targetDatabase. "
+                        + "Nothing was changed");
+            }
         }
 
         if (!ctx.gate() && !ctx.spec().isImageExcludedFromGitOps()) {
