@@ -108,6 +108,59 @@ abstract class ApiServerTestBase {
         await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(namespace).withName("kratos").get().getStatus() != null);
     }
 
+    /**
+     * {@link #installKratos()} with a Keto Deployment of {@code image} in place of Kratos's: Keto's config file, its read
+     * port's readiness probe and an Envoy sidecar beside it.
+     */
+    void installKeto(String image) {
+        installKratos();
+        client.apps().deployments().inNamespace(namespace).withName("kratos").delete();
+        client.apps().deployments().inNamespace(namespace).resource(ketoDeployment(image)).create();
+        await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(namespace).withName("keto").get().getStatus() != null);
+    }
+
+    static Deployment ketoDeployment(String image) {
+        return new DeploymentBuilder()
+                .withNewMetadata().withName("keto").endMetadata()
+                .withNewSpec()
+                    .withReplicas(2)
+                    .withNewSelector().withMatchLabels(Map.of("app", "keto")).endSelector()
+                    .withNewTemplate()
+                        .withNewMetadata().withLabels(Map.of("app", "keto")).endMetadata()
+                        .withNewSpec()
+                            .addNewContainer()
+                                .withName("keto")
+                                .withImage(image)
+                                .withArgs("serve", "-c", "/etc/config/keto/keto.yaml")
+                                .addNewEnv().withName("DSN").withNewValueFrom()
+                                    .withNewSecretKeyRef().withName("kratos-db").withKey("dsn").endSecretKeyRef()
+                                .endValueFrom().endEnv()
+                                .addNewVolumeMount().withName("config").withMountPath("/etc/config/keto").endVolumeMount()
+                                .withNewReadinessProbe().withNewHttpGet().withPath("/health/ready").withNewPort(4466).endHttpGet().endReadinessProbe()
+                            .endContainer()
+                            .addNewContainer().withName("proxy").withImage("envoyproxy/envoy:v1.31.0").endContainer()
+                            .addNewVolume().withName("config").withNewConfigMap().withName("keto-config").endConfigMap().endVolume()
+                        .endSpec()
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    /** A BlueGreen target: Secret kratos-green-db (key dsn) naming an empty database, and Service {@code service} selecting app={@code app}. */
+    void installBlueGreenTarget(String service, String app) {
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName("kratos-green-db").endMetadata()
+                .withStringData(Map.of("dsn", DSN.replace("/kratos", "/kratos_green"))).build()).create();
+        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                .withName(service).endMetadata().withNewSpec().withSelector(Map.of("app", app)).addNewPort().withPort(80).endPort()
+                .endSpec().build()).create();
+    }
+
+    static void blueGreen(KratosUpgradeSpec spec) {
+        spec.setStrategy(io.kratosupgrade.operator.api.v1alpha1.Strategy.BlueGreen);
+        spec.setBlueGreen(new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec());
+        spec.getBlueGreen().setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
+    }
+
     static Deployment kratosDeployment() {
         return new DeploymentBuilder()
                 .withNewMetadata().withName("kratos").withLabels(Map.of("app.kubernetes.io/name", "kratos")).endMetadata()

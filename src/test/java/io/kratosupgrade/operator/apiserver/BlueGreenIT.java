@@ -7,11 +7,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
-import io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference;
-import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.resources.ServiceSelectors;
 import io.kratosupgrade.operator.testsupport.Edits;
 import java.util.Map;
@@ -30,7 +27,7 @@ class BlueGreenIT extends ApiServerTestBase {
     void theNewSideStartsOnTheCopyTheServicesMoveAndTheOldSideIsReleasedOnRequest() {
         controllers.start();
         installBlueGreen();
-        upgrade("bg", "v1.3.1", BlueGreenIT::blueGreen);
+        upgrade("bg", "v1.3.1", ApiServerTestBase::blueGreen);
 
         KratosUpgrade kept = awaitPhase("bg", Phase.KeepingOld);
         assertThat(controllers.jobsCreated).containsExactly("bg-1-check-target", "bg-1-freeze", "bg-1-backup", "bg-1-copy", "bg-1-migrate");
@@ -89,13 +86,6 @@ class BlueGreenIT extends ApiServerTestBase {
             client.services().inNamespace(namespace).resource(new ServiceBuilder().withNewMetadata().withName(entry.getKey()).endMetadata()
                     .withNewSpec().withSelector(Map.of("app", entry.getValue())).addNewPort().withPort(80).endPort().endSpec().build()).create();
         }
-    }
-
-    private static void blueGreen(io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec spec) {
-        spec.setStrategy(Strategy.BlueGreen);
-        BlueGreenSpec blueGreen = new BlueGreenSpec();
-        blueGreen.setTargetDatabase(new SecretKeyReference("kratos-green-db", "dsn"));
-        spec.setBlueGreen(blueGreen);
     }
 
     private Service service(String name) {

@@ -74,6 +74,15 @@ final class FakeControllers implements AutoCloseable {
         this.namespace = namespace;
     }
 
+    /** The exit code and the end of the log (its termination message) of Jobs told to {@link #failWith}. */
+    private final Map<String, Map.Entry<Integer, String>> failures = new ConcurrentHashMap<>();
+
+    /** Job {@code jobName} fails: its container exits {@code exitCode} with {@code log} as its termination message. */
+    FakeControllers failWith(String jobName, int exitCode, String log) {
+        failures.put(jobName, Map.entry(exitCode, log));
+        return jobs(jobName, JobBehavior.FAIL);
+    }
+
     /** How Jobs of a step ("backup", "migrate") or one Job, by name, behave. */
     FakeControllers jobs(String stepOrJobName, JobBehavior behavior) {
         jobBehavior.put(stepOrJobName, behavior);
@@ -183,7 +192,8 @@ final class FakeControllers implements AutoCloseable {
                         .build();
             }
             case FAIL -> {
-                setPodTerminated(pod, 1, null);
+                Map.Entry<Integer, String> failure = failures.getOrDefault(name, Map.entry(1, ""));
+                setPodTerminated(pod, failure.getKey(), failure.getValue().isEmpty() ? null : failure.getValue());
                 status = new JobStatusBuilder().withStartTime(now).withFailed(1).withActive(0)
                         .withConditions(
                                 new JobConditionBuilder().withType("FailureTarget").withStatus("True").withReason("BackoffLimitExceeded")

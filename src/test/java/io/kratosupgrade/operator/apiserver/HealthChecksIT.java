@@ -58,7 +58,7 @@ class HealthChecksIT extends ApiServerTestBase {
         EXPECTED.put("NoStatus", List.of("Progressing", "Unknown"));
         for (String progressing : List.of("GenerationNotObserved", "Pending", "Preflight", "ScalingDown", "BackingUp",
                 "VerifyingBackup", "Rehearsing", "Migrating", "RollingOut", "Verifying", "RestoringDatabase", "RollingBack",
-                "Replicating", "Freezing", "Copying", "StartingNewSide", "Switching", "KeepingOld", "Finalizing", "SwitchingBack")) {
+                "Replicating", "Freezing", "Copying", "MigratingData", "StartingNewSide", "Switching", "KeepingOld", "Finalizing", "SwitchingBack")) {
             EXPECTED.put(progressing, List.of("Progressing", "InProgress"));
         }
         EXPECTED.put("AwaitingApproval", List.of("Suspended", "InProgress"));
@@ -165,17 +165,9 @@ class HealthChecksIT extends ApiServerTestBase {
     void aBlueGreenRunIsSwitchedBackThenRetriedAndFinalized() {
         controllers.start();
         installKratos();
-        client.secrets().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
-                .withName("kratos-green-db").endMetadata().withStringData(Map.of("dsn", DSN.replace("/kratos", "/kratos_green"))).build()).create();
-        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
-                .withName("kratos-public").endMetadata().withNewSpec().withSelector(Map.of("app", "kratos")).addNewPort().withPort(80).endPort()
-                .endSpec().build()).create();
+        installBlueGreenTarget("kratos-public", "kratos");
         try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
-            upgrade("bg", "v1.3.1", spec -> {
-                spec.setStrategy(Strategy.BlueGreen);
-                spec.setBlueGreen(new io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec());
-                spec.getBlueGreen().setTargetDatabase(new io.kratosupgrade.operator.api.v1alpha1.SecretKeyReference("kratos-green-db", "dsn"));
-            });
+            upgrade("bg", "v1.3.1", ApiServerTestBase::blueGreen);
             awaitPhase("bg", Phase.KeepingOld);
             annotate("bg", KratosUpgrade.SWITCH_BACK_ANNOTATION, "1");
             awaitPhase("bg", Phase.RolledBack);
@@ -186,6 +178,24 @@ class HealthChecksIT extends ApiServerTestBase {
             awaitUpgrade("bg", ku -> ku.getStatus().getRun() == 2 && ku.getStatus().getPhase() == Phase.KeepingOld);
             annotate("bg", KratosUpgrade.FINALIZE_ANNOTATION, "2");
             awaitPhase("bg", Phase.Succeeded);
+            recorder.samples().forEach(SAMPLES::putIfAbsent);
+        }
+    }
+
+    /** MigratingData: Keto v0.6 -> v0.7 moves its tuples after the target's migration. */
+    @Test
+    @Order(4)
+    void aKetoRunMovesItsLegacyTuplesOnTheNewSide() {
+        controllers.start();
+        installKeto("oryd/keto:v0.6.0-alpha.3");
+        installBlueGreenTarget("keto-read", "keto");
+        try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
+            upgrade("keto", "v0.7.0-alpha.1", spec -> {
+                blueGreen(spec);
+                spec.setProduct(io.kratosupgrade.operator.api.v1alpha1.OryProduct.Keto);
+                spec.setDeploymentName("keto");
+            });
+            awaitPhase("keto", Phase.KeepingOld);
             recorder.samples().forEach(SAMPLES::putIfAbsent);
         }
     }

@@ -3,11 +3,13 @@ package io.kratosupgrade.operator.apiserver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
+import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.OryProduct;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.resources.ServiceSelectors;
+import io.kratosupgrade.operator.testsupport.KetoOutputs;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +17,9 @@ import org.junit.jupiter.api.Test;
  * spec.product Keto against a real API server: the same pipeline as for Kratos (backup, verification, rehearsal,
  * migration, rollout) with Keto's own contract, as its real binaries showed it (docs/hydra-facts.md): the container
  * found by the product's name beside a sidecar, {@code keto migrate up --yes} with the server's config file (Keto
- * needs one even to migrate, and takes no -e), its tables counted.
+ * needs one even to migrate, and takes no -e), its tables counted. From v0.6, the legacy namespace migration of Ory's
+ * guide on the BlueGreen machinery, with the outputs its sources print ({@link KetoOutputs}): no v0.6 or v0.7 binary can
+ * be built here.
  */
 class KetoIT extends ApiServerTestBase {
 
@@ -28,9 +32,7 @@ class KetoIT extends ApiServerTestBase {
                 + "\"pendingForTarget\":0,\"missingForRunning\":0,\"unknownToRunning\":0,\"unknownToTarget\":0,"
                 + "\"aheadExamples\":[],\"missingExamples\":[],\"networks\":1}";
         controllers.start();
-        installKratos();
-        client.apps().deployments().inNamespace(namespace).withName("kratos").delete();
-        client.apps().deployments().inNamespace(namespace).resource(ketoDeployment()).create();
+        installKeto(FROM);
         upgrade("keto", TO, spec -> {
             spec.setProduct(OryProduct.Keto);
             spec.setDeploymentName("keto");
@@ -53,30 +55,59 @@ class KetoIT extends ApiServerTestBase {
                 .containsExactly("oryd/keto:" + TO, "envoyproxy/envoy:v1.31.0");
     }
 
-    private static Deployment ketoDeployment() {
-        return new DeploymentBuilder()
-                .withNewMetadata().withName("keto").endMetadata()
-                .withNewSpec()
-                    .withReplicas(2)
-                    .withNewSelector().withMatchLabels(Map.of("app", "keto")).endSelector()
-                    .withNewTemplate()
-                        .withNewMetadata().withLabels(Map.of("app", "keto")).endMetadata()
-                        .withNewSpec()
-                            .addNewContainer()
-                                .withName("keto")
-                                .withImage(FROM)
-                                .withArgs("serve", "-c", "/etc/config/keto/keto.yaml")
-                                .addNewEnv().withName("DSN").withNewValueFrom()
-                                    .withNewSecretKeyRef().withName("kratos-db").withKey("dsn").endSecretKeyRef()
-                                .endValueFrom().endEnv()
-                                .addNewVolumeMount().withName("config").withMountPath("/etc/config/keto").endVolumeMount()
-                                .withNewReadinessProbe().withNewHttpGet().withPath("/health/ready").withNewPort(4466).endHttpGet().endReadinessProbe()
-                            .endContainer()
-                            .addNewContainer().withName("proxy").withImage("envoyproxy/envoy:v1.31.0").endContainer()
-                            .addNewVolume().withName("config").withNewConfigMap().withName("keto-config").endConfigMap().endVolume()
-                        .endSpec()
-                    .endTemplate()
-                .endSpec()
-                .build();
+    /**
+     * Keto v0.6 -> v0.7 as Ory's guide does it, on the BlueGreen machinery: writes frozen on the old side, the copy
+     * migrated, then {@code keto namespace migrate legacy --yes} on it, started again after a failure, before the new
+     * side starts and the Services move.
+     */
+    @Test
+    void fromV06TheLegacyNamespacesAreMovedOnTheCopyAndAFailedAttemptIsRunAgain() {
+        controllers.failWith("legacy-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.CONNECTION_LOST).start();
+        installKeto(LEGACY);
+        installBlueGreenTarget("keto-read", "keto");
+        upgrade("legacy", LEGACY_TARGET, KetoIT::ketoBlueGreen);
+
+        KratosUpgrade kept = awaitPhase("legacy", Phase.KeepingOld);
+
+        assertThat(controllers.jobsCreated).containsExactly("legacy-1-check-target", "legacy-1-freeze", "legacy-1-backup", "legacy-1-copy",
+                "legacy-1-migrate", "legacy-1-migrate-data", "legacy-1-migrate-data-2");
+        var legacy = client.batch().v1().jobs().inNamespace(namespace).withName("legacy-1-migrate-data-2").get()
+                .getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(legacy.getImage()).isEqualTo("oryd/keto:" + LEGACY_TARGET);
+        assertThat(legacy.getArgs()).containsExactly("namespace", "migrate", "legacy", "--yes", "--config", "/etc/config/keto/keto.yaml");
+        assertThat(legacy.getEnv()).filteredOn(e -> e.getName().equals("DSN")).singleElement()
+                .satisfies(e -> assertThat(e.getValueFrom().getSecretKeyRef().getName()).as("the copy").isEqualTo("kratos-green-db"));
+        assertThat(kept.getStatus().getDataMigration().getAttempts()).isEqualTo(2);
+        assertThat(kept.getStatus().getPlan().getSteps()).anySatisfy(step -> assertThat(step).contains("keto namespace migrate legacy --yes"));
+        assertThat(client.services().inNamespace(namespace).withName("keto-read").get().getSpec().getSelector())
+                .containsEntry(ServiceSelectors.COLOUR, kept.getStatus().getBlueGreen().getNewDeployment());
+        awaitEvents("DataMigrationAttemptFailed", "DataMigrated", "TrafficSwitched");
+    }
+
+    /** Broken tuples: no second attempt, the tuples in status, the old side serving and writable again, the copy emptied. */
+    @Test
+    void brokenTuplesSwitchBackAndAreListed() {
+        controllers.failWith("broken-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.BROKEN_TUPLES).start();
+        installKeto(LEGACY);
+        installBlueGreenTarget("keto-read", "keto");
+        upgrade("broken", LEGACY_TARGET, KetoIT::ketoBlueGreen);
+
+        KratosUpgrade back = awaitPhase("broken", Phase.RolledBack);
+
+        assertThat(back.getStatus().getFailureReason()).isEqualTo("BrokenRecords");
+        assertThat(back.getStatus().getDataMigration().getBrokenRecords()).containsExactly("file-1#view@docs:", "file-2#edit@#owner");
+        assertThat(controllers.jobsCreated).contains("broken-1-migrate-data", "broken-1-thaw", "broken-1-empty-target")
+                .doesNotContain("broken-1-migrate-data-2");
+        assertThat(back.getStatus().getBlueGreen().getOldWritesRestored()).isTrue();
+        assertThat(client.services().inNamespace(namespace).withName("keto-read").get().getSpec().getSelector()).isEqualTo(Map.of("app", "keto"));
+    }
+
+    static final String LEGACY = "oryd/keto:v0.6.0-alpha.3";
+    static final String LEGACY_TARGET = "v0.7.0-alpha.1";
+
+    private static void ketoBlueGreen(KratosUpgradeSpec spec) {
+        blueGreen(spec);
+        spec.setProduct(OryProduct.Keto);
+        spec.setDeploymentName("keto");
     }
 }

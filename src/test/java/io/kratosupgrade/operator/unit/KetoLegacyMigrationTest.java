@@ -10,28 +10,18 @@ import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.product.DataMigration;
 import io.kratosupgrade.operator.product.Products;
+import io.kratosupgrade.operator.testsupport.KetoOutputs;
 import org.junit.jupiter.api.Test;
 
 /**
  * Keto v0.6 -> v0.7 with Ory's legacy namespace migration as a BlueGreen run: after the target's {@code migrate up},
  * {@code keto namespace migrate legacy --yes} on the target database, re-run after a failure, stopped by broken tuples.
- * The outputs are the ones Keto v0.7.0-alpha.1 prints (cmd/namespace/migrate_legacy.go, single_table.go).
+ * The outputs are the ones Keto prints ({@link KetoOutputs}).
  */
 class KetoLegacyMigrationTest {
 
     static final String OLD = "oryd/keto:v0.6.0-alpha.3";
     static final String TARGET = "v0.7.0-alpha.1";
-    /** A failure a re-run can fix: the database went away in the middle (the transaction rolled back). */
-    static final String CONNECTION_LOST = "time=2026-11-29T10:00:03Z level=info msg=\"Connecting to the database\"\n"
-            + "Encountered error while migrating: driver: bad connection\nAborting.\n";
-    /** Two tuples whose subject does not parse: Keto committed the others and kept the legacy table. */
-    static final String BROKEN_TUPLES = "time=2026-11-29T10:00:03Z level=warning msg=\"Skipping relation tuple, it seems to be in a "
-            + "broken state. Please recreate it manually.\"\n"
-            + "Encountered error while migrating: found non-deserializable relationtuples: [{\"object\":\"file-1\",\"relation\":"
-            + "\"view\",\"subject\":\"docs:\",\"commit_time\":\"2021-05-01T10:00:00Z\"},{\"object\":\"file-2\",\"relation\":\"edit\","
-            + "\"subject\":\"#owner\",\"commit_time\":\"2021-05-02T10:00:00Z\"}]\nAborting.\n"
-            + "Please see https://github.com/ory/keto/issues/661 for why this happens and how to resolve this.\n";
-
     private final UpgradeScenario s = keto(new UpgradeScenario());
 
     static UpgradeScenario keto(UpgradeScenario s) {
@@ -70,7 +60,7 @@ class KetoLegacyMigrationTest {
         s.blueGreen();
         toMigratingData();
         s.decide();
-        fail("kratos-upgrade-1-migrate-data", CONNECTION_LOST);
+        fail("kratos-upgrade-1-migrate-data", KetoOutputs.CONNECTION_LOST);
 
         s.decide();
         assertThat(s.phase()).isEqualTo(Phase.MigratingData);
@@ -94,7 +84,7 @@ class KetoLegacyMigrationTest {
         s.blueGreen();
         toMigratingData();
         s.decide();
-        fail("kratos-upgrade-1-migrate-data", BROKEN_TUPLES);
+        fail("kratos-upgrade-1-migrate-data", KetoOutputs.BROKEN_TUPLES);
 
         s.decide();
         assertThat(s.phase()).as("no second attempt: it would copy the good tuples twice").isEqualTo(Phase.SwitchingBack);
@@ -110,10 +100,10 @@ class KetoLegacyMigrationTest {
         s.blueGreen();
         toMigratingData();
         s.decide();
-        fail("kratos-upgrade-1-migrate-data", CONNECTION_LOST);
+        fail("kratos-upgrade-1-migrate-data", KetoOutputs.CONNECTION_LOST);
         s.decide();
         s.decide();
-        fail("kratos-upgrade-1-migrate-data-2", CONNECTION_LOST);
+        fail("kratos-upgrade-1-migrate-data-2", KetoOutputs.CONNECTION_LOST);
         s.decide();
         assertThat(s.phase()).isEqualTo(Phase.SwitchingBack);
         assertThat(s.status().getFailureReason()).isEqualTo("DataMigrationFailed");
@@ -152,11 +142,11 @@ class KetoLegacyMigrationTest {
     @Test
     void brokenTuplesAreReadFromTheEndOfTheLogEvenWhenItsStartWasCut() {
         DataMigration legacy = Products.of(OryProduct.Keto).dataMigration(v("v0.6.0-alpha.3"), v(TARGET)).orElseThrow();
-        assertThat(legacy.brokenRecords(CONNECTION_LOST)).isEmpty();
+        assertThat(legacy.brokenRecords(KetoOutputs.CONNECTION_LOST)).isEmpty();
         assertThat(legacy.brokenRecords(null)).isEmpty();
-        assertThat(legacy.brokenRecords(BROKEN_TUPLES).orElseThrow().complete()).isTrue();
+        assertThat(legacy.brokenRecords(KetoOutputs.BROKEN_TUPLES).orElseThrow().complete()).isTrue();
         // A termination message keeps the last 2048 bytes: the error line may be cut, the hint after it is not.
-        String cut = BROKEN_TUPLES.substring(BROKEN_TUPLES.indexOf("Aborting."));
+        String cut = KetoOutputs.BROKEN_TUPLES.substring(KetoOutputs.BROKEN_TUPLES.indexOf("Aborting."));
         assertThat(legacy.brokenRecords(cut)).hasValueSatisfying(b -> {
             assertThat(b.examples()).isEmpty();
             assertThat(b.complete()).isFalse();
@@ -183,7 +173,7 @@ class KetoLegacyMigrationTest {
     }
 
     private void fail(String job, String log) {
-        s.world.putJob(Fixtures.failedJob(job, "BackoffLimitExceeded"), Fixtures.terminatedPod(job, "migrate-data", 255, "Error", log));
+        s.world.putJob(Fixtures.failedJob(job, "BackoffLimitExceeded"), Fixtures.terminatedPod(job, "migrate-data", KetoOutputs.EXIT_CODE, "Error", log));
     }
 
     private static KratosVersion v(String text) {
