@@ -146,13 +146,16 @@ abstract class ApiServerTestBase {
                 .build();
     }
 
-    /** A BlueGreen target: Secret kratos-green-db (key dsn) naming an empty database, and Service {@code service} selecting app={@code app}. */
-    void installBlueGreenTarget(String service, String app) {
+    /**
+     * A BlueGreen target: Secret kratos-green-db (key dsn) naming an empty database, and the Services that select
+     * app={@code app}, each on its port (name -> port).
+     */
+    void installBlueGreenTarget(String app, Map<String, Integer> services) {
         client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName("kratos-green-db").endMetadata()
                 .withStringData(Map.of("dsn", DSN.replace("/kratos", "/kratos_green"))).build()).create();
-        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
-                .withName(service).endMetadata().withNewSpec().withSelector(Map.of("app", app)).addNewPort().withPort(80).endPort()
-                .endSpec().build()).create();
+        services.forEach((name, port) -> client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                .withNewMetadata().withName(name).endMetadata().withNewSpec().withSelector(Map.of("app", app)).addNewPort().withPort(port).endPort()
+                .endSpec().build()).create());
     }
 
     static void blueGreen(KratosUpgradeSpec spec) {

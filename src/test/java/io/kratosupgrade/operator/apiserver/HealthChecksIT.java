@@ -165,7 +165,7 @@ class HealthChecksIT extends ApiServerTestBase {
     void aBlueGreenRunIsSwitchedBackThenRetriedAndFinalized() {
         controllers.start();
         installKratos();
-        installBlueGreenTarget("kratos-public", "kratos");
+        installBlueGreenTarget("kratos", Map.of("kratos-public", 4433));
         try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
             upgrade("bg", "v1.3.1", ApiServerTestBase::blueGreen);
             awaitPhase("bg", Phase.KeepingOld);
@@ -188,7 +188,7 @@ class HealthChecksIT extends ApiServerTestBase {
     void aKetoRunMovesItsLegacyTuplesOnTheNewSide() {
         controllers.start();
         installKeto("oryd/keto:v0.6.0-alpha.3");
-        installBlueGreenTarget("keto-read", "keto");
+        installBlueGreenTarget("keto", KetoIT.SERVICES);
         try (PhaseRecorder recorder = new PhaseRecorder(client, namespace)) {
             upgrade("keto", "v0.7.0-alpha.1", spec -> {
                 blueGreen(spec);

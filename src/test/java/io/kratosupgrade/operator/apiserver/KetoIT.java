@@ -64,7 +64,7 @@ class KetoIT extends ApiServerTestBase {
     void fromV06TheLegacyNamespacesAreMovedOnTheCopyAndAFailedAttemptIsRunAgain() {
         controllers.failWith("legacy-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.CONNECTION_LOST).start();
         installKeto(LEGACY);
-        installBlueGreenTarget("keto-read", "keto");
+        installBlueGreenTarget("keto", SERVICES);
         upgrade("legacy", LEGACY_TARGET, KetoIT::ketoBlueGreen);
 
         KratosUpgrade kept = awaitPhase("legacy", Phase.KeepingOld);
@@ -79,8 +79,10 @@ class KetoIT extends ApiServerTestBase {
                 .satisfies(e -> assertThat(e.getValueFrom().getSecretKeyRef().getName()).as("the copy").isEqualTo("kratos-green-db"));
         assertThat(kept.getStatus().getDataMigration().getAttempts()).isEqualTo(2);
         assertThat(kept.getStatus().getPlan().getSteps()).anySatisfy(step -> assertThat(step).contains("keto namespace migrate legacy --yes"));
-        assertThat(client.services().inNamespace(namespace).withName("keto-read").get().getSpec().getSelector())
-                .containsEntry(ServiceSelectors.COLOUR, kept.getStatus().getBlueGreen().getNewDeployment());
+        for (String service : SERVICES.keySet()) {
+            assertThat(client.services().inNamespace(namespace).withName(service).get().getSpec().getSelector()).as(service)
+                    .containsEntry(ServiceSelectors.COLOUR, kept.getStatus().getBlueGreen().getNewDeployment());
+        }
         awaitEvents("DataMigrationAttemptFailed", "DataMigrated", "TrafficSwitched");
     }
 
@@ -89,7 +91,7 @@ class KetoIT extends ApiServerTestBase {
     void brokenTuplesSwitchBackAndAreListed() {
         controllers.failWith("broken-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.BROKEN_TUPLES).start();
         installKeto(LEGACY);
-        installBlueGreenTarget("keto-read", "keto");
+        installBlueGreenTarget("keto", SERVICES);
         upgrade("broken", LEGACY_TARGET, KetoIT::ketoBlueGreen);
 
         KratosUpgrade back = awaitPhase("broken", Phase.RolledBack);
@@ -99,10 +101,15 @@ class KetoIT extends ApiServerTestBase {
         assertThat(controllers.jobsCreated).contains("broken-1-migrate-data", "broken-1-thaw", "broken-1-empty-target")
                 .doesNotContain("broken-1-migrate-data-2");
         assertThat(back.getStatus().getBlueGreen().getOldWritesRestored()).isTrue();
-        assertThat(client.services().inNamespace(namespace).withName("keto-read").get().getSpec().getSelector()).isEqualTo(Map.of("app", "keto"));
+        for (String service : SERVICES.keySet()) {
+            assertThat(client.services().inNamespace(namespace).withName(service).get().getSpec().getSelector()).as(service)
+                    .isEqualTo(Map.of("app", "keto"));
+        }
     }
 
     static final String LEGACY = "oryd/keto:v0.6.0-alpha.3";
+    /** Keto's two APIs, each behind a Service of its own: both move at the switch. */
+    static final Map<String, Integer> SERVICES = Map.of("keto-read", 4466, "keto-write", 4467);
     static final String LEGACY_TARGET = "v0.7.0-alpha.1";
 
     private static void ketoBlueGreen(KratosUpgradeSpec spec) {
