@@ -22,6 +22,15 @@ public interface DataMigration {
     /** Why {@code target} cannot run it (the command is gone from that release), if it cannot. */
     Optional<String> unavailableIn(KratosVersion target);
 
+    /**
+     * A read-only psql script for PostgreSQL that prints one JSON object, {@code {"count":N,"examples":[...]}}: the
+     * records the data migration will not be able to move, found in preflight before anything is frozen. Empty when
+     * the product has no such check.
+     */
+    default Optional<String> precheck() {
+        return Optional.empty();
+    }
+
     /** The records a failed attempt's output (the end of its log) names as impossible to move, if any. */
     Optional<BrokenRecords> brokenRecords(String failureOutput);
 

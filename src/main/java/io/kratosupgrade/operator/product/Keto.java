@@ -71,6 +71,26 @@ public final class Keto extends OryService {
                     + " first (the last release that has it), then to " + target);
         }
 
+        /**
+         * The tuples v0.7's SubjectFromString refuses (internal/relationtuple/definitions.go): a subject with a '#' is a
+         * subject set and must read namespace:object#relation, with exactly one '#' and one ':' before it. The legacy
+         * tables are found as the command finds them (keto_%_relation_tuples).
+         */
+        static final String PRECHECK = String.join("\n",
+                "select coalesce(string_agg(format('select object, relation, subject from %I', tablename), ' union all '),",
+                "  'select null::text as object, null::text as relation, null::text as subject where false') as legacy",
+                "  from pg_catalog.pg_tables where schemaname = current_schema() and tablename like 'keto\\_%\\_relation\\_tuples'",
+                "  and tablename <> 'keto_relation_tuples' \\gset",
+                "with t as (:legacy), broken as (select object, relation, subject from t",
+                "  where subject like '%#%' and subject !~ '^[^#:]*:[^#:]*#[^#]*$')",
+                "select json_build_object('count', (select count(*) from broken), 'examples', (select coalesce(json_agg(e), '[]')",
+                "  from (select object || '#' || relation || '@' || subject as e from broken order by 1 limit 5) x));");
+
+        @Override
+        public Optional<String> precheck() {
+            return Optional.of(PRECHECK);
+        }
+
         @Override
         public Optional<BrokenRecords> brokenRecords(String output) {
             if (output == null || !(output.contains(BROKEN_PREFIX) || output.contains(BROKEN_HINT))) return Optional.empty();

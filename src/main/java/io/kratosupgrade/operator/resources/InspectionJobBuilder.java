@@ -30,10 +30,12 @@ public final class InspectionJobBuilder {
     /**
      * @param running the migration versions of the running release (empty when it is not known)
      * @param target  the migration versions of the target release (empty when it is not known)
+     * @param dataMigrationCheck PostgreSQL: the product's read-only query for records its data migration will not move
+     *                           ({@link io.kratosupgrade.operator.product.DataMigration#precheck}), or null
      */
     public record Input(KratosUpgrade upgrade, int run, String jobName, String credentialsSecret, DatabaseKind database,
                         String image, Duration timeout, PodSpec kratosPod, Container kratosContainer, Collection<String> running,
-                        Collection<String> target) {
+                        Collection<String> target, String dataMigrationCheck) {
     }
 
     public static Job build(Input in) {
@@ -42,7 +44,7 @@ public final class InspectionJobBuilder {
                 .withImage(in.image())
                 .withImagePullPolicy("IfNotPresent")
                 .withCommand("/bin/sh", "-c", script(in.database(), TERMINATION_LOG))
-                .withEnv(migrationLists(in.running(), in.target()))
+                .withEnv(env(in))
                 .withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(in.credentialsSecret()).endSecretRef().build())
                 // The Kratos container's mounts come along so DSN parameters such as sslrootcert=/etc/... resolve.
                 .withVolumeMounts(in.kratosContainer().getVolumeMounts())
@@ -70,6 +72,14 @@ public final class InspectionJobBuilder {
             case MYSQL -> MYSQL_SCRIPT;
             default -> throw new IllegalArgumentException("cannot inspect a " + kind.id() + " database");
         };
+    }
+
+    private static List<EnvVar> env(Input in) {
+        List<EnvVar> env = new java.util.ArrayList<>(migrationLists(in.running(), in.target()));
+        if (in.dataMigrationCheck() != null && in.database() == DatabaseKind.POSTGRES) {
+            env.add(new EnvVar("DATA_MIGRATION_CHECK", in.dataMigrationCheck(), null));
+        }
+        return env;
     }
 
     /** The migration lists the script compares with, as environment variables. */
@@ -118,6 +128,12 @@ public final class InspectionJobBuilder {
             "      (select version from missing_running order by version limit 3) m),",
             "  'networks', :networks);",
             "SQL",
+            "fi",
+            // The product's check for records its data migration will not move (Keto v0.6 -> v0.7), added to the report.
+            "if [ -n \"${DATA_MIGRATION_CHECK:-}\" ]; then",
+            "  check=$(printf '%s\\n' \"$DATA_MIGRATION_CHECK\" | q)",
+            "  body=$(cat \"$report\")",
+            "  printf '%s,\"dataMigration\":%s}' \"${body%\\}}\" \"$check\" > \"$report\"",
             "fi",
             "cat \"$report\"");
 

@@ -97,7 +97,7 @@ class KetoIT extends ApiServerTestBase {
         KratosUpgrade back = awaitPhase("broken", Phase.RolledBack);
 
         assertThat(back.getStatus().getFailureReason()).isEqualTo("BrokenRecords");
-        assertThat(back.getStatus().getDataMigration().getBrokenRecords()).containsExactly("file-1#view@docs:", "file-2#edit@#owner");
+        assertThat(back.getStatus().getDataMigration().getBrokenRecords()).containsExactly("file-2#edit@readme#owner", "g-1#member@a:b:c#x");
         assertThat(controllers.jobsCreated).contains("broken-1-migrate-data", "broken-1-thaw", "broken-1-empty-target")
                 .doesNotContain("broken-1-migrate-data-2");
         assertThat(back.getStatus().getBlueGreen().getOldWritesRestored()).isTrue();

@@ -14,12 +14,15 @@ public final class KetoOutputs {
     public static final String CONNECTION_LOST = "time=2026-11-29T10:00:03Z level=info msg=\"Connecting to the database\"\n"
             + "Encountered error while migrating: driver: bad connection\nAborting.\n";
 
-    /** Two tuples whose subject does not parse: Keto committed the others and kept the legacy table. */
+    /**
+     * Two tuples whose subject does not parse as a subject set (one '#', and one ':' before it): Keto committed the
+     * others and kept the legacy table.
+     */
     public static final String BROKEN_TUPLES = "time=2026-11-29T10:00:03Z level=warning msg=\"Skipping relation tuple, it seems to be in a "
             + "broken state. Please recreate it manually.\"\n"
-            + "Encountered error while migrating: found non-deserializable relationtuples: [{\"object\":\"file-1\",\"relation\":"
-            + "\"view\",\"subject\":\"docs:\",\"commit_time\":\"2021-05-01T10:00:00Z\"},{\"object\":\"file-2\",\"relation\":\"edit\","
-            + "\"subject\":\"#owner\",\"commit_time\":\"2021-05-02T10:00:00Z\"}]\nAborting.\n"
+            + "Encountered error while migrating: found non-deserializable relationtuples: [{\"object\":\"file-2\",\"relation\":"
+            + "\"edit\",\"subject\":\"readme#owner\",\"commit_time\":\"2021-05-01T10:00:00Z\"},{\"object\":\"g-1\",\"relation\":\"member\","
+            + "\"subject\":\"a:b:c#x\",\"commit_time\":\"2021-05-02T10:00:00Z\"}]\nAborting.\n"
             + "Please see https://github.com/ory/keto/issues/661 for why this happens and how to resolve this.\n";
 
     /** Keto exits -1 on every error: 255. */

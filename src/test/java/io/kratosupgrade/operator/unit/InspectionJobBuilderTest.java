@@ -26,7 +26,7 @@ class InspectionJobBuilderTest {
     private static String script(DatabaseKind kind) {
         PodSpec pod = Fixtures.kratosPodSpec(Fixtures.OLD_IMAGE);
         Job job = InspectionJobBuilder.build(new InspectionJobBuilder.Input(Fixtures.upgrade(), 1, "ku-1-inspect", "ku-1-inspect-db", kind,
-                "db-tools:1", Duration.ofMinutes(3), pod, pod.getContainers().get(0), List.of("1"), List.of("1", "2")));
+                "db-tools:1", Duration.ofMinutes(3), pod, pod.getContainers().get(0), List.of("1"), List.of("1", "2"), null));
         return job.getSpec().getTemplate().getSpec().getContainers().get(0).getCommand().get(2);
     }
 

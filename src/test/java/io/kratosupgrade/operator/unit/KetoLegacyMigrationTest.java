@@ -89,7 +89,7 @@ class KetoLegacyMigrationTest {
         s.decide();
         assertThat(s.phase()).as("no second attempt: it would copy the good tuples twice").isEqualTo(Phase.SwitchingBack);
         assertThat(s.status().getFailureReason()).isEqualTo("BrokenRecords");
-        assertThat(s.status().getDataMigration().getBrokenRecords()).containsExactly("file-1#view@docs:", "file-2#edit@#owner");
+        assertThat(s.status().getDataMigration().getBrokenRecords()).containsExactly("file-2#edit@readme#owner", "g-1#member@a:b:c#x");
         assertThat(s.status().getDataMigration().getBrokenRecordsTruncated()).isNull();
         assertThat(s.status().getFailureMessage()).contains("could not move 2 records", "old database");
     }
@@ -127,6 +127,27 @@ class KetoLegacyMigrationTest {
         assertThat(tooNew.phase()).isEqualTo(Phase.Failed);
         assertThat(tooNew.status().getFailureReason()).isEqualTo("DataMigrationUnavailable");
         assertThat(tooNew.status().getFailureMessage()).contains("upgrade to v0.8.0-alpha.2 first");
+    }
+
+    @Test
+    void tuplesTheMigrationCannotMoveAreFoundInPreflightAndNothingIsFrozen() {
+        s.blueGreen();
+        s.toPreflight();
+        s.decide();
+        var inspection = s.actions(Action.CreateJob.class).stream().map(Action.CreateJob::job)
+                .filter(j -> j.getMetadata().getName().endsWith("-inspect")).findFirst().orElseThrow();
+        assertThat(inspection.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+                .anySatisfy(e -> assertThat(e.getName()).isEqualTo("DATA_MIGRATION_CHECK"));
+        String job = s.status().getInspection().getJobName();
+        s.world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "inspect", 0, "Completed", "{\"schemaMigration\":false,"
+                + "\"networks\":null,\"dataMigration\":{\"count\":2,\"examples\":[\"file-2#edit@readme#owner\",\"g-1#member@a:b:c#x\"]}}"));
+        s.decide();
+
+        assertThat(s.phase()).isEqualTo(Phase.Failed);
+        assertThat(s.status().getFailureReason()).isEqualTo("BrokenRecords");
+        assertThat(s.status().getFailureMessage()).contains("2 records", "file-2#edit@readme#owner", "Nothing was changed");
+        assertThat(s.status().getInspection().getUnmovableRecords()).isEqualTo(2);
+        assertThat(s.status().getBlueGreen() == null || s.status().getBlueGreen().getFreeze() == null).as("nothing frozen").isTrue();
     }
 
     @Test

@@ -34,6 +34,18 @@ public class InspectionStatus extends StepStatus {
     @JsonPropertyDescription("Rows in the networks table; Kratos expects one.")
     private Integer networks;
 
+    @JsonPropertyDescription("Records the data migration this upgrade needs will not be able to move (Keto v0.6 -> v0.7: "
+            + "relation tuples whose subject does not parse). Preflight refuses the run while there are any.")
+    private Integer unmovableRecords;
+
+    @JsonPropertyDescription("Up to five of them, as object#relation@subject.")
+    private List<String> unmovableExamples;
+
+    public Integer getUnmovableRecords() { return unmovableRecords; }
+    public void setUnmovableRecords(Integer unmovableRecords) { this.unmovableRecords = unmovableRecords; }
+    public List<String> getUnmovableExamples() { return unmovableExamples; }
+    public void setUnmovableExamples(List<String> unmovableExamples) { this.unmovableExamples = unmovableExamples; }
+
     public Integer getAppliedMigrations() { return appliedMigrations; }
     public void setAppliedMigrations(Integer appliedMigrations) { this.appliedMigrations = appliedMigrations; }
     public String getNewestMigration() { return newestMigration; }

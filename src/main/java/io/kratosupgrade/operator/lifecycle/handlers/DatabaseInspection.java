@@ -23,6 +23,7 @@ import io.kratosupgrade.operator.resources.CredentialsSecretBuilder;
 import io.kratosupgrade.operator.resources.InspectionJobBuilder;
 import io.kratosupgrade.operator.resources.Names;
 import io.kratosupgrade.operator.status.Redaction;
+import io.kratosupgrade.operator.product.DataMigration;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +65,8 @@ final class DatabaseInspection {
         if (job.isEmpty()) {
             String image = ctx.spec().getBackup().getImage() != null ? ctx.spec().getBackup().getImage() : ctx.settings().backupImage();
             Job built = InspectionJobBuilder.build(new InspectionJobBuilder.Input(ctx.upgrade(), ctx.run(), inspection.getJobName(),
-                    secret, database.kind(), image, TIMEOUT, pod, kratos, versions(ctx, database.kind(), running), versions(ctx, database.kind(), target)));
+                    secret, database.kind(), image, TIMEOUT, pod, kratos, versions(ctx, database.kind(), running), versions(ctx, database.kind(), target),
+                    ctx.product().dataMigration(running, target).flatMap(DataMigration::precheck).orElse(null)));
             return Optional.of(PhaseOutcome.stay("inspecting the database read-only (Job " + inspection.getJobName() + ")",
                     RunningJob.deadlineLeft(ctx, inspection, TIMEOUT),
                     new Action.CreateSecret(CredentialsSecretBuilder.build(ctx.upgrade(), ctx.run(), secret, DumpToolEnvironment.of(database))),
@@ -159,12 +161,24 @@ final class DatabaseInspection {
                 + "the release that migrated it (or a newer one)");
     }
 
+    /**
+     * The refusal when the inspection found records the run's data migration will not move (Keto's broken tuples):
+     * the freeze, the copy and the migration would all happen for a data migration that then stops the run.
+     */
+    static Optional<String> unmovable(RunContext ctx, InspectionStatus inspection, DataMigration dataMigration) {
+        if (inspection == null || inspection.getUnmovableRecords() == null || inspection.getUnmovableRecords() == 0) return Optional.empty();
+        return Optional.of(inspection.getUnmovableRecords() + " records of the database cannot be moved by " + dataMigration.description()
+                + " (status.inspection.unmovableExamples: " + String.join(", ", inspection.getUnmovableExamples()) + "). Nothing was "
+                + "changed; fix or delete them with the running " + ctx.product().displayName() + ", then retry");
+    }
+
     static String summary(InspectionStatus inspection) {
         if (inspection.getAppliedMigrations() == null) return "no result";
         return inspection.getAppliedMigrations() + " migrations applied"
                 + (inspection.getNewestMigration() == null ? "" : ", newest " + inspection.getNewestMigration())
                 + (inspection.getPendingForTarget() == null ? "" : ", " + inspection.getPendingForTarget() + " pending for the target")
-                + (inspection.getNetworks() == null ? "" : ", " + inspection.getNetworks() + " rows in networks");
+                + (inspection.getNetworks() == null ? "" : ", " + inspection.getNetworks() + " rows in networks")
+                + (inspection.getUnmovableRecords() == null ? "" : ", " + inspection.getUnmovableRecords() + " records the data migration cannot move");
     }
 
     private static Set<String> versions(RunContext ctx, DatabaseKind kind, KratosVersion version) {
@@ -179,6 +193,12 @@ final class DatabaseInspection {
         try {
             JsonNode report = JSON.readTree(message);
             if (report.hasNonNull("networks")) inspection.setNetworks(report.get("networks").asInt());
+            if (report.hasNonNull("dataMigration")) {
+                inspection.setUnmovableRecords(report.get("dataMigration").path("count").asInt());
+                List<String> unmovable = new ArrayList<>();
+                report.get("dataMigration").path("examples").forEach(e -> unmovable.add(e.asText()));
+                inspection.setUnmovableExamples(unmovable);
+            }
             if (!report.path("schemaMigration").asBoolean(false)) {
                 // No schema_migration table: nothing was ever migrated.
                 inspection.setAppliedMigrations(0);

@@ -174,6 +174,10 @@ public class PreflightHandler implements PhaseHandler {
                     container.get(), database.get(), current.get(), target);
             if (inspecting.isPresent()) return takingTheDeployment(ctx, inspecting.get());
         }
+        Optional<String> unmovable = dataMigration.flatMap(d -> DatabaseInspection.unmovable(ctx, ctx.status().getInspection(), d));
+        if (unmovable.isPresent()) {
+            return Failures.fail(ctx, "BrokenRecords", unmovable.get());
+        }
         if (ctx.spec().getStrategy() == Strategy.BlueGreen) {
             Optional<PhaseOutcome> checking = BlueGreenPreflight.targetCheck(ctx, new KratosTemplate(deployment.getSpec().getTemplate().getSpec(),
                     container.get()));
@@ -184,6 +188,7 @@ public class PreflightHandler implements PhaseHandler {
         if (ahead.isPresent()) {
             return Failures.fail(ctx, "DatabaseAhead", ahead.get());
         }
+
 
         // Gate mode: the owner rolled out before this run began (no dependsOn or sync wave); the new pods wait for us.
         boolean early = ctx.gate() && current.get().equals(target) && (!RolloutCheck.of(deployment).complete()
