@@ -39,6 +39,8 @@ class ValidationIT extends ApiServerTestBase {
             backup without a volume      | {"deploymentName":"kratos","version":"v1.3.1","backup":{}}                                          | spec.backup.persistentVolumeClaim
             zero migration timeout       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"0s"}} | spec.migration.timeout
             prose migration timeout      | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"timeout":"15 minutes"}} | spec.migration.timeout
+            no data migration attempt    | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"dataMigrationAttempts":0}} | spec.migration.dataMigrationAttempts
+            too many data migration runs | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"migration":{"dataMigrationAttempts":11}} | spec.migration.dataMigrationAttempts
             negative rollout timeout     | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"rollout":{"timeout":"-5m"}} | spec.rollout.timeout
             malformed image              | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip"},"image":"oryd//kratos::v1.3.1"} | spec.image
             malformed backup image       | {"deploymentName":"kratos","version":"v1.3.1","backup":{"policy":"Skip","image":"Tools Image"}} | spec.backup.image
@@ -124,7 +126,7 @@ class ValidationIT extends ApiServerTestBase {
         assertThat(spec.get("backup")).isEqualTo(Map.of("persistentVolumeClaim", "kratos-backups", "policy", "Required",
                 "timeout", "30m", "verify", true));
         assertThat(spec).as("rehearsal follows verify unless set").doesNotContainKey("rehearsal");
-        assertThat(spec.get("migration")).isEqualTo(Map.of("timeout", "15m"));
+        assertThat(spec.get("migration")).isEqualTo(Map.of("timeout", "15m", "dataMigrationAttempts", 3));
         assertThat(spec.get("rollout")).isEqualTo(Map.of("timeout", "10m"));
         assertThat(spec.get("rollback")).isEqualTo(Map.of("onFailure", "Image", "allowDataLoss", false));
     }
