@@ -3,6 +3,7 @@ package io.kratosupgrade.operator.preflight;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
+import io.kratosupgrade.operator.api.v1alpha1.CopyRehearsalStatus;
 import io.kratosupgrade.operator.api.v1alpha1.OldSideAction;
 import io.kratosupgrade.operator.api.v1alpha1.HopStatus;
 import io.kratosupgrade.operator.api.v1alpha1.InspectionStatus;
@@ -24,6 +25,7 @@ import io.kratosupgrade.operator.resources.Names;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -46,10 +48,12 @@ public final class PlanBuilder {
      * @param database   the database kind (dialect for the pending migrations), or null when unknown
      * @param rolledOutEarly Gate mode: the Deployment already runs the target, before its migration
      * @param inspectedByBackup the database is inspected by the backup Job, later ({@link #addInspection})
+     * @param copyRehearsal BlueGreen copy Dump: what preflight's rehearsal of the copy measured, or null
      */
     public record Input(Product product, KratosUpgradeSpec spec, KratosVersion from, KratosVersion to, List<HopStatus> hops,
                         String deployment, int replicas, DatabaseKind database, EffectiveConfig config, ConfigRuleCheck rules,
-                        InspectionStatus inspection, boolean rolledOutEarly, boolean inspectedByBackup, String newDeployment) {
+                        InspectionStatus inspection, boolean rolledOutEarly, boolean inspectedByBackup, String newDeployment,
+                        CopyRehearsalStatus copyRehearsal) {
     }
 
     /** Warnings about the database itself (from the inspection) carry rule ids with this prefix. */
@@ -194,13 +198,35 @@ public final class PlanBuilder {
                 + "until the switch, for as long as " + (spec.replicates() ? "the last changes' arrival (usually under a second), the "
                 + "copy of the tables replication does not carry," : "the dump, the restore into the target,") + " the migration"
                 + (dataMigration.isPresent() ? ", the data migration" : "") + " and "
-                + "the start of the new side take together; status.blueGreen.freezeSeconds reports it");
+                + "the start of the new side take together" + (spec.replicates() ? "" : rehearsedCopy(in.copyRehearsal()))
+                + "; status.blueGreen.freezeSeconds reports it");
         plan.setRollback("a failure before the switch " + (spec.replicates() ? "drops the subscription, the replication slot and the "
                 + "publication, " : "") + "gives the old database its writes back, deletes the new Deployment and "
                 + (spec.isKeepFailedTarget() ? "keeps the target database as it is (empty it before a retry)" : "empties the target "
                 + "database") + "; the old side never stopped serving. After the switch, for " + spec.getKeepOldFor() + ", the "
                 + "annotation kratos-upgrade.io/switch-back=<run> moves the Services back at once; what was written on the new "
                 + "side since the switch stays in the target database only and is lost to the old side.");
+    }
+
+    /** What preflight's rehearsal of the copy measured, as the freeze to expect; empty when there was none. */
+    private static String rehearsedCopy(CopyRehearsalStatus measured) {
+        if (measured == null || measured.getDumpSeconds() == null || measured.getRestoreSeconds() == null) return "";
+        return ". In preflight's rehearsal of the copy (Job " + measured.getJobName() + ", " + measured.getFinishedAt() + ") the dump "
+                + "took " + seconds(measured.getDumpSeconds()) + " s (" + size(measured.getDumpBytes()) + ") and the restore "
+                + seconds(measured.getRestoreSeconds()) + " s: expect writes to be refused for about "
+                + seconds(measured.getDumpSeconds() + measured.getRestoreSeconds()) + " s plus the migration, the new side's start "
+                + "and the start of each Job's pod";
+    }
+
+    private static String seconds(double seconds) {
+        return String.format(Locale.ROOT, "%.1f", seconds);
+    }
+
+    /** A dump's size for people: kB below a megabyte, MB (10^6 bytes) with one decimal above. */
+    public static String size(Long bytes) {
+        if (bytes == null) return "size unknown";
+        if (bytes < 1_000_000) return String.format(Locale.ROOT, "%.1f kB", bytes / 1_000.0);
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1_000_000.0);
     }
 
     /**

@@ -27,6 +27,10 @@ import java.util.List;
  *     waits for the writes in flight to commit) and the user's INSERT, UPDATE, DELETE and TRUNCATE are revoked. If the
  *     user could still write afterwards (privileges granted by another role, or to PUBLIC), the transaction is rolled
  *     back and the Job fails: nothing was frozen. The check alone changes nothing.</li>
+ * <li>{@link Operation#REHEARSE_COPY} (preflight, copy Dump): what the freeze will cover, measured without changing
+ *     anything: the live old database dumped into the pod's scratch volume (pg_dump only reads, as the backup does), then
+ *     restored into the target in one transaction that counts the core tables and is rolled back; the dump's and the
+ *     restore's durations, the dump's size and the counts reported. The target is checked empty before and after.</li>
  * <li>{@link Operation#COPY}: the dump restored into the target in one transaction, which first checks that the
  *     target is still empty and last compares the core tables' row counts with the dump's snapshot.</li>
  * <li>{@link Operation#REPLICATE}: the schema copied into the target (owned by the target's user), a publication of
@@ -43,7 +47,7 @@ import java.util.List;
 public final class BlueGreenJobBuilder {
 
     public enum Operation {
-        CHECK_TARGET("check-target"), FREEZE("freeze"), COPY("copy"), REPLICATE("replicate"), CATCH_UP("catch-up"), CLEANUP("cleanup");
+        CHECK_TARGET("check-target"), REHEARSE_COPY("rehearse-copy"), FREEZE("freeze"), COPY("copy"), REPLICATE("replicate"), CATCH_UP("catch-up"), CLEANUP("cleanup");
 
         private final String step;
 
@@ -103,6 +107,12 @@ public final class BlueGreenJobBuilder {
             case CHECK_TARGET -> {
                 env.add(new EnvVar("REPLICATION_CHECK_SQL", REPLICATION_CHECK_SQL, null));
                 script = CHECK_TARGET_SCRIPT;
+            }
+            case REHEARSE_COPY -> {
+                volumes.add(ThrowAwayDatabase.scratchVolume());
+                mounts.add(ThrowAwayDatabase.scratchMount());
+                env.add(new EnvVar("COUNTS_SQL", BackupJobBuilder.countsSql(in.coreTables()), null));
+                script = REHEARSE_COPY_SCRIPT;
             }
             case FREEZE -> {
                 env.add(new EnvVar("FREEZE_SQL", FREEZE_SQL, null));
@@ -302,6 +312,41 @@ public final class BlueGreenJobBuilder {
             "frozen=$(date +%s%3N)",
             "printf '{\"frozenAtMillis\":%s,\"lockMillis\":%s,\"sourceMajor\":%s,\"targetMajor\":%s}' \"$frozen\" \"$(( frozen - started ))\" "
                     + "\"$source_major\" \"$target_major\" > /dev/termination-log",
+            "cat /dev/termination-log");
+
+    /**
+     * The copy of a Dump run, rehearsed: the same pg_dump and the same restore as BackingUp and Copying, timed apart,
+     * with a rollback where the copy commits. The dump lives in the pod's scratch volume and goes with the pod. psql's
+     * CONTEXT lines (and DETAIL lines that quote a row or a key) are left out of the log: they hold personal data.
+     */
+    static final String REHEARSE_COPY_SCRIPT = String.join("\n", "set -eu", "umask 077", ON_TARGET, CHECK_TARGET,
+            "dump=" + ThrowAwayDatabase.SCRATCH + "/rehearsal.dump",
+            "export TARGET_PGOPTIONS=\"${TARGET_PGOPTIONS:-} -c lock_timeout=60s\"",
+            "started=$(date +%s%3N)",
+            "pg_dump --format=custom --no-password --file=\"$dump\"",
+            "dumped=$(date +%s%3N)",
+            "bytes=$(wc -c < \"$dump\" | tr -d ' ')",
+            "{",
+            "  printf '%s\\n' 'begin;'",
+            "  printf \"select set_config('kratos_upgrade.schema', current_schema(), true);\\n\"",
+            "  printf \"do \\$do\\$ begin if (%s) > 0 then raise exception 'TARGET_NOT_EMPTY: the target database is no longer empty'; "
+                    + "end if; end \\$do\\$;\\n\" \"$TARGET_OBJECTS_SQL\"",
+            "  pg_restore --no-owner --no-privileges --file=- \"$dump\"",
+            // The dump's SQL empties search_path; the counts look in the target's schema.
+            "  printf '%s\\n' \"select set_config('search_path', current_setting('kratos_upgrade.schema'), true);\"",
+            "  printf \"select 'COUNTS ' || (%s);\\n\" \"${COUNTS_SQL%;}\"",
+            "  printf '%s\\n' 'rollback;'",
+            "} | on_target psql -X -q -At -v ON_ERROR_STOP=1 > " + ThrowAwayDatabase.SCRATCH + "/psql.out 2> " + ThrowAwayDatabase.SCRATCH
+                    + "/psql.err || { sed -e '/^CONTEXT:/d' -e '/^DETAIL:  Failing row/d' -e '/^DETAIL:  Key (/d' " + ThrowAwayDatabase.SCRATCH + "/psql.err >&2; "
+                    + "echo 'the rehearsed restore failed; its transaction was rolled back and the target is as it was' >&2; exit 1; }",
+            "restored=$(date +%s%3N)",
+            "counts=$(sed -n 's/^COUNTS //p' " + ThrowAwayDatabase.SCRATCH + "/psql.out)",
+            "[ -n \"$counts\" ] || { echo 'the rehearsed restore did not count the tables' >&2; exit 1; }",
+            "left=$(on_target psql -X -At -v ON_ERROR_STOP=1 -c \"$TARGET_OBJECTS_SQL\")",
+            "[ \"$left\" -eq 0 ] || { echo \"TARGET_NOT_EMPTY: the target database holds $left relations after the rehearsal's "
+                    + "rollback\" >&2; exit 1; }",
+            "printf '{\"dumpMillis\":%s,\"restoreMillis\":%s,\"bytes\":%s,\"counts\":%s}' \"$(( dumped - started ))\" "
+                    + "\"$(( restored - dumped ))\" \"$bytes\" \"$counts\" > /dev/termination-log",
             "cat /dev/termination-log");
 
     static final String COPY_SCRIPT = String.join("\n", "set -eu", ON_TARGET, String.join("\n", ThrowAwayDatabase.checkDumpFile()),

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * BlueGreen's replication script run for real by /bin/sh, with stand-ins for psql and pg_dump that answer as a
- * server whose tables finish their initial copy one after the other.
+ * BlueGreen's scripts run for real by /bin/sh, with stand-ins for psql, pg_dump and pg_restore: the replication
+ * against a server whose tables finish their initial copy one after the other, the copy's rehearsal against servers
+ * that take what they are sent.
  */
 class BlueGreenJobScriptTest {
 
@@ -60,6 +61,75 @@ class BlueGreenJobScriptTest {
         assertThat(p.exitValue()).as(output).isZero();
         assertThat(Files.readString(dir.resolve("termination-log"))).contains("\"tables\":3");
         assertThat(Files.readString(synced).strip()).as("asked until all three were copied").isEqualTo("3");
+    }
+
+    /**
+     * The copy's rehearsal: psql stands in for both servers (the target's calls come with TARGET_PG* as PG*), pg_dump
+     * writes 4242 bytes, pg_restore prints a table's SQL; the target's psql keeps what it was sent.
+     */
+    private static Path rehearsalStandIns(Path dir, String restoreFails) throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        write(bin.resolve("psql"), String.join("\n", "#!/bin/sh",
+                "case \"$*\" in",
+                "  *server_version_num*TARGET_OBJECTS*|*\"||\"*) echo '15 0';;",
+                "  *server_version_num*) echo 15;;",
+                "  *-c*) echo 0;;",
+                "  *) cat > " + dir.resolve("sent.sql") + "; " + (restoreFails != null ? restoreFails
+                        : "echo 'COUNTS {\"identities\" : 7, \"schema_migration\" : 282}'") + ";;",
+                "esac"));
+        write(bin.resolve("pg_dump"), "#!/bin/sh\nfor a; do case $a in --file=*) head -c 4242 /dev/zero > \"${a#--file=}\";; esac; done\n");
+        write(bin.resolve("pg_restore"), "#!/bin/sh\necho 'CREATE TABLE public.identities (id uuid);'\n");
+        return bin;
+    }
+
+    private static Process rehearsal(Path dir, Path bin) throws Exception {
+        Job job = BlueGreenJobBuilder.build(new BlueGreenJobBuilder.Input(Fixtures.upgrade(), 1, BlueGreenJobBuilder.Operation.REHEARSE_COPY,
+                "kratos-upgrade-1-rehearse-copy", "kratos-upgrade-1-rehearse-copy-db", "db-tools", Duration.ofMinutes(5),
+                Fixtures.kratosPodSpec(Fixtures.OLD_IMAGE), Fixtures.kratosContainer(Fixtures.OLD_IMAGE), null, null, null, null,
+                List.of("identities", "schema_migration"), false, false, null, false));
+        Container container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getVolumeMounts()).anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/scratch"));
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        String script = container.getCommand().get(2).replace("/dev/termination-log", dir.resolve("termination-log").toString())
+                .replace("/scratch/", scratch + "/");
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+        Map<String, String> env = pb.environment();
+        env.put("PATH", bin + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
+        container.getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
+        env.put("PGDATABASE", "kratos"); // from the credentials Secret in a real Job
+        env.put("TARGET_PGDATABASE", "kratos_green");
+        return pb.start();
+    }
+
+    @Test
+    void theCopyRehearsalTimesTheDumpAndTheRestoreAndRollsTheRestoreBack(@TempDir Path dir) throws Exception {
+        assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
+        Process p = rehearsal(dir, rehearsalStandIns(dir, null));
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output).isTrue();
+
+        assertThat(p.exitValue()).as(output).isZero();
+        String report = Files.readString(dir.resolve("termination-log"));
+        assertThat(report).matches("\\{\"dumpMillis\":\\d+,\"restoreMillis\":\\d+,\"bytes\":4242,"
+                + "\"counts\":\\{\"identities\" : 7, \"schema_migration\" : 282}}");
+        List<String> sent = Files.readAllLines(dir.resolve("sent.sql"));
+        assertThat(sent.get(0)).isEqualTo("begin;");
+        assertThat(sent).contains("CREATE TABLE public.identities (id uuid);");
+        assertThat(sent.get(sent.size() - 1)).as("the target keeps nothing").isEqualTo("rollback;");
+        assertThat(sent).noneMatch(line -> line.contains("commit"));
+    }
+
+    @Test
+    void aFailedRehearsedRestoreLeavesTheRowsItQuotesOutOfTheLog(@TempDir Path dir) throws Exception {
+        assumeTrue(new File("/bin/sh").canExecute(), "needs /bin/sh");
+        Process p = rehearsal(dir, rehearsalStandIns(dir, "echo 'psql:<stdin>:9: ERROR:  value too long for type character varying(8)' >&2; "
+                + "echo 'CONTEXT:  COPY identities, line 1, column traits: \"ada@example.org\"' >&2; exit 3"));
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output).isTrue();
+
+        assertThat(p.exitValue()).as(output).isNotZero();
+        assertThat(output).contains("value too long", "rolled back").doesNotContain("ada@example.org");
+        assertThat(dir.resolve("termination-log")).doesNotExist();
     }
 
     private static void write(Path file, String content) throws Exception {

@@ -321,18 +321,41 @@ final class UpgradeScenario {
         return this;
     }
 
+    /** What the copy's rehearsal reports: a 12.4 MB dump in 3.2 s, restored (and rolled back) in 5.1 s. */
+    static final String COPY_REHEARSAL_REPORT = "{\"dumpMillis\":3200,\"restoreMillis\":5100,\"bytes\":12400000,"
+            + "\"counts\":{\"identities\":5,\"schema_migration\":282}}";
+
     /** {@link #blueGreen()}: preflight passes and the run is in Freezing. */
     UpgradeScenario blueGreenToFreezing() {
         blueGreen();
+        blueGreenToCopyRehearsal();
+        completeCopyRehearsal(COPY_REHEARSAL_REPORT);
+        decide();
+        assertThat(phase()).isEqualTo(Phase.Freezing);
+        return this;
+    }
+
+    /**
+     * {@link #blueGreen()} (copy Dump) through preflight's checks: the target check's Job completes, and the decision that
+     * reads it creates the copy's rehearsal Job, left running.
+     */
+    UpgradeScenario blueGreenToCopyRehearsal() {
         passPreflight();
-        // The target check, after the inspection: its Job completes and preflight passes.
         assertThat(phase()).isEqualTo(Phase.Preflight);
         String check = status().getBlueGreen().getTargetCheck().getJobName();
         world.putJob(Fixtures.completeJob(check), Fixtures.terminatedPod(check, "check-target", 0, "Completed",
                 "{\"sourceMajor\":15,\"targetMajor\":15}"));
         decide();
-        assertThat(phase()).isEqualTo(Phase.Freezing);
+        assertThat(phase()).as("the copy is rehearsed before the plan is written").isEqualTo(Phase.Preflight);
+        assertThat(actions(Action.CreateJob.class)).extracting(a -> a.job().getMetadata().getName())
+                .containsExactly(status().getBlueGreen().getCopyRehearsal().getJobName());
         return this;
+    }
+
+    /** The copy's rehearsal Job completes, reporting {@code report}. */
+    void completeCopyRehearsal(String report) {
+        String job = status().getBlueGreen().getCopyRehearsal().getJobName();
+        world.putJob(Fixtures.completeJob(job), Fixtures.terminatedPod(job, "rehearse-copy", 0, "Completed", report));
     }
 
     /** The freeze Job is created and completes: BackingUp. */

@@ -25,6 +25,11 @@ public class BlueGreenStatus {
     @JsonPropertyDescription("Preflight's Job that checks the target database: reachable, empty, a server as new as the old one.")
     private StepStatus targetCheck;
 
+    @JsonPropertyDescription("copy Dump: preflight's rehearsal of the copy, before the plan is written: the live old database "
+            + "dumped and restored into the target in a transaction that is rolled back; how long each took. The plan's outage "
+            + "names these times: the write freeze covers the real dump and restore.")
+    private CopyRehearsalStatus copyRehearsal;
+
     @JsonPropertyDescription("The Job that checks the target database again and revokes the old database user's write privileges.")
     private StepStatus freeze;
 
@@ -89,6 +94,8 @@ public class BlueGreenStatus {
     public void setServices(List<ServiceSelection> services) { this.services = services; }
     public StepStatus getTargetCheck() { return targetCheck; }
     public void setTargetCheck(StepStatus targetCheck) { this.targetCheck = targetCheck; }
+    public CopyRehearsalStatus getCopyRehearsal() { return copyRehearsal; }
+    public void setCopyRehearsal(CopyRehearsalStatus copyRehearsal) { this.copyRehearsal = copyRehearsal; }
     public StepStatus getFreeze() { return freeze; }
     public void setFreeze(StepStatus freeze) { this.freeze = freeze; }
     public StepStatus getCopy() { return copy; }

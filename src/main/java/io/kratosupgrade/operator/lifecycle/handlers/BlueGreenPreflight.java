@@ -11,6 +11,10 @@ import io.kratosupgrade.operator.status.Redaction;
 import java.util.ArrayList;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
+import io.kratosupgrade.operator.api.v1alpha1.CopyRehearsalStatus;
+import io.kratosupgrade.operator.lifecycle.Times;
+import io.kratosupgrade.operator.preflight.PlanBuilder;
+import java.time.Duration;
 import io.kratosupgrade.operator.api.v1alpha1.ServiceSelection;
 import io.kratosupgrade.operator.database.DatabaseKind;
 import io.kratosupgrade.operator.database.DatabaseTarget;
@@ -94,7 +98,11 @@ final class BlueGreenPreflight {
         }
         BlueGreenStatus status = new BlueGreenStatus();
         // Preflight runs again on every pass; the target check's Job is this run's, whatever pass created it.
-        if (ctx.status().getBlueGreen() != null) status.setTargetCheck(ctx.status().getBlueGreen().getTargetCheck());
+        if (ctx.status().getBlueGreen() != null) {
+            status.setTargetCheck(ctx.status().getBlueGreen().getTargetCheck());
+            // Measured once per run: the plan names these times, and its hash must not move under an approval.
+            status.setCopyRehearsal(ctx.status().getBlueGreen().getCopyRehearsal());
+        }
         status.setNewDeployment(newName);
         status.setOldReplicas(old.getSpec().getReplicas() == null ? 1 : old.getSpec().getReplicas());
         services.forEach(s -> status.getServices().add(new ServiceSelection(s.getMetadata().getName(), s.getSpec().getSelector())));
@@ -147,11 +155,90 @@ final class BlueGreenPreflight {
         };
     }
 
+    /**
+     * copy Dump: empty once the copy was rehearsed (or with copy Replication, which copies before the freeze); else what
+     * preflight does meanwhile: runs the rehearsal's Job, or fails with what it found. The Job dumps the live old database
+     * (it only reads) and restores the dump into the target in a transaction that it rolls back, timing both: the plan
+     * then says how long the freeze's dump and restore took here. Nothing is changed by it.
+     */
+    static Optional<PhaseOutcome> copyRehearsal(RunContext ctx, KratosTemplate template) {
+        if (ctx.blueGreen().replicates()) return Optional.empty();
+        BlueGreenStatus blueGreen = ctx.status().getBlueGreen();
+        if (blueGreen.getCopyRehearsal() != null && blueGreen.getCopyRehearsal().getFinishedAt() != null) return Optional.empty();
+        if (blueGreen.getCopyRehearsal() == null) {
+            StepStatus step = BlueGreenJobs.step(ctx, BlueGreenJobBuilder.Operation.REHEARSE_COPY.step());
+            CopyRehearsalStatus rehearsal = new CopyRehearsalStatus();
+            rehearsal.setJobName(step.getJobName());
+            rehearsal.setStartedAt(step.getStartedAt());
+            blueGreen.setCopyRehearsal(rehearsal);
+        }
+        CopyRehearsalStatus rehearsal = blueGreen.getCopyRehearsal();
+        Duration timeout = copyRehearsalTimeout(ctx);
+        Optional<Job> job = RunningJob.job(ctx, rehearsal);
+        if (job.isEmpty()) {
+            BlueGreenJobs.Credentials credentials = BlueGreenJobs.credentials(ctx, true, true);
+            if (credentials.problem() != null) return fail(ctx, "DsnUnreadable", "cannot rehearse the copy: " + credentials.problem());
+            Job built = BlueGreenJobBuilder.build(BlueGreenJobs.input(ctx, BlueGreenJobBuilder.Operation.REHEARSE_COPY, rehearsal,
+                    timeout, template));
+            return Optional.of(PhaseOutcome.stay("rehearsing the copy: dumping the old database and restoring it into the target "
+                    + "in a transaction that is rolled back (Job " + rehearsal.getJobName() + ")",
+                    RunningJob.deadlineLeft(ctx, rehearsal, timeout), BlueGreenJobs.create(ctx, rehearsal, credentials, built)));
+        }
+        JobOutcome outcome = RunningJob.outcome(ctx, job.get(), rehearsal, timeout);
+        Action deleteSecret = new Action.DeleteSecret(BlueGreenJobs.secretName(rehearsal));
+        return switch (outcome.state()) {
+            case SUCCEEDED -> {
+                rehearsal.setFinishedAt(ctx.nowText());
+                if (!readCopyRehearsal(BlueGreenJobs.report(outcome), rehearsal)) {
+                    yield fail(ctx, COPY_REHEARSAL_FAILED, "the rehearsal of the copy (Job " + rehearsal.getJobName()
+                            + ") reported no measurement; nothing was changed", deleteSecret);
+                }
+                yield Optional.of(PhaseOutcome.continueNow("copy rehearsed: the dump took " + rehearsal.getDumpSeconds() + " s ("
+                        + PlanBuilder.size(rehearsal.getDumpBytes()) + "), its restore into the target " + rehearsal.getRestoreSeconds()
+                        + " s, rolled back (Job " + rehearsal.getJobName() + ")", deleteSecret));
+            }
+            case FAILED -> {
+                rehearsal.setFinishedAt(ctx.nowText());
+                String tail = Redaction.tail(outcome.terminationMessage(), VerifyingBackupHandler.LOG_TAIL_CHARS);
+                List<Action> actions = new ArrayList<>(RunningJob.stopIfRunning(job.get(), outcome));
+                actions.add(deleteSecret);
+                yield Optional.of(Failures.fail(ctx, BlueGreenJobs.reason(tail, COPY_REHEARSAL_FAILED), "the rehearsal of the copy "
+                        + "(dump of the old database, restore into the target, rolled back) failed: Job " + rehearsal.getJobName() + " ("
+                        + outcome.message() + ")" + (tail == null ? "" : ": " + tail) + ". Nothing was changed; the copy during the "
+                        + "freeze would have failed the same way", actions.toArray(Action[]::new)));
+            }
+            default -> Optional.of(PhaseOutcome.stay("rehearsing the copy (Job " + rehearsal.getJobName() + "): " + outcome.message(),
+                    RunningJob.recheckIn(ctx, rehearsal, timeout)));
+        };
+    }
+
+    static final String COPY_REHEARSAL_FAILED = "CopyRehearsalFailed";
+
+    /** The dump and the restore, each bounded by backup.timeout as BackingUp's and Copying's Jobs are. */
+    static Duration copyRehearsalTimeout(RunContext ctx) {
+        return Times.goDuration(ctx.spec().getBackup().getTimeout()).multipliedBy(2);
+    }
+
+    /** {"dumpMillis":D,"restoreMillis":R,"bytes":B,"counts":{...}}: false when a measurement is missing. */
+    static boolean readCopyRehearsal(JsonNode report, CopyRehearsalStatus rehearsal) {
+        if (!report.path("dumpMillis").canConvertToLong() || !report.path("restoreMillis").canConvertToLong()
+                || !report.path("bytes").canConvertToLong() || !report.path("counts").isObject()) {
+            return false;
+        }
+        rehearsal.setDumpSeconds(report.get("dumpMillis").asLong() / 1000.0);
+        rehearsal.setRestoreSeconds(report.get("restoreMillis").asLong() / 1000.0);
+        rehearsal.setDumpBytes(report.get("bytes").asLong());
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        report.get("counts").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asLong()));
+        rehearsal.setRestoredCounts(counts);
+        return true;
+    }
+
     private static String port(DatabaseTarget target) {
         return target.port() == null ? "5432" : target.port();
     }
 
-    private static Optional<PhaseOutcome> fail(RunContext ctx, String reason, String message) {
-        return Optional.of(Failures.fail(ctx, reason, message));
+    private static Optional<PhaseOutcome> fail(RunContext ctx, String reason, String message, Action... actions) {
+        return Optional.of(Failures.fail(ctx, reason, message, actions));
     }
 }

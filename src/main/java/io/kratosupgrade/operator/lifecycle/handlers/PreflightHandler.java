@@ -179,9 +179,12 @@ public class PreflightHandler implements PhaseHandler {
             return Failures.fail(ctx, "BrokenRecords", unmovable.get());
         }
         if (ctx.spec().getStrategy() == Strategy.BlueGreen) {
-            Optional<PhaseOutcome> checking = BlueGreenPreflight.targetCheck(ctx, new KratosTemplate(deployment.getSpec().getTemplate().getSpec(),
-                    container.get()));
+            KratosTemplate template = new KratosTemplate(deployment.getSpec().getTemplate().getSpec(), container.get());
+            Optional<PhaseOutcome> checking = BlueGreenPreflight.targetCheck(ctx, template);
             if (checking.isPresent()) return checking.get().failed() ? checking.get() : takingTheDeployment(ctx, checking.get());
+            // After the target check (the restore needs an empty target), before the plan, which names what it measured.
+            Optional<PhaseOutcome> rehearsing = BlueGreenPreflight.copyRehearsal(ctx, template);
+            if (rehearsing.isPresent()) return rehearsing.get().failed() ? rehearsing.get() : takingTheDeployment(ctx, rehearsing.get());
         }
         InspectionStatus inspection = ctx.status().getInspection();
         Optional<String> ahead = DatabaseInspection.ahead(ctx, inspection, target);
@@ -198,7 +201,8 @@ public class PreflightHandler implements PhaseHandler {
         int replicas = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         ctx.status().setPlan(PlanBuilder.build(new PlanBuilder.Input(ctx.product(), ctx.spec(), current.get(), target, hops,
                 deploymentName, replicas, kind, config, rules, inspection, early, inspectedByBackup,
-                ctx.status().getBlueGreen() == null ? null : ctx.status().getBlueGreen().getNewDeployment())));
+                ctx.status().getBlueGreen() == null ? null : ctx.status().getBlueGreen().getNewDeployment(),
+                ctx.status().getBlueGreen() == null ? null : ctx.status().getBlueGreen().getCopyRehearsal())));
 
         KratosUpgradeStatus status = ctx.status();
         status.setContainerName(container.get().getName());
