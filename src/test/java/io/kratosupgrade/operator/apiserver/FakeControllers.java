@@ -74,13 +74,18 @@ final class FakeControllers implements AutoCloseable {
         this.namespace = namespace;
     }
 
-    /** The exit code and the end of the log (its termination message) of Jobs told to {@link #failWith}. */
+    /** How the pod of a failing Job of a step (or one Job, by name) exits, and the end of its log. */
     private final Map<String, Map.Entry<Integer, String>> failures = new ConcurrentHashMap<>();
 
-    /** Job {@code jobName} fails: its container exits {@code exitCode} with {@code log} as its termination message. */
-    FakeControllers failWith(String jobName, int exitCode, String log) {
-        failures.put(jobName, Map.entry(exitCode, log));
-        return jobs(jobName, JobBehavior.FAIL);
+    /** Jobs of a step (or one Job, by name) fail, their pod exiting 1 with its log ending in {@code log}. */
+    FakeControllers failing(String stepOrJobName, String log) {
+        return failing(stepOrJobName, 1, log);
+    }
+
+    /** Jobs of a step (or one Job, by name) fail, their pod exiting {@code exitCode} with its log ending in {@code log}. */
+    FakeControllers failing(String stepOrJobName, int exitCode, String log) {
+        failures.put(stepOrJobName, Map.entry(exitCode, log));
+        return jobs(stepOrJobName, JobBehavior.FAIL);
     }
 
     /** How Jobs of a step ("backup", "migrate") or one Job, by name, behave. */
@@ -192,8 +197,8 @@ final class FakeControllers implements AutoCloseable {
                         .build();
             }
             case FAIL -> {
-                Map.Entry<Integer, String> failure = failures.getOrDefault(name, Map.entry(1, ""));
-                setPodTerminated(pod, failure.getKey(), failure.getValue().isEmpty() ? null : failure.getValue());
+                Map.Entry<Integer, String> failure = failures.getOrDefault(name, step == null ? null : failures.get(step));
+                setPodTerminated(pod, failure == null ? 1 : failure.getKey(), failure == null ? null : failure.getValue());
                 status = new JobStatusBuilder().withStartTime(now).withFailed(1).withActive(0)
                         .withConditions(
                                 new JobConditionBuilder().withType("FailureTarget").withStatus("True").withReason("BackoffLimitExceeded")
@@ -272,6 +277,7 @@ final class FakeControllers implements AutoCloseable {
             case DatabaseRestoreJobBuilder.STEP -> "{\"restoreMillis\":140,\"counts\":" + DUMPED_COUNTS + "}";
             case RehearsalJobBuilder.STEP -> "{\"before\":282,\"after\":315,\"restoreMillis\":250}";
             case InspectionJobBuilder.STEP -> inspectionReport;
+            case "rehearse-copy" -> "{\"dumpMillis\":1200,\"restoreMillis\":2300,\"bytes\":5400000,\"counts\":" + DUMPED_COUNTS + "}";
             case "freeze" -> "{\"frozenAtMillis\":" + Instant.now().toEpochMilli() + ",\"lockMillis\":3,\"sourceMajor\":15,\"targetMajor\":15}";
             case "copy" -> "{\"restoreMillis\":130,\"counts\":" + DUMPED_COUNTS + "}";
             case "replicate" -> "{\"initialSyncMillis\":800,\"tables\":22}";

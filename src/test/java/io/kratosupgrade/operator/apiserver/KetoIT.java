@@ -62,7 +62,7 @@ class KetoIT extends ApiServerTestBase {
      */
     @Test
     void fromV06TheLegacyNamespacesAreMovedOnTheCopyAndAFailedAttemptIsRunAgain() {
-        controllers.failWith("legacy-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.CONNECTION_LOST).start();
+        controllers.failing("legacy-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.CONNECTION_LOST).start();
         installKeto(LEGACY);
         installBlueGreenTarget("keto", SERVICES);
         upgrade("legacy", LEGACY_TARGET, KetoIT::ketoBlueGreen);
@@ -89,7 +89,7 @@ class KetoIT extends ApiServerTestBase {
     /** Broken tuples: no second attempt, the tuples in status, the old side serving and writable again, the copy emptied. */
     @Test
     void brokenTuplesSwitchBackAndAreListed() {
-        controllers.failWith("broken-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.BROKEN_TUPLES).start();
+        controllers.failing("broken-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.BROKEN_TUPLES).start();
         installKeto(LEGACY);
         installBlueGreenTarget("keto", SERVICES);
         upgrade("broken", LEGACY_TARGET, KetoIT::ketoBlueGreen);

@@ -82,7 +82,7 @@ class RestartIT extends ApiServerTestBase {
     @EnumSource(io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy.class)
     void aBlueGreenRunRestartedInEveryStepCreatesEachObjectOnceAndFinishes(io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy copy) {
         List<String> steps = copy == io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy.Dump
-                ? List.of("check-target", "freeze", "backup", "copy", "migrate")
+                ? List.of("check-target", "rehearse-copy", "freeze", "backup", "copy", "migrate")
                 : List.of("check-target", "backup", "replicate", "freeze", "catch-up", "migrate");
         List<String> created = new CopyOnWriteArrayList<>();
         try (Watch jobs = client.batch().v1().jobs().inNamespace(namespace).watch(recording(created));
