@@ -9,6 +9,7 @@ import io.kratosupgrade.operator.api.v1alpha1.BackupPolicy;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenCopy;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenSpec;
 import io.kratosupgrade.operator.api.v1alpha1.BlueGreenStatus;
+import io.kratosupgrade.operator.api.v1alpha1.CopyRehearsalStatus;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgrade;
 import io.kratosupgrade.operator.api.v1alpha1.KratosUpgradeSpec;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
@@ -103,6 +104,54 @@ class BlueGreenE2E extends E2eTestBase {
         // one (and the new release's).
         assertThat(postgres.column(run.target(), "SELECT version FROM schema_migration"))
                 .containsAll(postgres.column(kratos.database, "SELECT version FROM schema_migration"));
+    }
+
+    /**
+     * copy Dump with approval: the plan that waits names how long preflight's rehearsal took to dump the live old database
+     * and to restore it into the target, and the target is still empty (the rehearsal's restore was rolled back) while the
+     * old side still takes writes; the approved run then copies for real, and the measured freeze is set beside the
+     * rehearsed copy.
+     */
+    @Test
+    void thePlanOfADumpRunSaysHowLongTheRehearsedCopyTookAndLeavesTheTargetEmptyUntilTheFreeze() throws Exception {
+        kratos.install("v1.0.0");
+        String target = kratos.createTargetDatabase();
+        kratos.seedIdentities(20);
+        upgrade("planned-freeze", "v1.3.1", spec -> {
+            blueGreen(spec);
+            spec.getApproval().setRequired(true);
+        });
+
+        KratosUpgrade waiting = awaitPhaseOrFail("planned-freeze", Phase.AwaitingApproval, UPGRADE_TIMEOUT);
+        CopyRehearsalStatus rehearsal = waiting.getStatus().getBlueGreen().getCopyRehearsal();
+        String outage = waiting.getStatus().getPlan().getOutage();
+        System.out.printf("blue/green copy Dump, rehearsed in preflight: dump %s s (%d bytes), restore %s s, counts %s; plan outage: %s%n",
+                rehearsal.getDumpSeconds(), rehearsal.getDumpBytes(), rehearsal.getRestoreSeconds(), rehearsal.getRestoredCounts(), outage);
+        assertThat(rehearsal.getDumpSeconds()).isPositive();
+        assertThat(rehearsal.getRestoreSeconds()).isPositive();
+        assertThat(rehearsal.getDumpBytes()).isPositive();
+        assertThat(rehearsal.getRestoredCounts()).containsEntry("identities",
+                Long.parseLong(postgres.single(kratos.database, "SELECT count(*) FROM identities")));
+        assertThat(outage).contains(String.format(java.util.Locale.ROOT, "the dump took %.1f s", rehearsal.getDumpSeconds()),
+                String.format(java.util.Locale.ROOT, "the restore %.1f s", rehearsal.getRestoreSeconds()));
+        assertThat(postgres.schemaRelations(target)).as("relations in the target database after preflight").isZero();
+        assertThat(waiting.getStatus().getBlueGreen().getFrozenAt()).isNull();
+        Pod oldPod = kratos.servingPods().get(0);
+        assertThat(kratos.get(oldPod, 4433, "/self-service/login/api").statusCode()).as("a write on the old side before the freeze")
+                .isEqualTo(200);
+
+        String hash = waiting.getStatus().getPlan().getHash();
+        annotate("planned-freeze", KratosUpgrade.APPROVE_ANNOTATION, hash);
+        KratosUpgrade kept = awaitPhaseOrFail("planned-freeze", Phase.KeepingOld, UPGRADE_TIMEOUT);
+        BlueGreenStatus bg = kept.getStatus().getBlueGreen();
+        System.out.printf("blue/green copy Dump: rehearsed dump %s s + restore %s s; during the freeze the dump took %s s and the copy "
+                        + "%s s; freeze %s s in all%n", rehearsal.getDumpSeconds(), rehearsal.getRestoreSeconds(),
+                kept.getStatus().getBackup().getDumpSeconds(), kept.getStatus().getBackup().getVerification().getRestoreSeconds(),
+                bg.getFreezeSeconds());
+        assertThat(kept.getStatus().getPlan().getHash()).as("the plan approved is the plan run").isEqualTo(hash);
+        assertThat(bg.getCopyRehearsal().getFinishedAt()).as("measured once").isEqualTo(rehearsal.getFinishedAt());
+        assertThat(bg.getFreezeSeconds()).as("the freeze covers the copy rehearsed")
+                .isGreaterThan(kept.getStatus().getBackup().getVerification().getRestoreSeconds());
     }
 
     /** Work a test does once Kratos is installed and before the upgrade starts. */
