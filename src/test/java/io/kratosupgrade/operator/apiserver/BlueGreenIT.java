@@ -112,7 +112,9 @@ class BlueGreenIT extends ApiServerTestBase {
         assertThat(reconciled.getStatus().getBlueGreen().getCopyRehearsal().getFinishedAt()).isEqualTo(rehearsal.getFinishedAt());
 
         approve("bg-plan", hash);
-        KratosUpgrade kept = awaitPhase("bg-plan", Phase.KeepingOld);
+        KratosUpgrade kept = awaitUpgrade("bg-plan", ku -> ku.getStatus().getPhase() == Phase.KeepingOld || ku.getStatus().getPhase().isTerminal());
+        assertThat(kept.getStatus().getPhase()).as(kept.getStatus().getFailureReason() + ": " + kept.getStatus().getFailureMessage())
+                .isEqualTo(Phase.KeepingOld);
         assertThat(kept.getStatus().getPlan().getHash()).isEqualTo(hash);
         assertThat(controllers.jobsCreated).as("the rehearsal ran once").containsExactly("bg-plan-1-check-target", "bg-plan-1-rehearse-copy",
                 "bg-plan-1-freeze", "bg-plan-1-backup", "bg-plan-1-copy", "bg-plan-1-migrate");

@@ -134,6 +134,23 @@ class BlueGreenCopyRehearsalTest {
     }
 
     @Test
+    void aJobSeenCompleteBeforeItsPodsReportIsWaitedFor() {
+        s.blueGreenToCopyRehearsal();
+        String job = s.status().getBlueGreen().getCopyRehearsal().getJobName();
+        // The Job informer is ahead of the pod informer: the pod still looks running.
+        s.world.putJob(Fixtures.completeJob(job), Fixtures.kratosPod(job + "-q9w8e", "db-tools", true));
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.Preflight);
+        assertThat(s.status().getMessage()).contains("waiting for its pod's report");
+        assertThat(s.status().getBlueGreen().getCopyRehearsal().getFinishedAt()).isNull();
+
+        s.completeCopyRehearsal(UpgradeScenario.COPY_REHEARSAL_REPORT);
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.Freezing);
+        assertThat(s.status().getBlueGreen().getCopyRehearsal().getDumpSeconds()).isEqualTo(3.2);
+    }
+
+    @Test
     void aTargetFilledSinceItsCheckIsNamedAsSuch() {
         s.blueGreenToCopyRehearsal();
         String job = s.status().getBlueGreen().getCopyRehearsal().getJobName();

@@ -1,5 +1,6 @@
 package io.kratosupgrade.operator.lifecycle.handlers;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.StepStatus;
@@ -67,6 +68,20 @@ final class RunningJob {
             actions.add(new Action.SuspendJob(job.getMetadata().getName()));
         }
         return actions;
+    }
+
+    /**
+     * Whether the step's Job has a pod whose end this operator has not seen yet (no container terminated): its report,
+     * the termination message, is still to come with the pod's next update.
+     */
+    static boolean podNotSeenEnded(RunContext ctx, StepStatus step) {
+        List<Pod> pods = ctx.observed().podsOf(step.getJobName());
+        return !pods.isEmpty() && pods.stream().noneMatch(RunningJob::anyContainerEnded);
+    }
+
+    private static boolean anyContainerEnded(Pod pod) {
+        return pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null && pod.getStatus().getContainerStatuses().stream()
+                .anyMatch(cs -> cs.getState() != null && cs.getState().getTerminated() != null);
     }
 
     static Optional<Job> job(RunContext ctx, StepStatus step) {
