@@ -32,11 +32,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * What preflight checks for strategy BlueGreen, before anything is touched, and what it records for the later
  * steps (the new Deployment's name, the replicas, the Services and their selectors); then a Job checks the target
- * database itself (reachable, empty, new enough), which the freeze Job checks again before it freezes anything.
+ * database itself (reachable, empty, new enough), which the freeze Job checks again before it freezes anything; with
+ * copy Dump another Job then rehearses the copy, so that the plan says how long the freeze's dump and restore take.
  */
 final class BlueGreenPreflight {
 
@@ -234,7 +236,7 @@ final class BlueGreenPreflight {
         rehearsal.setDumpSeconds(report.get("dumpMillis").asLong() / 1000.0);
         rehearsal.setRestoreSeconds(report.get("restoreMillis").asLong() / 1000.0);
         rehearsal.setDumpBytes(report.get("bytes").asLong());
-        Map<String, Long> counts = new java.util.TreeMap<>();
+        Map<String, Long> counts = new TreeMap<>();
         report.get("counts").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asLong()));
         rehearsal.setRestoredCounts(counts);
         return true;
