@@ -141,7 +141,7 @@ class BlueGreenCopyRehearsalTest {
         s.world.putJob(Fixtures.completeJob(job), Fixtures.kratosPod(job + "-q9w8e", "db-tools", true));
         s.decide();
         assertThat(s.phase()).isEqualTo(Phase.Preflight);
-        assertThat(s.status().getMessage()).contains("waiting for its pod's report");
+        assertThat(s.status().getMessage()).contains("waiting for its pod's final status");
         assertThat(s.status().getBlueGreen().getCopyRehearsal().getFinishedAt()).isNull();
 
         s.completeCopyRehearsal(UpgradeScenario.COPY_REHEARSAL_REPORT);

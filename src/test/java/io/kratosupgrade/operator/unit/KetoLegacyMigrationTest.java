@@ -95,6 +95,24 @@ class KetoLegacyMigrationTest {
     }
 
     @Test
+    void aFailureSeenBeforeItsPodsEndIsWaitedForSoBrokenTuplesAreNotRunAgain() {
+        s.blueGreen();
+        toMigratingData();
+        s.decide();
+        String job = "kratos-upgrade-1-migrate-data";
+        // The Job informer is ahead of the pod informer: the pod still looks running, its log's end not there yet.
+        s.world.putJob(Fixtures.failedJob(job, "BackoffLimitExceeded"), Fixtures.kratosPod(job + "-q9w8e", "oryd/keto:" + TARGET, true));
+        s.decide();
+        assertThat(s.status().getDataMigration().getAttempts()).as("no second attempt yet").isEqualTo(1);
+        assertThat(s.actions(Action.CreateJob.class)).isEmpty();
+
+        fail(job, KetoOutputs.BROKEN_TUPLES);
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.SwitchingBack);
+        assertThat(s.status().getFailureReason()).isEqualTo("BrokenRecords");
+    }
+
+    @Test
     void afterTheLastAttemptTheRunSwitchesBack() {
         s.ku.getSpec().getMigration().setDataMigrationAttempts(2);
         s.blueGreen();

@@ -191,11 +191,6 @@ final class BlueGreenPreflight {
         return switch (outcome.state()) {
             case SUCCEEDED -> {
                 boolean measured = readCopyRehearsal(BlueGreenJobs.report(outcome), rehearsal);
-                if (!measured && RunningJob.podNotSeenEnded(ctx, rehearsal) && !RunningJob.deadlineLeft(ctx, rehearsal, timeout).isNegative()) {
-                    // Jobs and pods come from two informers: the Job's Complete can arrive before its pod's report.
-                    yield Optional.of(PhaseOutcome.stay("the rehearsal of the copy (Job " + rehearsal.getJobName() + ") completed; "
-                            + "waiting for its pod's report", Duration.ofSeconds(2)));
-                }
                 rehearsal.setFinishedAt(ctx.nowText());
                 if (!measured) {
                     yield fail(ctx, COPY_REHEARSAL_FAILED, "the rehearsal of the copy (Job " + rehearsal.getJobName()

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /** What backup and migration share: how a running Job is watched and when it is given up on. */
 final class RunningJob {
@@ -27,8 +28,15 @@ final class RunningJob {
     /** The outcome of the step's Job, with the operator's own deadline and volume check on top of the Job's. */
     static JobOutcome outcome(RunContext ctx, Job job, StepStatus step, Duration timeout) {
         String name = job.getMetadata().getName();
-        JobOutcome outcome = JobOutcome.of(job, ctx.observed().podsOf(name), ctx.observed().podCreationFailure(name));
+        List<Pod> pods = ctx.observed().podsOf(name);
+        JobOutcome outcome = JobOutcome.of(job, pods, ctx.observed().podCreationFailure(name));
         if (outcome.finished()) {
+            // Jobs and pods come from two informers: a Job's Complete or BackoffLimitExceeded can arrive before the update of
+            // the pod that ended it, which carries its report or the end of its log. Its next update wakes the operator.
+            if (endedByAPod(outcome) && podNotSeenEnded(pods) && !deadlineLeft(ctx, step, timeout).isNegative()) {
+                return new JobOutcome(JobOutcome.State.RUNNING, "Running", "Job " + name + " ended; waiting for its pod's final "
+                        + "status", null);
+            }
             return outcome;
         }
         if (deadlineLeft(ctx, step, timeout).isNegative()) {
@@ -70,17 +78,21 @@ final class RunningJob {
         return actions;
     }
 
-    /**
-     * Whether the step's Job has a pod whose end this operator has not seen yet (no container terminated): its report,
-     * the termination message, is still to come with the pod's next update.
-     */
-    static boolean podNotSeenEnded(RunContext ctx, StepStatus step) {
-        List<Pod> pods = ctx.observed().podsOf(step.getJobName());
+    /** Ends for which the Job controller waited until a container of its pod terminated. */
+    private static boolean endedByAPod(JobOutcome outcome) {
+        return outcome.state() == JobOutcome.State.SUCCEEDED || "BackoffLimitExceeded".equals(outcome.reason());
+    }
+
+    /** The Job's pods are in the cache, and none shows a terminated container (init containers included) yet. */
+    static boolean podNotSeenEnded(List<Pod> pods) {
         return !pods.isEmpty() && pods.stream().noneMatch(RunningJob::anyContainerEnded);
     }
 
     private static boolean anyContainerEnded(Pod pod) {
-        return pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null && pod.getStatus().getContainerStatuses().stream()
+        if (pod.getStatus() == null) return false;
+        return Stream.concat(
+                        pod.getStatus().getInitContainerStatuses() == null ? Stream.empty() : pod.getStatus().getInitContainerStatuses().stream(),
+                        pod.getStatus().getContainerStatuses() == null ? Stream.empty() : pod.getStatus().getContainerStatuses().stream())
                 .anyMatch(cs -> cs.getState() != null && cs.getState().getTerminated() != null);
     }
 
