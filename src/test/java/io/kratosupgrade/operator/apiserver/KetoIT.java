@@ -69,7 +69,7 @@ class KetoIT extends ApiServerTestBase {
 
         KratosUpgrade kept = awaitPhase("legacy", Phase.KeepingOld);
 
-        assertThat(controllers.jobsCreated).containsExactly("legacy-1-check-target", "legacy-1-freeze", "legacy-1-backup", "legacy-1-copy",
+        assertThat(controllers.jobsCreated).containsExactly("legacy-1-check-target", "legacy-1-rehearse-copy", "legacy-1-freeze", "legacy-1-backup", "legacy-1-copy",
                 "legacy-1-migrate", "legacy-1-migrate-data", "legacy-1-migrate-data-2");
         var legacy = client.batch().v1().jobs().inNamespace(namespace).withName("legacy-1-migrate-data-2").get()
                 .getSpec().getTemplate().getSpec().getContainers().get(0);
