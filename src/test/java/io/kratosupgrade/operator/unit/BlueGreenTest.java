@@ -120,6 +120,12 @@ class BlueGreenTest {
         assertThat(s.phase()).isEqualTo(Phase.Succeeded);
         assertThat(s.status().getMessage()).contains("kratos-v1-3-1 serves on the target database", "scaled to zero", "spec.deploymentName");
         assertThat(s.actions(Action.ReleaseLock.class)).hasSize(1);
+
+        // The old Deployment keeps the old release, on the old database that was never migrated: no image was put back.
+        s.decide();
+        assertThat(s.phase()).isEqualTo(Phase.Succeeded);
+        assertThat(Conditions.get(s.status(), ConditionTypes.IMAGE_REVERTED)).as("ImageReverted").isEmpty();
+        assertThat(s.last.events()).noneSatisfy(e -> assertThat(e.reason()).isEqualTo("ImageReverted"));
     }
 
     @Test

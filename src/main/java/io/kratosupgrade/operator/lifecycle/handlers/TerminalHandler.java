@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.kratosupgrade.operator.act.Action;
 import io.kratosupgrade.operator.api.v1alpha1.ConditionTypes;
 import io.kratosupgrade.operator.api.v1alpha1.Phase;
+import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.kratos.KratosVersion;
 import io.kratosupgrade.operator.lifecycle.Decision;
 import io.kratosupgrade.operator.lifecycle.PhaseHandler;
@@ -65,6 +66,9 @@ public class TerminalHandler implements PhaseHandler {
 
     /** ImageReverted follows the Deployment's release: True (with one Event) while it is older than the migrated one. */
     private static List<Decision.Event> watchForRevert(RunContext ctx) {
+        // BlueGreen migrated a copy: spec.deploymentName is the old side, kept on the old release and the old database
+        // (scaled to zero, or deleted) by design; it runs no old binary on a migrated schema.
+        if (ctx.status().getStrategy() == Strategy.BlueGreen) return List.of();
         Optional<KratosVersion> running = ctx.templateVersion();
         if (running.isEmpty() || ctx.status().getToVersion() == null) return List.of();
         KratosVersion migrated = KratosVersion.parse(ctx.status().getToVersion());
