@@ -46,10 +46,18 @@ final class ChaosMonkey implements AutoCloseable {
         }
     }
 
-    /** @param after what the test does once the new operator runs (release a step it held still), or null */
-    record KillPoint(String name, Predicate<World> when, Runnable after) {
+    /**
+     * @param whileDown what the test does while no operator runs, or null: let a held step finish then (the new operator
+     *                  finds it done) and hold the next one before any operator can start it
+     * @param after     what the test does once the new operator runs (release a step it held still), or null
+     */
+    record KillPoint(String name, Predicate<World> when, Runnable whileDown, Runnable after) {
         KillPoint(String name, Predicate<World> when) {
-            this(name, when, null);
+            this(name, when, null, null);
+        }
+
+        KillPoint(String name, Predicate<World> when, Runnable after) {
+            this(name, when, null, after);
         }
 
         static KillPoint entering(Phase phase) {
@@ -144,17 +152,31 @@ final class ChaosMonkey implements AutoCloseable {
             for (KillPoint point : List.copyOf(pending)) {
                 if (point.when().test(world)) {
                     pending.remove(point);
-                    operator.kill();
-                    KratosUpgrade now = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(upgradeName).get();
-                    long restart = operator.start().toMillis();
-                    synchronized (kills) {
-                        kills.add(new Kill(point.name(), now == null || now.getStatus() == null ? null : now.getStatus().getPhase(),
-                                world.jobsRunning(), restart));
-                    }
-                    if (point.after() != null) point.after().run();
+                    fire(point, world);
                     break;
                 }
             }
+        }
+    }
+
+    /**
+     * Kills, restarts and records under the lock {@link #kills()} takes: a run can end while the last kill's operator
+     * starts (the new process's first reconcile finishes it), and the test then reads the kill it caused.
+     */
+    private void fire(KillPoint point, World world) {
+        synchronized (kills) {
+            operator.kill();
+            KratosUpgrade now = client.resources(KratosUpgrade.class).inNamespace(namespace).withName(upgradeName).get();
+            long restart;
+            try {
+                if (point.whileDown() != null) point.whileDown().run();
+            } finally {
+                // An operator runs again even when the test's part failed: the run must not wait for ever.
+                restart = operator.start().toMillis();
+            }
+            kills.add(new Kill(point.name(), now == null || now.getStatus() == null ? null : now.getStatus().getPhase(),
+                    world.jobsRunning(), restart));
+            if (point.after() != null) point.after().run();
         }
     }
 
