@@ -346,7 +346,7 @@ class BlueGreenE2E extends E2eTestBase {
     }
 
     /** BlueGreen with the namespace's target database; keepOldFor stays at its default (1h): the tests decide by annotation. */
-    private static void blueGreen(KratosUpgradeSpec spec) {
+    static void blueGreen(KratosUpgradeSpec spec) {
         spec.setStrategy(Strategy.BlueGreen);
         spec.getBackup().setPolicy(BackupPolicy.Required);
         BlueGreenSpec blueGreen = new BlueGreenSpec();
