@@ -45,9 +45,16 @@ class OperatorKillE2E extends E2eTestBase {
         operator.stop();
     }
 
+    /**
+     * The process watches the test's namespace only (a namespaced install): on a cluster shared with another checkout's
+     * e2e run, KratosUpgrades written by another version of the operator (fields this one does not know) would stop its
+     * informer, and so its start, in the middle of a run.
+     */
     @BeforeEach
     void startOperatorProcess() {
-        process = new OperatorProcess(env.kubeconfig(), Map.of("kratos-upgrade.backup.image", env.toolsImage()));
+        process = new OperatorProcess(env.kubeconfig(), Map.of("kratos-upgrade.backup.image", env.toolsImage(),
+                "quarkus.operator-sdk.controllers.kratosupgrade.namespaces", namespace,
+                "quarkus.operator-sdk.controllers.kratosfleetupgrade.namespaces", namespace));
         process.start();
     }
 
