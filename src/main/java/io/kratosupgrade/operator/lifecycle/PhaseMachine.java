@@ -12,6 +12,7 @@ import io.kratosupgrade.operator.config.OperatorSettings;
 import io.kratosupgrade.operator.lifecycle.handlers.AwaitingApprovalHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.AwaitingRolloutHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.CopyingHandler;
+import io.kratosupgrade.operator.lifecycle.handlers.CredentialsSecrets;
 import io.kratosupgrade.operator.lifecycle.handlers.FinalizingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.FreezingHandler;
 import io.kratosupgrade.operator.lifecycle.handlers.ReplicatingHandler;
@@ -278,6 +279,8 @@ public class PhaseMachine {
             if (ctx.observed().deployment() != null) {
                 actions.add(new Action.ReleaseLock(ctx.observed().deployment().getMetadata().getName()));
             }
+            actions.addAll(CredentialsSecrets.deleteAll(ctx.upgrade(), status, actions.stream()
+                    .filter(a -> a instanceof Action.DeleteSecret).map(a -> ((Action.DeleteSecret) a).name()).toList()));
         }
         events.add(new Decision.Event(outcome.failed() || to == Phase.Failed || to == Phase.RolledBack, outcome.reason(), outcome.message()));
         transitions.add(new Decision.Transition(from, to, outcome.failed(), inPhase, result, runDuration));
