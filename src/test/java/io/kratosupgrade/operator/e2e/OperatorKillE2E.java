@@ -9,6 +9,7 @@ import io.kratosupgrade.operator.api.v1alpha1.Phase;
 import io.kratosupgrade.operator.api.v1alpha1.Strategy;
 import io.kratosupgrade.operator.e2e.ChaosMonkey.KillPoint;
 import io.kratosupgrade.operator.kube.JobOutcome;
+import io.kratosupgrade.operator.resources.Labels;
 import io.kratosupgrade.operator.testsupport.OperatorProcess;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -195,6 +196,14 @@ class OperatorKillE2E extends E2eTestBase {
         String restored = restoreDump(ku.getStatus().getBackup().getFile());
         assertThat(postgres.identities(restored)).isEqualTo(emails.size());
         assertThat(postgres.identities(kratos.database)).isEqualTo(emails.size());
+        assertNoCredentialsLeft();
+    }
+
+    /** The database credentials the run's Jobs had are all gone, however many steps' ends a kill interrupted. */
+    private void assertNoCredentialsLeft() {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(client.secrets().inNamespace(namespace)
+                .withLabel(Labels.MANAGED_BY, Labels.OPERATOR).list().getItems()).as("credentials Secrets left")
+                .extracting(secret -> secret.getMetadata().getName()).isEmpty());
     }
 
     /**
@@ -291,6 +300,7 @@ class OperatorKillE2E extends E2eTestBase {
                 + "AND c.relkind IN ('r', 'p') AND (has_table_privilege('" + kratos.database + "', c.oid, 'INSERT') "
                 + "OR has_table_privilege('" + kratos.database + "', c.oid, 'UPDATE') OR has_table_privilege('" + kratos.database
                 + "', c.oid, 'DELETE'))")).as("tables of the old database its user may write").isEqualTo("0");
+        assertNoCredentialsLeft();
         // The old Deployment on its old release is no image put back (the run's own reconciles after Succeeded have run by now).
         assertThat(get(name).getStatus().getConditions()).noneMatch(c -> ConditionTypes.IMAGE_REVERTED.equals(c.getType()));
     }
