@@ -122,7 +122,7 @@ class BlueGreenTest {
         assertThat(s.actions(Action.ReleaseLock.class)).hasSize(1);
         // Each step's credentials Secret again, in case an operator killed as the step ended left it.
         assertThat(s.actions(Action.DeleteSecret.class)).extracting(Action.DeleteSecret::name).contains("kratos-upgrade-1-inspect-db",
-                "kratos-upgrade-1-check-target-db", "kratos-upgrade-1-freeze-db", "kratos-upgrade-1-backup-db", "kratos-upgrade-1-copy-db");
+                "kratos-upgrade-1-check-target-db", "kratos-upgrade-1-rehearse-copy-db", "kratos-upgrade-1-freeze-db", "kratos-upgrade-1-backup-db", "kratos-upgrade-1-copy-db");
 
         // The old Deployment keeps the old release, on the old database that was never migrated: no image was put back.
         s.decide();

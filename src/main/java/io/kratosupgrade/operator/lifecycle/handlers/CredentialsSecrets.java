@@ -33,7 +33,7 @@ public final class CredentialsSecrets {
         if (started(status.getDatabaseRestore())) names.add(Names.databaseRestoreCredentialsSecret(upgrade, run));
         BlueGreenStatus blueGreen = status.getBlueGreen();
         if (blueGreen != null) {
-            Stream.of(blueGreen.getTargetCheck(), blueGreen.getReplication(), blueGreen.getFreeze(), blueGreen.getCopy(), blueGreen.getCleanup())
+            Stream.of(blueGreen.getTargetCheck(), blueGreen.getCopyRehearsal(), blueGreen.getReplication(), blueGreen.getFreeze(), blueGreen.getCopy(), blueGreen.getCleanup())
                     .filter(CredentialsSecrets::started).map(BlueGreenJobs::secretName).forEach(names::add);
         }
         return names.stream().distinct().filter(name -> !deleting.contains(name)).map(name -> (Action) new Action.DeleteSecret(name)).toList();
