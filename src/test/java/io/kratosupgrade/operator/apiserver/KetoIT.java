@@ -62,15 +62,12 @@ class KetoIT extends ApiServerTestBase {
      */
     @Test
     void fromV06TheLegacyNamespacesAreMovedOnTheCopyAndAFailedAttemptIsRunAgain() {
-        controllers.failing("legacy-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.CONNECTION_LOST).start();
-        installKeto(LEGACY);
-        installBlueGreenTarget("keto", SERVICES);
-        upgrade("legacy", LEGACY_TARGET, KetoIT::ketoBlueGreen);
+        startLegacyRun("legacy", KetoOutputs.CONNECTION_LOST);
 
         KratosUpgrade kept = awaitPhase("legacy", Phase.KeepingOld);
 
-        assertThat(controllers.jobsCreated).containsExactly("legacy-1-check-target", "legacy-1-rehearse-copy", "legacy-1-freeze", "legacy-1-backup", "legacy-1-copy",
-                "legacy-1-migrate", "legacy-1-migrate-data", "legacy-1-migrate-data-2");
+        assertThat(controllers.jobsCreated).containsExactly("legacy-1-check-target", "legacy-1-rehearse-copy", "legacy-1-freeze",
+                "legacy-1-backup", "legacy-1-copy", "legacy-1-migrate", "legacy-1-migrate-data", "legacy-1-migrate-data-2");
         var legacy = client.batch().v1().jobs().inNamespace(namespace).withName("legacy-1-migrate-data-2").get()
                 .getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(legacy.getImage()).isEqualTo("oryd/keto:" + LEGACY_TARGET);
@@ -89,10 +86,7 @@ class KetoIT extends ApiServerTestBase {
     /** Broken tuples: no second attempt, the tuples in status, the old side serving and writable again, the copy emptied. */
     @Test
     void brokenTuplesSwitchBackAndAreListed() {
-        controllers.failing("broken-1-migrate-data", KetoOutputs.EXIT_CODE, KetoOutputs.BROKEN_TUPLES).start();
-        installKeto(LEGACY);
-        installBlueGreenTarget("keto", SERVICES);
-        upgrade("broken", LEGACY_TARGET, KetoIT::ketoBlueGreen);
+        startLegacyRun("broken", KetoOutputs.BROKEN_TUPLES);
 
         KratosUpgrade back = awaitPhase("broken", Phase.RolledBack);
 
@@ -111,6 +105,14 @@ class KetoIT extends ApiServerTestBase {
     /** Keto's two APIs, each behind a Service of its own: both move at the switch. */
     static final Map<String, Integer> SERVICES = Map.of("keto-read", 4466, "keto-write", 4467);
     static final String LEGACY_TARGET = "v0.7.0-alpha.1";
+
+    /** A BlueGreen run of Keto v0.6 -> v0.7 whose first legacy migration attempt fails, printing {@code output}. */
+    private void startLegacyRun(String name, String output) {
+        controllers.failing(name + "-1-migrate-data", KetoOutputs.EXIT_CODE, output).start();
+        installKeto(LEGACY);
+        installBlueGreenTarget("keto", SERVICES);
+        upgrade(name, LEGACY_TARGET, KetoIT::ketoBlueGreen);
+    }
 
     private static void ketoBlueGreen(KratosUpgradeSpec spec) {
         blueGreen(spec);
