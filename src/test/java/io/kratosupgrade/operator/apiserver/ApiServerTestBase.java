@@ -87,6 +87,8 @@ abstract class ApiServerTestBase {
     @AfterEach
     void stopControllers() {
         controllers.close();
+        // A test that stops the shared operator and fails before starting it again must not take the next tests with it.
+        if (operator != null && !operator.running()) operator.start();
     }
 
     /** The Kratos installation a platform team would have, at {@link #OLD_IMAGE}. */

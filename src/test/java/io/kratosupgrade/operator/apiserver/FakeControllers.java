@@ -69,8 +69,12 @@ final class FakeControllers implements AutoCloseable {
     final List<String> deploymentImages = new CopyOnWriteArrayList<>();
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
+    /**
+     * A client of its own, closed with these fakes: stopping the operator (RestartIT) interrupts threads of the client it
+     * ran on, and one of them could be running a handler of these fakes (a Job then never got its pod).
+     */
     FakeControllers(KubernetesClient client, String namespace) {
-        this.client = client;
+        this.client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
         this.namespace = namespace;
     }
 
@@ -158,6 +162,7 @@ final class FakeControllers implements AutoCloseable {
     @Override
     public void close() {
         informers.forEach(SharedIndexInformer::close);
+        client.close();
     }
 
     // ---- Job controller + kubelet ----

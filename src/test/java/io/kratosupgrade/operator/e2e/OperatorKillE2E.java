@@ -209,7 +209,7 @@ class OperatorKillE2E extends E2eTestBase {
     /**
      * BlueGreen (copy Dump): "kill the operator at any point and it finishes". Kills in preflight's target check, entering
      * each phase of its own from the freeze to Finalizing, in the middle of each Job step, while the new side starts and
-     * while the old side's pods stop. The Jobs that use the target database (target check, freeze, copy) are held at their
+     * while the old side's pods stop. The Jobs that use the target database (target check, copy rehearsal, freeze, copy) are held at their
      * connection to it; each is let go while no operator runs, so that the next operator finds it finished (the case a
      * kill during a short Job leaves), and the next Job is held before any operator can create it. The backup and the
      * migration are held as for the other strategies (the migration in the target, once the copy made its tables),
@@ -236,6 +236,8 @@ class OperatorKillE2E extends E2eTestBase {
         List<KillPoint> plan = List.of(
                 new KillPoint("target check Job running", w -> w.phase() == Phase.Preflight && w.jobRunning("check-target"),
                         part(() -> { finishHeldTargetJob(name + "-1-check-target"); holdTarget.run(); }), null),
+                new KillPoint("copy rehearsal Job running", w -> w.phase() == Phase.Preflight && w.jobRunning("rehearse-copy"),
+                        part(() -> { finishHeldTargetJob(name + "-1-rehearse-copy"); holdTarget.run(); }), null),
                 KillPoint.entering(Phase.Freezing),
                 new KillPoint("freeze Job running", w -> w.phase() == Phase.Freezing && w.jobRunning("freeze"),
                         part(() -> { finishHeldTargetJob(name + "-1-freeze"); backupGate = gates.holdBackup(); holdTarget.run(); }), null),
@@ -276,7 +278,7 @@ class OperatorKillE2E extends E2eTestBase {
 
         assertThat(missed).as("kill points whose window passed unseen").isEmpty();
         assertThat(jobs).as("exactly one Job of each kind ever existed").isEqualTo(Map.of(name + "-1-inspect", 1, name + "-1-check-target", 1,
-                name + "-1-freeze", 1, name + "-1-backup", 1, name + "-1-copy", 1, name + "-1-migrate", 1));
+                name + "-1-rehearse-copy", 1, name + "-1-freeze", 1, name + "-1-backup", 1, name + "-1-copy", 1, name + "-1-migrate", 1));
         assertThat(ku.getStatus().getRun()).isEqualTo(1);
         assertThat(ku.getStatus().getHistory()).singleElement().satisfies(r -> assertThat(r.getResult()).isEqualTo("Succeeded"));
         assertThat(ku.getStatus().getBackup().getVerification().getJobName()).as("the copy verified the dump").endsWith("-copy");

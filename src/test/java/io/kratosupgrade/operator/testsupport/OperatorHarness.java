@@ -101,6 +101,10 @@ public final class OperatorHarness implements AutoCloseable {
                 new StatusWriter(client, clock), progress, clock);
     }
 
+    public boolean running() {
+        return operator != null;
+    }
+
     public void stop() {
         if (operator != null) {
             operator.stop();
